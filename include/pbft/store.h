@@ -1,0 +1,137 @@
+/*
+ * pbft/store.h — the RocksDB-backed hash-chained ledger store. ledger/store.c
+ * is the only file in the project that includes rocksdb/c.h.
+ *
+ * One store per replica home (`DIR/data`). Committing a block — block,
+ * commit certificate, tx index, account changes, history, new tip — is one
+ * RocksDB write batch with sync = true: after store_commit_block returns
+ * PBFT_OK a power cut loses nothing; before it returns, the block did not
+ * happen.
+ *
+ * Thread safety: any number of threads may read concurrently with one writer.
+ */
+#ifndef PBFT_STORE_H
+#define PBFT_STORE_H
+
+#include "pbft/common.h"
+#include "pbft/crypto.h"
+#include "pbft/ledger.h"
+#include "pbft/types.h"
+
+typedef struct store store_t;
+
+typedef enum store_mode {
+    STORE_READ_WRITE = 0, /* the replica; creates the store from genesis if empty */
+    STORE_READ_ONLY = 1,  /* a secondary instance: works while a replica runs */
+} store_mode_t;
+
+/* Opens (or, read-write, creates) the store at dir for this genesis. Checks
+ * the stored chain id (PBFT_ERR_WRONG_CHAIN), that the tip hash is the hash
+ * of the stored tip header and that the stored state hash matches the tip's
+ * (PBFT_ERR_CORRUPT, with the height in err). Never repairs silently. */
+PBFT_MUST_USE pbft_status_t store_open(const char *dir, const pbft_genesis_t *genesis,
+                                       store_mode_t mode, store_t **out, char *err,
+                                       size_t err_size);
+void store_close(store_t *s);
+/* Read-only stores: catch up with the primary's latest writes. */
+PBFT_MUST_USE pbft_status_t store_refresh(store_t *s);
+
+typedef struct store_tip {
+    uint64_t height;
+    uint8_t block_hash[PBFT_HASH_SIZE];
+    uint8_t state_hash[PBFT_HASH_SIZE];
+    uint64_t tx_count_total; /* committed txs since genesis */
+} store_tip_t;
+void store_get_tip(store_t *s, store_tip_t *out);
+
+/* Appends block tip+1 with its certificate and execution result in one
+ * synced write batch. Preconditions (asserted — the caller validated them):
+ * block.height == tip+1, prev_hash == tip hash, result->height == height. */
+PBFT_MUST_USE pbft_status_t store_commit_block(store_t *s, const pbft_block_t *block,
+                                               const pbft_commit_cert_t *cert,
+                                               const ledger_block_result_t *result);
+
+/* Blocks, certificates, raw encodings (for state transfer and the API). */
+PBFT_MUST_USE pbft_status_t store_get_block(store_t *s, uint64_t height, pbft_block_t *out);
+PBFT_MUST_USE pbft_status_t store_get_header(store_t *s, uint64_t height,
+                                             pbft_block_header_t *out);
+/* Returns a malloc'd copy of the canonical block encoding (caller frees). */
+PBFT_MUST_USE pbft_status_t store_get_block_raw(store_t *s, uint64_t height, uint8_t **out,
+                                                size_t *out_size);
+PBFT_MUST_USE pbft_status_t store_get_commit_cert(store_t *s, uint64_t height,
+                                                  pbft_commit_cert_t *out);
+/* Per-tx results of a committed block (tx_count bytes, caller frees). */
+PBFT_MUST_USE pbft_status_t store_get_block_results(store_t *s, uint64_t height,
+                                                    uint8_t **out, uint32_t *count);
+/* state_hash(height) as recorded when the block was committed. */
+PBFT_MUST_USE pbft_status_t store_get_state_hash(store_t *s, uint64_t height,
+                                                 uint8_t out[PBFT_HASH_SIZE]);
+
+/* Stable checkpoints with their 2f+1 signatures (synced write). */
+PBFT_MUST_USE pbft_status_t store_put_checkpoint_cert(store_t *s,
+                                                      const pbft_checkpoint_cert_t *cert);
+PBFT_MUST_USE pbft_status_t store_get_checkpoint_cert(store_t *s, uint64_t height,
+                                                      pbft_checkpoint_cert_t *out);
+/* The highest stored checkpoint certificate; PBFT_ERR_NOT_FOUND when none. */
+PBFT_MUST_USE pbft_status_t store_latest_checkpoint_cert(store_t *s,
+                                                         pbft_checkpoint_cert_t *out);
+
+/* Accounts. A missing account reads as balance 0, nonce 0, *exists false. */
+PBFT_MUST_USE pbft_status_t store_get_account(store_t *s,
+                                              const uint8_t address[PBFT_ADDRESS_SIZE],
+                                              pbft_account_t *out, bool *exists);
+/* A ledger_state_reader_t that reads accounts from the store. */
+ledger_state_reader_t store_state_reader(store_t *s);
+
+/* Transactions: where a tx landed and with what result. */
+typedef struct store_tx_location {
+    uint64_t height;
+    uint32_t index;
+    uint8_t result; /* pbft_tx_result_t */
+} store_tx_location_t;
+PBFT_MUST_USE pbft_status_t store_get_tx_location(store_t *s, const uint8_t tx_id[PBFT_HASH_SIZE],
+                                                  store_tx_location_t *out);
+
+/* Everything a client needs to check a commit against genesis alone. */
+typedef struct store_receipt {
+    pbft_tx_t tx;
+    store_tx_location_t location;
+    pbft_block_header_t header;
+    crypto_merkle_proof_t proof; /* tx id -> header.tx_root */
+    pbft_commit_cert_t cert;     /* certifies header */
+} store_receipt_t;
+PBFT_MUST_USE pbft_status_t store_get_receipt(store_t *s, const uint8_t tx_id[PBFT_HASH_SIZE],
+                                              store_receipt_t *out);
+
+/* Account history, newest first: up to max tx ids that the account sent or
+ * received at heights < before_height (UINT64_MAX for the newest). Returns
+ * the number written to ids. */
+size_t store_account_history(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
+                             uint64_t before_height, uint8_t (*ids)[PBFT_HASH_SIZE],
+                             uint64_t *heights, size_t max);
+
+/* Iterates committed blocks from height `from` in order until the callback
+ * returns false or the tip is reached. The block is borrowed for the call. */
+typedef bool (*store_block_fn)(void *ctx, const pbft_block_t *block,
+                               const pbft_commit_cert_t *cert, const uint8_t *raw,
+                               size_t raw_size);
+PBFT_MUST_USE pbft_status_t store_iterate_blocks(store_t *s, uint64_t from, store_block_fn fn,
+                                                 void *ctx);
+
+/* The consensus layer's durable safety state: an opaque blob under a key
+ * (e.g. "view", "votes"). put is synced before it returns. */
+PBFT_MUST_USE pbft_status_t store_put_safety(store_t *s, const char *key, const void *bytes,
+                                             size_t size);
+/* *out is malloc'd (caller frees); PBFT_ERR_NOT_FOUND when absent. */
+PBFT_MUST_USE pbft_status_t store_get_safety(store_t *s, const char *key, uint8_t **out,
+                                             size_t *out_size);
+
+/* Approximate bytes on disk (live SST + WAL files), for metrics/benchmarks. */
+uint64_t store_disk_bytes(store_t *s);
+
+/* Test hook (corruption tests only): overwrite the raw stored value of a
+ * block or certificate at a height. kind is "block" or "cert". */
+PBFT_MUST_USE pbft_status_t store_debug_put_raw(store_t *s, const char *kind, uint64_t height,
+                                                const uint8_t *bytes, size_t size);
+
+#endif /* PBFT_STORE_H */
