@@ -36,6 +36,17 @@ void cert_checkpoint_digest(const uint8_t chain_id[PBFT_CHAIN_ID_SIZE], uint64_t
                             const uint8_t state_hash[PBFT_HASH_SIZE], uint16_t replica,
                             uint8_t out[PBFT_HASH_SIZE]);
 
+/* How a certificate check verifies one replica signature over a digest.
+ * The product passes cert_verify_ecdsa (policy ECDSA against the validator's
+ * public key); the simulator passes its fake scheme. */
+typedef pbft_status_t (*cert_verify_fn)(void *ctx, const pbft_validator_set_t *validators,
+                                        uint16_t replica, const uint8_t digest[PBFT_HASH_SIZE],
+                                        const uint8_t sig[PBFT_SIGNATURE_SIZE]);
+/* crypto_verify_digest(validators->pubkeys[replica], digest, sig); ctx unused. */
+pbft_status_t cert_verify_ecdsa(void *ctx, const pbft_validator_set_t *validators,
+                                uint16_t replica, const uint8_t digest[PBFT_HASH_SIZE],
+                                const uint8_t sig[PBFT_SIGNATURE_SIZE]);
+
 /* Checks a commit certificate against the validator set:
  *   count >= 2f+1 and <= n; replicas strictly increasing (so distinct) and
  *   < n; every signature a valid low-s signature by that validator over the
@@ -52,6 +63,19 @@ PBFT_MUST_USE pbft_status_t cert_check_checkpoint(const pbft_validator_set_t *va
                                                   const uint8_t chain_id[PBFT_CHAIN_ID_SIZE],
                                                   const pbft_checkpoint_cert_t *cert,
                                                   size_t *bad_index);
+
+/* The same two checks with an injected signature verifier (the cert_check_*
+ * functions above call these with cert_verify_ecdsa). */
+PBFT_MUST_USE pbft_status_t cert_check_commit_with(const pbft_validator_set_t *validators,
+                                                   const uint8_t chain_id[PBFT_CHAIN_ID_SIZE],
+                                                   const pbft_commit_cert_t *cert,
+                                                   cert_verify_fn verify, void *verify_ctx,
+                                                   size_t *bad_index);
+PBFT_MUST_USE pbft_status_t cert_check_checkpoint_with(const pbft_validator_set_t *validators,
+                                                       const uint8_t chain_id[PBFT_CHAIN_ID_SIZE],
+                                                       const pbft_checkpoint_cert_t *cert,
+                                                       cert_verify_fn verify, void *verify_ctx,
+                                                       size_t *bad_index);
 
 /* Checks that a block header is the one a commit certificate certifies:
  * cert->seq == header->height and cert->block_hash == hash(header), and then
