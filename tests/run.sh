@@ -56,6 +56,12 @@ if want sim && [ -x "$build/bin/pbft-sim" ]; then
     run_one "sim/fixed-seeds" "$build/bin/pbft-sim" --fixed
 fi
 
+# The checker must catch deliberately broken protocols (tests/sim/mutants.sh
+# builds consensus with each PBFT_BUG switch and expects the simulator to fail).
+if want sim && [ $sanitize = 0 ] && [ -f tests/sim/mutants.sh ] && [ -x "$build/bin/pbft-sim" ]; then
+    run_one "sim/mutants-caught" bash tests/sim/mutants.sh
+fi
+
 if want fuzz; then
     for t in "$build"/bin/fuzz-replay/*; do
         [ -x "$t" ] || continue
