@@ -6,9 +6,9 @@
  *       n node keys, K funded account keys (DIR/accounts/NAME.pem), one
  *       genesis, homes DIR/nodeI/{config.ini,genesis.json,node_key.pem},
  *       DIR/accounts/genesis.json and DIR/testnet.json.
- *   pbftd init --home DIR [--http HOST:PORT] [--listen URL] [--balance B]
- *       a single-replica development home with one funded account key in
- *       DIR/accounts.
+ *   pbftd init --home DIR [--base-port P] [--balance B] [--chain-name NAME]
+ *       a single-replica development home (n = 1) with one funded account
+ *       key and a genesis copy in DIR/accounts, and DIR/dev.json.
  *
  * Both refuse to overwrite an existing file. node/main.c dispatches to these
  * with argv[0] == "init" / "testnet". They return a process exit status
