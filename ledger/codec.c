@@ -122,6 +122,14 @@ pbft_status_t codec_tx_verify(const pbft_tx_t *tx, const uint8_t chain_id[PBFT_C
 /* ------------------------------------------------------------------------ */
 /* Block headers                                                              */
 
+/* The fields take 100 bytes; PBFT_BLOCK_HEADER_SIZE fixes the header at 132,
+ * so the last 32 bytes are reserved: written as zero, rejected otherwise
+ * (PBFT_ERR_RESERVED). They leave room for a future field (e.g. a state
+ * root) without changing the header size everyone depends on. */
+#define HEADER_FIELDS_SIZE (4 + 8 + 8 + 8 + PBFT_HASH_SIZE + PBFT_HASH_SIZE + 4 + 4)
+#define HEADER_RESERVED_SIZE (PBFT_BLOCK_HEADER_SIZE - HEADER_FIELDS_SIZE)
+_Static_assert(HEADER_RESERVED_SIZE == 32, "header layout");
+
 void codec_header_write(codec_writer_t *w, const pbft_block_header_t *h) {
     codec_put_u32(w, h->version);
     codec_put_u64(w, h->height);
@@ -131,6 +139,8 @@ void codec_header_write(codec_writer_t *w, const pbft_block_header_t *h) {
     codec_put_bytes(w, h->tx_root, PBFT_HASH_SIZE);
     codec_put_u32(w, h->tx_count);
     codec_put_u32(w, h->proposer);
+    for (size_t i = 0; i < HEADER_RESERVED_SIZE; i++)
+        codec_put_u8(w, 0);
 }
 
 size_t codec_header_encode(const pbft_block_header_t *h, uint8_t out[PBFT_BLOCK_HEADER_SIZE]) {
@@ -157,6 +167,8 @@ void codec_header_read(codec_reader_t *r, pbft_block_header_t *out) {
     out->tx_count = codec_get_u32(r);
     if (out->tx_count > PBFT_BLOCK_TX_COUNT_MAX) codec_fail(r, PBFT_ERR_LIMIT);
     out->proposer = codec_get_u32(r);
+    for (size_t i = 0; i < HEADER_RESERVED_SIZE; i++)
+        codec_get_reserved_u8(r);
     if (r->status != PBFT_OK) memset(out, 0, sizeof(*out));
 }
 
