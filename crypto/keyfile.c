@@ -1,0 +1,199 @@
+/*
+ * crypto/keyfile.c — private keys in PEM files.
+ *
+ * Saving: PKCS#8 PEM into a file created with O_CREAT|O_EXCL and mode 0600,
+ * so a key is never written over another and is never readable by others,
+ * not even for an instant. Loading: refuses a file that group or others can
+ * access (the check is on the opened descriptor, so the file checked is the
+ * file read), refuses anything that is not exactly one unencrypted P-256
+ * private key in PEM (PKCS#8 or SEC1), and wipes every buffer that held it.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#define KEY_FILE_SIZE_MAX 16384 /* a P-256 PEM is ~250 bytes */
+
+PBFT_PRINTF(3, 4)
+static void err_set(char *err, size_t err_size, const char *fmt, ...) {
+    if (err == NULL || err_size == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+}
+
+/* Never prompt for a passphrase: an encrypted key simply fails to parse. */
+static int no_passphrase(char *buf, int size, int rwflag, void *user) {
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)user;
+    return -1;
+}
+
+static bool write_all(int fd, const char *data, size_t size) {
+    while (size > 0) {
+        ssize_t n = write(fd, data, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        data += n;
+        size -= (size_t)n;
+    }
+    return true;
+}
+
+/* PEM (PKCS#8) of the key into a secure-memory BIO the caller frees. */
+static BIO *key_to_pem(const crypto_key_t *key) {
+    BIO *bio = BIO_new(BIO_s_secmem());
+    EVP_PKEY *pkey = EVP_PKEY_new();
+    bool ok = bio != NULL && pkey != NULL && EVP_PKEY_set1_EC_KEY(pkey, key->ec) == 1 &&
+              PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) == 1;
+    EVP_PKEY_free(pkey);
+    if (!ok) {
+        ERR_clear_error();
+        BIO_free(bio);
+        return NULL;
+    }
+    return bio;
+}
+
+pbft_status_t crypto_key_save(const crypto_key_t *key, const char *path) {
+    PBFT_ASSERT(key != NULL && key->ec != NULL);
+    if (path == NULL || path[0] == '\0') return PBFT_ERR_ARGUMENT;
+    BIO *bio = key_to_pem(key);
+    if (bio == NULL) return PBFT_ERR_CRYPTO;
+    char *pem = NULL;
+    long pem_size = BIO_get_mem_data(bio, &pem);
+    PBFT_ASSERT(pem_size > 0 && pem != NULL);
+
+    int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        int e = errno;
+        BIO_free(bio);
+        if (e == EEXIST) return PBFT_ERR_EXISTS;
+        return e == EACCES || e == EPERM ? PBFT_ERR_PERMISSION : PBFT_ERR_IO;
+    }
+    /* The umask can only remove bits; make sure it is exactly 0600. */
+    bool ok = fchmod(fd, 0600) == 0 && write_all(fd, pem, (size_t)pem_size) && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    BIO_free(bio); /* secure memory: cleansed on free */
+    if (!ok) {
+        unlink(path);
+        return PBFT_ERR_IO;
+    }
+    return PBFT_OK;
+}
+
+/* Reads the whole file behind fd, at most KEY_FILE_SIZE_MAX bytes. */
+static pbft_status_t read_key_file(int fd, const char *path, char *buf, size_t *size, char *err,
+                                   size_t err_size) {
+    size_t used = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + used, KEY_FILE_SIZE_MAX + 1 - used);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            err_set(err, err_size, "cannot read key file %s: %s", path, strerror(errno));
+            return PBFT_ERR_IO;
+        }
+        if (n == 0) break;
+        used += (size_t)n;
+        if (used > KEY_FILE_SIZE_MAX) {
+            err_set(err, err_size, "key file %s is larger than %d bytes; not a P-256 key", path,
+                    KEY_FILE_SIZE_MAX);
+            return PBFT_ERR_BAD_KEY;
+        }
+    }
+    *size = used;
+    return PBFT_OK;
+}
+
+static pbft_status_t open_key_file(const char *path, int *fd_out, char *err, size_t err_size) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        err_set(err, err_size, "cannot open key file %s: %s", path, strerror(e));
+        if (e == ENOENT) return PBFT_ERR_NOT_FOUND;
+        return e == EACCES || e == EPERM ? PBFT_ERR_PERMISSION : PBFT_ERR_IO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        err_set(err, err_size, "cannot stat key file %s: %s", path, strerror(errno));
+        close(fd);
+        return PBFT_ERR_IO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err_set(err, err_size, "key file %s is not a regular file", path);
+        close(fd);
+        return PBFT_ERR_BAD_KEY;
+    }
+    if ((st.st_mode & 077) != 0) {
+        err_set(err, err_size,
+                "key file %s is readable by group/others (mode %04o); run: chmod 600 %s", path,
+                (unsigned)(st.st_mode & 07777), path);
+        close(fd);
+        return PBFT_ERR_PERMISSION;
+    }
+    *fd_out = fd;
+    return PBFT_OK;
+}
+
+/* Exactly one PEM private key and nothing but whitespace after it. */
+static EC_KEY *parse_pem_key(const char *pem, size_t size) {
+    BIO *bio = BIO_new_mem_buf(pem, (int)size);
+    if (bio == NULL) return NULL;
+    EVP_PKEY *pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+    EC_KEY *ec = NULL;
+    if (pkey != NULL && EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC) {
+        char *rest = NULL;
+        long rest_size = BIO_get_mem_data(bio, &rest);
+        bool trailing = false;
+        for (long i = 0; i < rest_size; i++) {
+            char c = rest[i];
+            if (c != '\n' && c != '\r' && c != ' ' && c != '\t') trailing = true;
+        }
+        if (!trailing) ec = EVP_PKEY_get1_EC_KEY(pkey);
+    }
+    EVP_PKEY_free(pkey);
+    BIO_free(bio);
+    ERR_clear_error();
+    return ec;
+}
+
+pbft_status_t crypto_key_load(const char *path, crypto_key_t **out, char *err, size_t err_size) {
+    if (path == NULL || out == NULL) return PBFT_ERR_ARGUMENT;
+    int fd = -1;
+    pbft_status_t status = open_key_file(path, &fd, err, err_size);
+    if (status != PBFT_OK) return status;
+
+    char *buf = pbft_xmalloc(KEY_FILE_SIZE_MAX + 1);
+    size_t size = 0;
+    status = read_key_file(fd, path, buf, &size, err, err_size);
+    close(fd);
+    EC_KEY *ec = status == PBFT_OK ? parse_pem_key(buf, size) : NULL;
+    crypto_wipe(buf, KEY_FILE_SIZE_MAX + 1);
+    free(buf);
+    if (status != PBFT_OK) return status;
+    if (ec == NULL) {
+        err_set(err, err_size,
+                "key file %s is not an unencrypted PEM EC private key (PKCS#8 or SEC1)", path);
+        return PBFT_ERR_BAD_KEY;
+    }
+    crypto_key_t *key = crypto_key_from_ec(ec); /* takes ec, checks the curve */
+    if (key == NULL) {
+        err_set(err, err_size, "key file %s does not hold a valid P-256 (prime256v1) key", path);
+        return PBFT_ERR_BAD_KEY;
+    }
+    *out = key;
+    return PBFT_OK;
+}
