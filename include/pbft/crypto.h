@@ -120,6 +120,13 @@ PBFT_MUST_USE pbft_status_t crypto_verify(const uint8_t pubkey[PBFT_PUBKEY_SIZE]
                                           const uint8_t chain_id[PBFT_CHAIN_ID_SIZE],
                                           const void *bytes, size_t size,
                                           const uint8_t sig[PBFT_SIGNATURE_SIZE]);
+/* Converts a strict ASN.1 DER ECDSA-Sig-Value (SEQUENCE { INTEGER r,
+ * INTEGER s }) to the 64-byte r||s form: definite minimal lengths, minimal
+ * non-negative integers of at most 32 value bytes, no trailing bytes; BER
+ * forms give PBFT_ERR_MALFORMED. Ranges of r and s are the verifier's job.
+ * For interoperating with DER-speaking tools; the product's wire is r||s. */
+PBFT_MUST_USE pbft_status_t crypto_sig_from_der(const uint8_t *der, size_t der_size,
+                                                uint8_t sig[PBFT_SIGNATURE_SIZE]);
 /* True when s <= n/2 (our signers only produce these). */
 bool crypto_signature_is_low_s(const uint8_t sig[PBFT_SIGNATURE_SIZE]);
 
