@@ -506,8 +506,10 @@ static int check_fresh(const init_options_t *o, bool testnet) {
             clash = path_exists(path);
         }
     }
-    path_fmt(path, "%s/accounts/genesis.json", o->dir);
-    clash = clash || path_exists(path);
+    if (!clash) {
+        path_fmt(path, "%s/accounts/genesis.json", o->dir);
+        clash = path_exists(path);
+    }
     if (clash) {
         fprintf(stderr,
                 "error: %s already exists; refusing to overwrite (choose another "
