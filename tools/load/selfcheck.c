@@ -1,0 +1,150 @@
+/*
+ * tools/load/selfcheck.c — `pbft-load --self-check`: exercises the
+ * generator's own pieces without a cluster (the plan signs what a replica
+ * would accept, with the right nonces and ids; batch bodies are valid JSON;
+ * percentiles, number parsing, URL lists and /proc reading behave), so a
+ * benchmark figure is never the product of a broken generator.
+ */
+#include <jansson.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "load.h"
+#include "pbft/codec.h"
+
+static int failures;
+static int checks;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        checks++;                                                                                  \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            fprintf(stderr, "self-check FAILED: %s (%s:%d)\n", #cond, __FILE__, __LINE__);         \
+        }                                                                                          \
+    } while (0)
+
+static void check_percentiles(void) {
+    double v[10] = {10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
+    CHECK(load_percentile(v, 10, 0.5) == 5);
+    CHECK(load_percentile(v, 10, 0.9) == 9);
+    CHECK(load_percentile(v, 10, 0.99) == 10);
+    CHECK(load_percentile(v, 10, 1.0) == 10);
+    CHECK(load_percentile(v, 0, 0.5) == 0);
+    double one[1] = {42};
+    CHECK(load_percentile(one, 1, 0.01) == 42);
+}
+
+static void check_json_numbers(void) {
+    json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i}", "a", "18446744073709551615", "b", 7, "c",
+                          "12x", "d", "-1", "e", -3);
+    uint64_t x = 0;
+    CHECK(load_json_u64(o, "a", &x) && x == UINT64_MAX);
+    CHECK(load_json_u64(o, "b", &x) && x == 7);
+    CHECK(!load_json_u64(o, "c", &x));
+    CHECK(!load_json_u64(o, "d", &x));
+    CHECK(!load_json_u64(o, "e", &x));
+    CHECK(!load_json_u64(o, "missing", &x));
+    json_decref(o);
+}
+
+static void check_urls(void) {
+    load_keystore_t ks;
+    memset(&ks, 0, sizeof(ks));
+    CHECK(load_parse_urls("127.0.0.1:1,http://127.0.0.1:2/", &ks) == PBFT_OK);
+    CHECK(ks.url_count == 2);
+    CHECK(strcmp(ks.urls[0], "http://127.0.0.1:1") == 0);
+    CHECK(strcmp(ks.urls[1], "http://127.0.0.1:2") == 0);
+    CHECK(load_parse_urls("", &ks) != PBFT_OK);
+}
+
+/* Every planned tx decodes, verifies for the chain, and carries the nonce
+ * and sender the plan promises; ids index back to their tx. */
+static void check_plan_txs(const load_keystore_t *ks, const load_plan_t *plan) {
+    for (size_t i = 0; i < plan->tx_count; i++) {
+        uint8_t bytes[PBFT_TX_SIZE_MAX];
+        pbft_tx_t tx;
+        bool ok = crypto_hex_decode(plan->hex + i * LOAD_TX_HEX_SIZE, LOAD_TX_HEX_SIZE, bytes,
+                                    PBFT_TX_SIZE_MIN) == PBFT_OK &&
+                  codec_tx_decode(bytes, PBFT_TX_SIZE_MIN, &tx) == PBFT_OK;
+        CHECK(ok);
+        if (!ok) continue;
+        const load_account_t *a = &ks->accounts[i % plan->account_count];
+        CHECK(codec_tx_verify(&tx, ks->chain_id) == PBFT_OK);
+        CHECK(tx.nonce == a->nonce + i / plan->account_count);
+        CHECK(memcmp(tx.sender_pubkey, a->pubkey, PBFT_PUBKEY_SIZE) == 0);
+        uint8_t id[PBFT_HASH_SIZE];
+        codec_tx_id(&tx, id);
+        CHECK(memcmp(id, plan->txs[i].id, PBFT_HASH_SIZE) == 0);
+        CHECK(load_plan_find(plan, id) == i);
+    }
+    uint8_t other[PBFT_HASH_SIZE] = {1, 2, 3};
+    CHECK(load_plan_find(plan, other) == SIZE_MAX);
+    uint8_t wrong_chain[PBFT_CHAIN_ID_SIZE];
+    memcpy(wrong_chain, ks->chain_id, sizeof(wrong_chain));
+    wrong_chain[0] ^= 1;
+    uint8_t bytes[PBFT_TX_SIZE_MAX];
+    pbft_tx_t tx;
+    if (crypto_hex_decode(plan->hex, LOAD_TX_HEX_SIZE, bytes, PBFT_TX_SIZE_MIN) == PBFT_OK &&
+        codec_tx_decode(bytes, PBFT_TX_SIZE_MIN, &tx) == PBFT_OK)
+        CHECK(codec_tx_verify(&tx, wrong_chain) != PBFT_OK);
+}
+
+static void check_batch_body(const load_plan_t *plan) {
+    size_t idx[3] = {2, 0, 5};
+    char *buf = NULL;
+    size_t cap = 0;
+    size_t size = load_batch_body(plan, idx, 3, &buf, &cap);
+    json_t *root = json_loadb(buf, size, 0, NULL);
+    const json_t *txs = json_object_get(root, "txs");
+    CHECK(json_array_size(txs) == 3);
+    for (size_t j = 0; j < 3 && j < json_array_size(txs); j++) {
+        const char *s = json_string_value(json_array_get(txs, j));
+        CHECK(s && strlen(s) == LOAD_TX_HEX_SIZE &&
+              memcmp(s, plan->hex + idx[j] * LOAD_TX_HEX_SIZE, LOAD_TX_HEX_SIZE) == 0);
+    }
+    json_decref(root);
+    free(buf);
+}
+
+static void check_plan(void) {
+    load_keystore_t ks;
+    memset(&ks, 0, sizeof(ks));
+    ks.account_count = 3;
+    ks.accounts = pbft_xcalloc(3, sizeof(*ks.accounts));
+    for (size_t i = 0; i < 3; i++) {
+        ks.accounts[i].key = crypto_key_generate();
+        CHECK(ks.accounts[i].key != NULL);
+        if (!ks.accounts[i].key) return;
+        crypto_key_public(ks.accounts[i].key, ks.accounts[i].pubkey);
+        crypto_address(ks.accounts[i].pubkey, ks.accounts[i].address);
+        ks.accounts[i].nonce = 5 * i;
+    }
+    crypto_sha256("self-check chain", 16, ks.chain_id);
+    load_plan_t plan;
+    char err[256];
+    CHECK(load_plan_build(&ks, 3, 0, 2, &plan, err, sizeof(err)) != PBFT_OK);
+    if (load_plan_build(&ks, 3, 10, 2, &plan, err, sizeof(err)) == PBFT_OK) {
+        check_plan_txs(&ks, &plan);
+        check_batch_body(&plan);
+        load_plan_free(&plan);
+    } else {
+        CHECK(!"load_plan_build");
+    }
+    load_keystore_free(&ks);
+}
+
+int load_self_check(void) {
+    check_percentiles();
+    check_json_numbers();
+    check_urls();
+    check_plan();
+    double cpu = -1;
+    CHECK(load_proc_cpu_s(getpid(), &cpu) && cpu >= 0);
+    CHECK(!load_proc_cpu_s(-1, &cpu));
+    double rate = 0;
+    uint64_t n = 0;
+    CHECK(load_verify_rate(1, 0.05, &rate, &n) == PBFT_OK && n > 0 && rate > 0);
+    printf("self-check: %d checks, %d failed\n", checks, failures);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,131 @@
+/*
+ * tools/load/stats.c — percentiles, per-process CPU from /proc, and the
+ * all-core signature-verification rate the benchmark's ceiling comes from.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "load.h"
+
+static int double_compare(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double load_percentile(double *values, size_t count, double q) {
+    if (count == 0) return 0;
+    qsort(values, count, sizeof(*values), double_compare);
+    /* nearest rank: the smallest value with at least q of the samples <= it */
+    double rank = q * (double)count;
+    size_t k = (size_t)rank;
+    if ((double)k < rank) k++;
+    if (k == 0) k = 1;
+    if (k > count) k = count;
+    return values[k - 1];
+}
+
+bool load_proc_cpu_s(int pid, double *out) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    char line[1024];
+    bool ok = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    if (!ok) return false;
+    /* The command name may contain spaces; fields resume after the last ')'.
+     * utime and stime are fields 14 and 15, i.e. the 12th and 13th after it. */
+    char *p = strrchr(line, ')');
+    if (!p) return false;
+    unsigned long long utime = 0, stime = 0;
+    int n = sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime);
+    if (n != 2) return false;
+    long hz = sysconf(_SC_CLK_TCK);
+    *out = (double)(utime + stime) / (double)(hz > 0 ? hz : 100);
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Verification rate                                                          */
+
+#define VERIFY_KEY_COUNT 16
+#define VERIFY_SAMPLE_COUNT 512
+
+typedef struct verify_sample {
+    uint8_t pubkey[PBFT_PUBKEY_SIZE];
+    uint8_t digest[PBFT_HASH_SIZE];
+    uint8_t sig[PBFT_SIGNATURE_SIZE];
+} verify_sample_t;
+
+typedef struct verify_job {
+    const verify_sample_t *samples;
+    _Atomic bool stop;
+    _Atomic uint64_t verifies;
+    _Atomic uint64_t failures;
+} verify_job_t;
+
+static void *verify_thread(void *arg) {
+    verify_job_t *job = arg;
+    uint64_t done = 0, bad = 0;
+    size_t i = 0;
+    while (!atomic_load_explicit(&job->stop, memory_order_relaxed)) {
+        for (int j = 0; j < 64; j++, i = (i + 1) % VERIFY_SAMPLE_COUNT) {
+            const verify_sample_t *s = &job->samples[i];
+            if (crypto_verify_digest(s->pubkey, s->digest, s->sig) != PBFT_OK) bad++;
+            done++;
+        }
+    }
+    atomic_fetch_add(&job->verifies, done);
+    atomic_fetch_add(&job->failures, bad);
+    return NULL;
+}
+
+static pbft_status_t verify_samples(verify_sample_t *samples) {
+    crypto_key_t *keys[VERIFY_KEY_COUNT] = {0};
+    pbft_status_t st = PBFT_OK;
+    for (size_t k = 0; k < VERIFY_KEY_COUNT && st == PBFT_OK; k++) {
+        keys[k] = crypto_key_generate();
+        if (!keys[k]) st = PBFT_ERR_CRYPTO;
+    }
+    for (size_t i = 0; i < VERIFY_SAMPLE_COUNT && st == PBFT_OK; i++) {
+        verify_sample_t *s = &samples[i];
+        crypto_key_t *key = keys[i % VERIFY_KEY_COUNT];
+        uint64_t n = i;
+        crypto_sha256(&n, sizeof(n), s->digest);
+        crypto_key_public(key, s->pubkey);
+        st = crypto_sign_digest(key, s->digest, s->sig);
+        /* warm the decoded-key cache, as a replica's is in steady state */
+        if (st == PBFT_OK) st = crypto_verify_digest(s->pubkey, s->digest, s->sig);
+    }
+    for (size_t k = 0; k < VERIFY_KEY_COUNT; k++)
+        crypto_key_free(keys[k]);
+    return st;
+}
+
+pbft_status_t load_verify_rate(size_t threads, double seconds, double *per_s, uint64_t *verifies) {
+    verify_sample_t *samples = pbft_xcalloc(VERIFY_SAMPLE_COUNT, sizeof(*samples));
+    pbft_status_t st = verify_samples(samples);
+    if (st != PBFT_OK) {
+        free(samples);
+        return st;
+    }
+    verify_job_t job = {.samples = samples};
+    atomic_init(&job.stop, false);
+    atomic_init(&job.verifies, 0);
+    atomic_init(&job.failures, 0);
+    threads = PBFT_MAX(1, PBFT_MIN(threads, LOAD_THREAD_COUNT_MAX));
+    pthread_t tids[LOAD_THREAD_COUNT_MAX];
+    uint64_t t0 = load_now_ns();
+    for (size_t t = 0; t < threads; t++)
+        pthread_create(&tids[t], NULL, verify_thread, &job);
+    load_sleep_ns((uint64_t)(seconds * 1e9));
+    atomic_store(&job.stop, true);
+    for (size_t t = 0; t < threads; t++)
+        pthread_join(tids[t], NULL);
+    double elapsed = (double)(load_now_ns() - t0) / 1e9;
+    free(samples);
+    if (atomic_load(&job.failures) != 0) return PBFT_ERR_BAD_SIGNATURE;
+    *verifies = atomic_load(&job.verifies);
+    *per_s = (double)*verifies / elapsed;
+    return PBFT_OK;
+}
