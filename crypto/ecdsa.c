@@ -85,35 +85,67 @@ bool crypto_signature_is_low_s(const uint8_t sig[PBFT_SIGNATURE_SIZE]) {
 /* ------------------------------------------------------------------------ */
 /* Public keys                                                                */
 
-EC_KEY *crypto_pubkey_decode(const uint8_t pubkey[PBFT_PUBKEY_SIZE]) {
+EC_POINT *crypto_pubkey_decode(const uint8_t pubkey[PBFT_PUBKEY_SIZE]) {
     PBFT_ASSERT(pubkey != NULL);
     /* Only the two compressed forms: 0x00 (infinity), 0x04 (uncompressed) and
      * the hybrid forms are refused before OpenSSL sees them. */
     if (pubkey[0] != 0x02 && pubkey[0] != 0x03) return NULL;
     const EC_GROUP *group = crypto_p256_group();
-    EC_KEY *ec = EC_KEY_new();
     EC_POINT *point = EC_POINT_new(group);
-    bool ok = ec != NULL && point != NULL && EC_KEY_set_group(ec, group) == 1 &&
-              EC_POINT_oct2point(group, point, pubkey, PBFT_PUBKEY_SIZE, NULL) == 1 &&
-              EC_POINT_is_at_infinity(group, point) == 0 &&
-              EC_POINT_is_on_curve(group, point, NULL) == 1 &&
-              EC_KEY_set_public_key(ec, point) == 1;
-    EC_POINT_free(point);
+    /* oct2point solves for y and checks the point; the explicit on-curve and
+     * infinity checks cost ~1 us and keep us safe from a lenient decoder. */
+    bool ok =
+        point != NULL && EC_POINT_oct2point(group, point, pubkey, PBFT_PUBKEY_SIZE, NULL) == 1 &&
+        EC_POINT_is_at_infinity(group, point) == 0 && EC_POINT_is_on_curve(group, point, NULL) == 1;
     if (!ok) {
         /* Peer bytes: the failure is an answer, not an error to keep. */
+        ERR_clear_error();
+        EC_POINT_free(point);
+        return NULL;
+    }
+    return point;
+}
+
+/*
+ * One public-key-only EC_KEY per thread, re-pointed at each verification's
+ * key. Sharing one EC_KEY per cached key would cost ~2 KB per entry (each
+ * EC_KEY carries its own copy of the group); a point is a few hundred bytes.
+ */
+static pthread_once_t verifier_once = PTHREAD_ONCE_INIT;
+static pthread_key_t verifier_slot;
+
+static void verifier_free(void *ec) {
+    EC_KEY_free(ec);
+}
+
+static void verifier_init(void) {
+    PBFT_ASSERT(pthread_key_create(&verifier_slot, verifier_free) == 0);
+}
+
+static EC_KEY *thread_verifier(void) {
+    PBFT_ASSERT(pthread_once(&verifier_once, verifier_init) == 0);
+    EC_KEY *ec = pthread_getspecific(verifier_slot);
+    if (ec != NULL) return ec;
+    ec = EC_KEY_new();
+    if (ec == NULL || EC_KEY_set_group(ec, crypto_p256_group()) != 1) {
         ERR_clear_error();
         EC_KEY_free(ec);
         return NULL;
     }
+    PBFT_ASSERT(pthread_setspecific(verifier_slot, ec) == 0);
     return ec;
 }
 
 bool crypto_pubkey_valid(const uint8_t pubkey[PBFT_PUBKEY_SIZE]) {
     PBFT_ASSERT(pubkey != NULL);
-    EC_KEY *ec = NULL;
-    if (crypto_key_cache_get(pubkey, &ec) != PBFT_OK) return false;
-    EC_KEY_free(ec);
-    return true;
+    EC_KEY *ec = thread_verifier();
+    if (ec == NULL) {
+        /* No memory for the verifier: decide without the cache. */
+        EC_POINT *point = crypto_pubkey_decode(pubkey);
+        EC_POINT_free(point);
+        return point != NULL;
+    }
+    return crypto_key_cache_load(pubkey, ec) == PBFT_OK;
 }
 
 void crypto_address(const uint8_t pubkey[PBFT_PUBKEY_SIZE], uint8_t out[PBFT_ADDRESS_SIZE]) {
@@ -263,16 +295,12 @@ pbft_status_t crypto_verify_digest_raw(const uint8_t pubkey[PBFT_PUBKEY_SIZE],
                                        const uint8_t digest[PBFT_HASH_SIZE],
                                        const uint8_t sig[PBFT_SIGNATURE_SIZE]) {
     PBFT_ASSERT(pubkey != NULL && digest != NULL && sig != NULL);
-    EC_KEY *ec = NULL;
-    pbft_status_t status = crypto_key_cache_get(pubkey, &ec);
+    EC_KEY *ec = thread_verifier();
+    if (ec == NULL) return PBFT_ERR_CRYPTO;
+    pbft_status_t status = crypto_key_cache_load(pubkey, ec);
     if (status != PBFT_OK) return status;
-    if (!signature_in_range(sig)) {
-        status = PBFT_ERR_BAD_SIGNATURE;
-    } else {
-        status = crypto_verify_with_ec_key(ec, digest, sig);
-    }
-    EC_KEY_free(ec);
-    return status;
+    if (!signature_in_range(sig)) return PBFT_ERR_BAD_SIGNATURE;
+    return crypto_verify_with_ec_key(ec, digest, sig);
 }
 
 pbft_status_t crypto_verify_digest(const uint8_t pubkey[PBFT_PUBKEY_SIZE],

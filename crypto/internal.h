@@ -27,15 +27,16 @@ const EC_GROUP *crypto_p256_group(void);
 const uint8_t *crypto_p256_order_bytes(void);
 const uint8_t *crypto_p256_half_order_bytes(void);
 
-/* Decodes a compressed key into a new EC_KEY (public part only); NULL when
- * the bytes are not a point on P-256. Does not touch the cache. */
-EC_KEY *crypto_pubkey_decode(const uint8_t pubkey[PBFT_PUBKEY_SIZE]);
+/* Decodes a compressed key into a new point; NULL when the bytes are not a
+ * point on P-256. Does not touch the cache. */
+EC_POINT *crypto_pubkey_decode(const uint8_t pubkey[PBFT_PUBKEY_SIZE]);
 
-/* Returns the decoded key for pubkey with one reference the caller drops
- * with EC_KEY_free, through the shared cache. PBFT_ERR_BAD_KEY when the
- * bytes are not a point on P-256 (never cached). */
-PBFT_MUST_USE pbft_status_t crypto_key_cache_get(const uint8_t pubkey[PBFT_PUBKEY_SIZE],
-                                                 EC_KEY **out);
+/* Makes pubkey the public key of ec (an EC_KEY on P-256 owned by the
+ * calling thread), taking the decoded point from the shared cache or
+ * decoding and inserting it. PBFT_ERR_BAD_KEY when the bytes are not a point
+ * on P-256 (never cached); ec is then unchanged. */
+PBFT_MUST_USE pbft_status_t crypto_key_cache_load(const uint8_t pubkey[PBFT_PUBKEY_SIZE],
+                                                  EC_KEY *ec);
 
 /* Verifies r||s (already checked to lie in [1, n-1]) with a decoded key. */
 PBFT_MUST_USE pbft_status_t crypto_verify_with_ec_key(EC_KEY *ec,

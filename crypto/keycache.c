@@ -11,8 +11,10 @@
  * peer cannot aim many keys at one set without knowing the salt; even then it
  * would only evict entries from that set, costing decodes, never correctness.
  *
- * Entries hold one EC_KEY reference; a hit hands the caller another, so an
- * eviction or a clear while a verification runs only drops the cache's one.
+ * Entries hold a decoded point (a few hundred bytes; an EC_KEY per entry
+ * would be ~2 KB because each carries a copy of the group). A hit copies the
+ * point into the calling thread's own EC_KEY under the set's lock, so an
+ * eviction or a clear can never free a point another thread is using.
  * Only keys that decoded to a point on the curve are ever inserted.
  */
 #include "internal.h"
@@ -21,9 +23,10 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/rand.h>
 
-#define CACHE_WAYS 4
+#define CACHE_WAYS 8
 #define CACHE_SET_COUNT (CRYPTO_KEY_CACHE_ENTRIES_MAX / CACHE_WAYS)
 #define CACHE_LOCK_COUNT 256
 #define CACHE_LINE_SIZE 64
@@ -32,7 +35,7 @@ _Static_assert((CACHE_SET_COUNT & (CACHE_SET_COUNT - 1)) == 0, "set count is a p
 _Static_assert(CACHE_SET_COUNT % CACHE_LOCK_COUNT == 0, "locks stripe the sets evenly");
 
 typedef struct cache_entry {
-    EC_KEY *ec; /* NULL when the way is empty */
+    EC_POINT *point; /* NULL when the way is empty */
     uint8_t pubkey[PBFT_PUBKEY_SIZE];
 } cache_entry_t;
 
@@ -96,25 +99,23 @@ static pthread_mutex_t *cache_lock_for(size_t set_index) {
     return &cache_locks[set_index % CACHE_LOCK_COUNT].mutex;
 }
 
-/* Under the set's lock: a new reference to the cached key, or NULL. */
-static EC_KEY *cache_find_locked(cache_set_t *set, const uint8_t pubkey[PBFT_PUBKEY_SIZE]) {
+/* Under the set's lock: the cached point of pubkey, or NULL. */
+static const EC_POINT *cache_find_locked(const cache_set_t *set,
+                                         const uint8_t pubkey[PBFT_PUBKEY_SIZE]) {
     for (size_t w = 0; w < CACHE_WAYS; w++) {
-        cache_entry_t *e = &set->ways[w];
-        if (e->ec != NULL && memcmp(e->pubkey, pubkey, PBFT_PUBKEY_SIZE) == 0) {
-            PBFT_ASSERT(EC_KEY_up_ref(e->ec) == 1);
-            return e->ec;
-        }
+        const cache_entry_t *e = &set->ways[w];
+        if (e->point != NULL && memcmp(e->pubkey, pubkey, PBFT_PUBKEY_SIZE) == 0) return e->point;
     }
     return NULL;
 }
 
-/* Under the set's lock: stores ec (taking a new reference) and returns the
- * evicted key, whose cache reference the caller drops outside the lock. */
-static EC_KEY *cache_insert_locked(cache_set_t *set, const uint8_t pubkey[PBFT_PUBKEY_SIZE],
-                                   EC_KEY *ec) {
+/* Under the set's lock: stores point (ownership moves to the cache) and
+ * returns the evicted point, which the caller frees outside the lock. */
+static EC_POINT *cache_insert_locked(cache_set_t *set, const uint8_t pubkey[PBFT_PUBKEY_SIZE],
+                                     EC_POINT *point) {
     size_t way = CACHE_WAYS;
     for (size_t w = 0; w < CACHE_WAYS; w++) {
-        if (set->ways[w].ec == NULL) {
+        if (set->ways[w].point == NULL) {
             way = w;
             break;
         }
@@ -124,47 +125,54 @@ static EC_KEY *cache_insert_locked(cache_set_t *set, const uint8_t pubkey[PBFT_P
         set->victim = (uint8_t)((set->victim + 1) % CACHE_WAYS);
     }
     cache_entry_t *e = &set->ways[way];
-    EC_KEY *evicted = e->ec;
-    PBFT_ASSERT(EC_KEY_up_ref(ec) == 1);
-    e->ec = ec;
+    EC_POINT *evicted = e->point;
+    e->point = point;
     memcpy(e->pubkey, pubkey, PBFT_PUBKEY_SIZE);
     if (evicted == NULL) atomic_fetch_add_explicit(&cache_entries, 1, memory_order_relaxed);
     return evicted;
 }
 
-pbft_status_t crypto_key_cache_get(const uint8_t pubkey[PBFT_PUBKEY_SIZE], EC_KEY **out) {
-    PBFT_ASSERT(pubkey != NULL && out != NULL);
+/* Copies a point into ec (EC_KEY_set_public_key duplicates it). */
+static pbft_status_t set_public(EC_KEY *ec, const EC_POINT *point) {
+    if (EC_KEY_set_public_key(ec, point) == 1) return PBFT_OK;
+    ERR_clear_error();
+    return PBFT_ERR_CRYPTO;
+}
+
+pbft_status_t crypto_key_cache_load(const uint8_t pubkey[PBFT_PUBKEY_SIZE], EC_KEY *ec) {
+    PBFT_ASSERT(pubkey != NULL && ec != NULL);
     cache_ensure();
     size_t index = cache_set_index(pubkey);
     cache_set_t *set = &cache_sets[index];
     pthread_mutex_t *lock = cache_lock_for(index);
 
     PBFT_ASSERT(pthread_mutex_lock(lock) == 0);
-    EC_KEY *ec = cache_find_locked(set, pubkey);
+    const EC_POINT *cached = cache_find_locked(set, pubkey);
+    pbft_status_t status = cached != NULL ? set_public(ec, cached) : PBFT_OK;
     PBFT_ASSERT(pthread_mutex_unlock(lock) == 0);
-    if (ec != NULL) {
+    if (cached != NULL) {
         atomic_fetch_add_explicit(&cache_hits, 1, memory_order_relaxed);
-        *out = ec;
-        return PBFT_OK;
+        return status;
     }
 
     atomic_fetch_add_explicit(&cache_misses, 1, memory_order_relaxed);
-    EC_KEY *decoded = crypto_pubkey_decode(pubkey);
+    EC_POINT *decoded = crypto_pubkey_decode(pubkey);
     if (decoded == NULL) return PBFT_ERR_BAD_KEY;
-
+    status = set_public(ec, decoded);
+    if (status != PBFT_OK) {
+        EC_POINT_free(decoded);
+        return status;
+    }
     /* Another thread may have inserted the same key meanwhile; keep theirs. */
-    EC_KEY *evicted = NULL;
+    EC_POINT *evicted = NULL;
     PBFT_ASSERT(pthread_mutex_lock(lock) == 0);
-    ec = cache_find_locked(set, pubkey);
-    if (ec == NULL) {
+    if (cache_find_locked(set, pubkey) == NULL) {
         evicted = cache_insert_locked(set, pubkey, decoded);
-        ec = decoded;
         decoded = NULL;
     }
     PBFT_ASSERT(pthread_mutex_unlock(lock) == 0);
-    EC_KEY_free(evicted);
-    EC_KEY_free(decoded);
-    *out = ec;
+    EC_POINT_free(evicted);
+    EC_POINT_free(decoded);
     return PBFT_OK;
 }
 
@@ -176,8 +184,8 @@ void crypto_key_cache_stats(crypto_key_cache_stats_t *out) {
     PBFT_ASSERT(out->entries <= CRYPTO_KEY_CACHE_ENTRIES_MAX);
 }
 
-/* Frees under the lock: dropping the cache's reference never calls back
- * into the cache, and a clear is rare (benchmarks, tests). */
+/* Frees under the lock: a point in the cache is used only under its lock,
+ * and a clear is rare (benchmarks, tests). */
 void crypto_key_cache_clear(void) {
     cache_ensure();
     for (size_t l = 0; l < CACHE_LOCK_COUNT; l++) {
@@ -185,9 +193,9 @@ void crypto_key_cache_clear(void) {
         for (size_t i = l; i < CACHE_SET_COUNT; i += CACHE_LOCK_COUNT) {
             for (size_t w = 0; w < CACHE_WAYS; w++) {
                 cache_entry_t *e = &cache_sets[i].ways[w];
-                if (e->ec == NULL) continue;
-                EC_KEY_free(e->ec);
-                e->ec = NULL;
+                if (e->point == NULL) continue;
+                EC_POINT_free(e->point);
+                e->point = NULL;
                 atomic_fetch_sub_explicit(&cache_entries, 1, memory_order_relaxed);
             }
             cache_sets[i].victim = 0;
