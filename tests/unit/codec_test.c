@@ -546,6 +546,17 @@ static void test_block_count_beyond_remaining_bytes_is_truncated(void **state) {
         assert_int_equal(codec_block_decode(enc, size, &decoded), PBFT_ERR_TRUNCATED);
         assert_int_equal(decoded.header.tx_count, 0xcdcdcdcd); /* untouched */
     }
+    /* The bound is applied before any tx is read (and before the tx array is
+     * allocated): with a bad first tx and too few bytes for the claimed
+     * count, the answer is TRUNCATED, not the first tx's VERSION error. */
+    enc[92] = 2;
+    enc[93] = enc[94] = enc[95] = 0;
+    enc[PBFT_BLOCK_HEADER_SIZE] = 7; /* first tx's version */
+    assert_int_equal(codec_block_decode(enc, PBFT_BLOCK_HEADER_SIZE + 200, &decoded),
+                     PBFT_ERR_TRUNCATED);
+    assert_int_equal(codec_block_decode(enc, size, &decoded), PBFT_ERR_VERSION);
+    enc[PBFT_BLOCK_HEADER_SIZE] = PBFT_TX_VERSION;
+
     /* Fewer txs claimed than present: the rest is trailing. */
     enc[92] = 1;
     enc[93] = enc[94] = enc[95] = 0;
@@ -727,6 +738,54 @@ static void test_cert_decoders_enforce_count_and_order(void **state) {
     assert_int_equal(codec_checkpoint_cert_decode(enc, size, &decoded), PBFT_ERR_LIMIT);
 }
 
+/* The *_read / *_write functions compose inside larger messages (PBFT
+ * messages embed blocks and certificates): a failure anywhere is sticky and
+ * leaves nothing allocated. */
+static void test_readers_compose_inside_a_larger_message(void **state) {
+    (void)state;
+    pbft_block_t b;
+    pbft_commit_cert_t c;
+    make_block(&b, 8, 2, 3);
+    make_commit_cert(&c, 3);
+    size_t capacity = 8 + codec_block_size(&b) + codec_commit_cert_size(&c) + 2;
+    uint8_t *buf = malloc(capacity);
+    assert_non_null(buf);
+    codec_writer_t w;
+    codec_writer_init(&w, buf, capacity);
+    codec_put_u64(&w, 0x1122334455667788ull);
+    codec_block_write(&w, &b);
+    codec_commit_cert_write(&w, &c);
+    codec_put_u16(&w, 0xbeef);
+    assert_false(w.failed);
+    assert_int_equal(w.size, capacity);
+
+    codec_reader_t r;
+    pbft_block_t rb;
+    pbft_commit_cert_t rc;
+    codec_reader_init(&r, buf, w.size);
+    assert_int_equal(codec_get_u64(&r), 0x1122334455667788ull);
+    codec_block_read(&r, &rb);
+    codec_commit_cert_read(&r, &rc);
+    assert_int_equal(codec_get_u16(&r), 0xbeef);
+    assert_int_equal(codec_reader_finish(&r), PBFT_OK);
+    assert_memory_equal(rb.txs, b.txs, 2 * sizeof(pbft_tx_t));
+    assert_memory_equal(&rc, &c, sizeof(c));
+    codec_block_free(&rb);
+
+    /* Cut inside the second tx of the block: sticky TRUNCATED, no txs kept,
+     * later reads yield zeros. */
+    codec_reader_init(&r, buf, 8 + PBFT_BLOCK_HEADER_SIZE + codec_tx_size(&b.txs[0]) + 10);
+    codec_get_u64(&r);
+    codec_block_read(&r, &rb);
+    assert_null(rb.txs);
+    assert_int_equal(rb.header.tx_count, 0);
+    codec_commit_cert_read(&r, &rc);
+    assert_int_equal(rc.count, 0);
+    assert_int_equal(codec_reader_finish(&r), PBFT_ERR_TRUNCATED);
+    free(buf);
+    codec_block_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tx_known_answer_bytes_and_id),
@@ -751,6 +810,7 @@ int main(void) {
         cmocka_unit_test(test_commit_cert_round_trip_and_properties),
         cmocka_unit_test(test_checkpoint_cert_round_trip_and_properties),
         cmocka_unit_test(test_cert_decoders_enforce_count_and_order),
+        cmocka_unit_test(test_readers_compose_inside_a_larger_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
