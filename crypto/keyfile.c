@@ -119,7 +119,9 @@ static pbft_status_t read_key_file(int fd, const char *path, char *buf, size_t *
 }
 
 static pbft_status_t open_key_file(const char *path, int *fd_out, char *err, size_t err_size) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: opening a FIFO planted at the path must not hang us; the
+     * regular-file check below then refuses it. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         err_set(err, err_size, "cannot open key file %s: %s", path, strerror(e));
@@ -148,8 +150,22 @@ static pbft_status_t open_key_file(const char *path, int *fd_out, char *err, siz
     return PBFT_OK;
 }
 
-/* Exactly one PEM private key and nothing but whitespace after it. */
+static bool only_whitespace(const char *p, size_t size) {
+    for (size_t i = 0; i < size; i++) {
+        if (p[i] != '\n' && p[i] != '\r' && p[i] != ' ' && p[i] != '\t') return false;
+    }
+    return true;
+}
+
+/*
+ * Strict PEM: the file starts with a PEM block (OpenSSL would skip any text
+ * before it), may hold an "EC PARAMETERS" block first (what `openssl ecparam
+ * -genkey` writes), then exactly one unencrypted private key and nothing but
+ * whitespace after it.
+ */
 static EC_KEY *parse_pem_key(const char *pem, size_t size) {
+    static const char begin[] = "-----BEGIN ";
+    if (size < sizeof(begin) - 1 || memcmp(pem, begin, sizeof(begin) - 1) != 0) return NULL;
     BIO *bio = BIO_new_mem_buf(pem, (int)size);
     if (bio == NULL) return NULL;
     EVP_PKEY *pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
@@ -157,16 +173,19 @@ static EC_KEY *parse_pem_key(const char *pem, size_t size) {
     if (pkey != NULL && EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC) {
         char *rest = NULL;
         long rest_size = BIO_get_mem_data(bio, &rest);
-        bool trailing = false;
-        for (long i = 0; i < rest_size; i++) {
-            char c = rest[i];
-            if (c != '\n' && c != '\r' && c != ' ' && c != '\t') trailing = true;
+        if (rest_size >= 0 && only_whitespace(rest, (size_t)rest_size)) {
+            ec = EVP_PKEY_get1_EC_KEY(pkey);
         }
-        if (!trailing) ec = EVP_PKEY_get1_EC_KEY(pkey);
     }
     EVP_PKEY_free(pkey);
     BIO_free(bio);
     ERR_clear_error();
+    /* A key with explicit curve parameters is refused even when they equal
+     * P-256's: named curves only, as every careful verifier does. */
+    if (ec != NULL && EC_KEY_decoded_from_explicit_params(ec) != 0) {
+        EC_KEY_free(ec);
+        return NULL;
+    }
     return ec;
 }
 
@@ -186,7 +205,9 @@ pbft_status_t crypto_key_load(const char *path, crypto_key_t **out, char *err, s
     if (status != PBFT_OK) return status;
     if (ec == NULL) {
         err_set(err, err_size,
-                "key file %s is not an unencrypted PEM EC private key (PKCS#8 or SEC1)", path);
+                "key file %s is not an unencrypted PEM EC private key on a named curve "
+                "(PKCS#8 or SEC1)",
+                path);
         return PBFT_ERR_BAD_KEY;
     }
     crypto_key_t *key = crypto_key_from_ec(ec); /* takes ec, checks the curve */

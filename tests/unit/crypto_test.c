@@ -697,6 +697,163 @@ static void test_key_load_accepts_sec1_and_rejects_trailing_data(void **state) {
     assert_null(loaded);
 }
 
+/* Fixtures made with the openssl 3.0 CLI (test keys, never used elsewhere):
+ * genpkey P-256 (PKCS#8); ecparam -genkey (EC PARAMETERS + SEC1); ecparam
+ * -param_enc explicit; secp384r1; secp256k1; ed25519; RSA-1024; PKCS#8
+ * encrypted with "secret". */
+static const char key_p256_pkcs8[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgxMydH6AezO9Z1lRL\n"
+    "4mQ2wSEceYa0ZweWN/YqxzazBjShRANCAATCwAvZ06w9Xz6/xVdRSu62/NdA3DbR\n"
+    "AShGZK7sDncqLq5813441CsOc4wBsH/UwViBDgtGesWFavQik4opSTjC\n"
+    "-----END PRIVATE KEY-----\n";
+
+static const char key_p256_params_sec1[] =
+    "-----BEGIN EC PARAMETERS-----\n"
+    "BggqhkjOPQMBBw==\n"
+    "-----END EC PARAMETERS-----\n"
+    "-----BEGIN EC PRIVATE KEY-----\n"
+    "MHcCAQEEIAGHlcXXU25lJ8dT4wxUPPEVR2540u+BDKqQ5LN+PrhDoAoGCCqGSM49\n"
+    "AwEHoUQDQgAEE2dqTtSh8MBuaFEd+Drgg/ouYx5JzSga1DMGdnEsXQMimD6pV8iD\n"
+    "esk3ZbHCPn+zo0TyEoI64h4oGNAm8qGIKA==\n"
+    "-----END EC PRIVATE KEY-----\n";
+
+static const char key_explicit[] =
+    "-----BEGIN EC PRIVATE KEY-----\n"
+    "MIIBaAIBAQQgOgBfsdKRIABb2uSIAvMEqdNFUQsAW1LDZXL6+TnMLBWggfowgfcC\n"
+    "AQEwLAYHKoZIzj0BAQIhAP////8AAAABAAAAAAAAAAAAAAAA////////////////\n"
+    "MFsEIP////8AAAABAAAAAAAAAAAAAAAA///////////////8BCBaxjXYqjqT57Pr\n"
+    "vVV2mIa8ZR0GsMxTsPY7zjw+J9JgSwMVAMSdNgiG5wSTamZ44ROdJreBn36QBEEE\n"
+    "axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpZP40Li/hp/m47n60p8D54W\n"
+    "K84zV2sxXs7LtkBoN79R9QIhAP////8AAAAA//////////+85vqtpxeehPO5ysL8\n"
+    "YyVRAgEBoUQDQgAE90SO8gKNHW1jFYIFYO2YZe5DW5VU4n+cOZgdYCEu3awY4DWd\n"
+    "qqhympLpyM7P8pzLN2S1t+RgiBlT0W0bQOPqxQ==\n"
+    "-----END EC PRIVATE KEY-----\n";
+
+static const char key_p384[] = "-----BEGIN EC PRIVATE KEY-----\n"
+                               "MIGkAgEBBDD9vwJ2ExjB9h6Gu9Clx7YPlg59N/r9FoZ+ww5iamKnymDfppiOw/U2\n"
+                               "a6NzRExrj12gBwYFK4EEACKhZANiAAQGOVI9bseqbqNhmO1OZ4NmmdEp5ulPLTWq\n"
+                               "F9RY6SyFES6l2EZbDSyWShA27WuTF9c8Dy6rdV1Iooc3qQLYuBFEyRWiOWNDtyho\n"
+                               "XinOkfJYBBMjV1W2s367/FtclN+g3RQ=\n"
+                               "-----END EC PRIVATE KEY-----\n";
+
+static const char key_k1[] = "-----BEGIN EC PRIVATE KEY-----\n"
+                             "MHQCAQEEIHhMZWJspQvLGG99ovEc2+gYPXln5VIk1qJ/J2klP1fEoAcGBSuBBAAK\n"
+                             "oUQDQgAEJ/9bJY9omzfqmsStHoaE8/V/HYKz5d6ksaLuuy1kWKRMlTf1qqBFn1+x\n"
+                             "PSkMCjf7x1q9d+Hff7r7balBv0Y14g==\n"
+                             "-----END EC PRIVATE KEY-----\n";
+
+static const char key_ed[] = "-----BEGIN PRIVATE KEY-----\n"
+                             "MC4CAQAwBQYDK2VwBCIEIKALcpWfABBzVmpD9dYsW+wB1++ZRVr8v/XtyM3gv/Dm\n"
+                             "-----END PRIVATE KEY-----\n";
+
+static const char key_rsa[] = "-----BEGIN PRIVATE KEY-----\n"
+                              "MIICeAIBADANBgkqhkiG9w0BAQEFAASCAmIwggJeAgEAAoGBAOA1bmKkyKrCWSaD\n"
+                              "FjiE+qVDtwCsePXE/ovLY5DHmoPz86U0kJIx/b+nh7S+gsM4fabtaXjlfcYqmru1\n"
+                              "6DDEQqcvV63Rdpqt4CX/sULO2NxaMJdWeNyPvx910oVPTWOMVvCfOdMw8rGmt9gJ\n"
+                              "j4HqpAt9XAfERKYLOR/s/HzrHinZAgMBAAECgYEAm9koMNNgVSog9B88q+7rl0MZ\n"
+                              "ixNYRWY4lg272OCWbFB/tP9z2tt7CeS29RFULcUvun/ex9Wl9sCYrBBHJNbXiLfT\n"
+                              "U9FvzkK7qQju9uedM+aZ9Ars39enNFH0VzyISzOrnA+iK0SNx3yRcPecy4MgRG8Y\n"
+                              "o3WiY6iUlrX9u074560CQQDwHppueRnUqBlDAqqZxUlvjc5tqnEQS1DpnMZ9VoRO\n"
+                              "DQVzjEN2PJU2rXcW/lOvvdSJH8rbJw/l6Pmc569PAHV7AkEA7wlyN+sUEqg5N+K9\n"
+                              "U7gslFeom9XcjiRF5q0FGW/S4tTEzHshwuYaIbWpF2Ywqe6kEUEhJImxwUK77N7m\n"
+                              "AY87uwJAV/Vt7r/vxWWac2Cbq96IKxQQJT4FUsm0Jw9l6m3x40GD2LLt13cT1cav\n"
+                              "VD3v2/W20FBUF/l0Km0wWtjH8DGj1wJBAKEi+gcuBksJcgD1bXGJXyvk57mdcl+z\n"
+                              "nheBnUVnd38HtV6uxrSOzyDYSBOJBNcZEyq6f/AUjmpcZTipjd2RQ88CQQCSe8dV\n"
+                              "I7YXRqlHJtyfVFZvzT9HEcsmYV4w9ooUHzJYSD9+jm8LAxWnPEmnTPlwzj8nSIl/\n"
+                              "k93L6x1hP2PDBJ7t\n"
+                              "-----END PRIVATE KEY-----\n";
+
+static const char key_enc[] = "-----BEGIN ENCRYPTED PRIVATE KEY-----\n"
+                              "MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAgZqhrCXppJxAICCAAw\n"
+                              "DAYIKoZIhvcNAgkFADAdBglghkgBZQMEAQIEEGtY8O28Ti3o/G80aIe2QBkEgZD7\n"
+                              "U9dQYYiM07REzwsowOSceOhCyPqQn91uhAX7METpGdghM3kvBzMFdaLfsDpHpwiQ\n"
+                              "jWavTijlvRwgUoolskBX15c/zBL8QNC7lb6Ojg5QGxEvwcp0COufB1nZ1l8Vd7ZB\n"
+                              "NeX1euglXAe1zstxUy+k4uD15nuobAmo1VzT8lL/01h4+sM/WehV5zM7kBfkdR0=\n"
+                              "-----END ENCRYPTED PRIVATE KEY-----\n";
+
+static pbft_status_t load_text(const char *name, const char *text, char *err, size_t err_size) {
+    char path[128];
+    tmp_path(path, sizeof(path), name);
+    unlink(path);
+    write_file(path, text, 0600);
+    crypto_key_t *key = NULL;
+    pbft_status_t status = crypto_key_load(path, &key, err, err_size);
+    if (status == PBFT_OK) {
+        assert_non_null(key);
+        uint8_t pub[PBFT_PUBKEY_SIZE], digest[PBFT_HASH_SIZE], sig[PBFT_SIGNATURE_SIZE];
+        crypto_key_public(key, pub);
+        crypto_sha256(name, strlen(name), digest);
+        assert_int_equal(crypto_sign_digest(key, digest, sig), PBFT_OK);
+        assert_int_equal(crypto_verify_digest(pub, digest, sig), PBFT_OK);
+        crypto_key_free(key);
+    } else {
+        assert_null(key);
+    }
+    return status;
+}
+
+static void test_key_load_accepts_openssl_cli_p256_keys(void **state) {
+    (void)state;
+    char err[256] = "";
+    assert_int_equal(load_text("pkcs8.pem", key_p256_pkcs8, err, sizeof(err)), PBFT_OK);
+    assert_int_equal(load_text("params.pem", key_p256_params_sec1, err, sizeof(err)), PBFT_OK);
+}
+
+static void test_key_load_refuses_other_curves_algorithms_and_encryption(void **state) {
+    (void)state;
+    static const struct {
+        const char *name;
+        const char *text;
+    } refused[] = {
+        {"explicit.pem", key_explicit},
+        {"p384.pem", key_p384},
+        {"k1.pem", key_k1},
+        {"ed.pem", key_ed},
+        {"rsa.pem", key_rsa},
+        {"enc.pem", key_enc},
+    };
+    for (size_t i = 0; i < PBFT_ARRAY_COUNT(refused); i++) {
+        char err[256] = "";
+        assert_int_equal(load_text(refused[i].name, refused[i].text, err, sizeof(err)),
+                         PBFT_ERR_BAD_KEY);
+        assert_non_null(strstr(err, refused[i].name));
+    }
+}
+
+static void test_key_load_refuses_leading_text_and_non_files(void **state) {
+    (void)state;
+    char text[1024];
+    snprintf(text, sizeof(text), "comment\n%s", key_p256_pkcs8);
+    char err[256] = "";
+    assert_int_equal(load_text("leading.pem", text, err, sizeof(err)), PBFT_ERR_BAD_KEY);
+    /* Concatenated keys: the second is trailing data. */
+    snprintf(text, sizeof(text), "%s%s", key_p256_pkcs8, key_p256_pkcs8);
+    assert_int_equal(load_text("two.pem", text, err, sizeof(err)), PBFT_ERR_BAD_KEY);
+
+    crypto_key_t *key = NULL;
+    char path[128];
+    tmp_path(path, sizeof(path), "fifo.pem");
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(crypto_key_load(path, &key, err, sizeof(err)), PBFT_ERR_BAD_KEY);
+    assert_non_null(strstr(err, "not a regular file"));
+    tmp_path(path, sizeof(path), "dir.pem");
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(crypto_key_load(path, &key, err, sizeof(err)), PBFT_ERR_BAD_KEY);
+    assert_null(key);
+}
+
+static void test_key_save_into_missing_directory_fails_cleanly(void **state) {
+    (void)state;
+    crypto_key_t *key = crypto_key_generate();
+    assert_non_null(key);
+    char path[128];
+    tmp_path(path, sizeof(path), "no/such/dir/key.pem");
+    assert_int_equal(crypto_key_save(key, path), PBFT_ERR_IO);
+    assert_int_equal(crypto_key_save(key, ""), PBFT_ERR_ARGUMENT);
+    crypto_key_free(key);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_known_answers),
@@ -722,6 +879,10 @@ int main(void) {
         cmocka_unit_test(test_key_load_refuses_group_readable_file),
         cmocka_unit_test(test_key_load_rejects_garbage_cleanly),
         cmocka_unit_test(test_key_load_accepts_sec1_and_rejects_trailing_data),
+        cmocka_unit_test(test_key_load_accepts_openssl_cli_p256_keys),
+        cmocka_unit_test(test_key_load_refuses_other_curves_algorithms_and_encryption),
+        cmocka_unit_test(test_key_load_refuses_leading_text_and_non_files),
+        cmocka_unit_test(test_key_save_into_missing_directory_fails_cleanly),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
