@@ -63,6 +63,11 @@ typedef struct worker {
     size_t body_capacity;
 } worker_t;
 
+static void sleep_until(uint64_t t_ns) {
+    uint64_t now = load_now_ns();
+    if (t_ns > now) load_sleep_ns(t_ns - now);
+}
+
 static bool tx_done(const load_tx_t *tx) {
     return tx->state >= LOAD_TX_COMMITTED;
 }
@@ -234,6 +239,12 @@ static void *open_sender(void *arg) {
     pthread_mutex_lock(&r->mu);
     while (r->cursor < r->send_end && !r->stop_sending) {
         uint64_t now = load_now_ns();
+        if (now < r->t0_ns) {
+            pthread_mutex_unlock(&r->mu);
+            sleep_until(r->t0_ns);
+            pthread_mutex_lock(&r->mu);
+            continue;
+        }
         size_t due = (size_t)((double)(now - r->t0_ns) * r->cfg->rate_tps / 1e9) + 1;
         due = PBFT_MIN(due, r->send_end);
         if (r->cursor >= due) {
@@ -372,10 +383,6 @@ static bool total_view_changes(const load_keystore_t *ks, load_http_t *h, uint64
     return any;
 }
 
-static void sleep_until(uint64_t t_ns) {
-    uint64_t now = load_now_ns();
-    if (t_ns > now) load_sleep_ns(t_ns - now);
-}
 
 /* ------------------------------------------------------------------------ */
 /* Results                                                                    */
@@ -404,7 +411,8 @@ static void latencies(const run_t *r, uint64_t ws, uint64_t we, load_result_t *o
     bool open = r->cfg->mode == LOAD_MODE_OPEN;
     for (size_t i = 0; i < p->tx_count; i++) {
         const load_tx_t *tx = &p->txs[i];
-        if (open && tx->sent_ns) lag[m++] = (double)(tx->sent_ns - tx->sched_ns) / 1e6;
+        if (open && tx->sent_ns)
+            lag[m++] = tx->sent_ns > tx->sched_ns ? (double)(tx->sent_ns - tx->sched_ns) / 1e6 : 0;
         if (tx->state != LOAD_TX_COMMITTED || tx->sent_ns == 0) continue;
         last_commit = PBFT_MAX(last_commit, tx->commit_ns);
         uint64_t from = open ? tx->sched_ns : tx->sent_ns;
@@ -517,7 +525,8 @@ static void run_timed(run_t *r, worker_t *workers, pthread_t *tids, uint64_t *ws
     *ws = r->t0_ns + (open ? 0 : (uint64_t)(cfg->warmup_seconds * 1e9));
     *we = *ws + (uint64_t)(cfg->seconds * 1e9);
     sleep_until(*ws);
-    double cpu0 = replicas_cpu_s(cfg), self0 = self_cpu_s();
+    double cpu0 = replicas_cpu_s(cfg), self0 = self_cpu_s(), sys0 = 0, sys1 = 0;
+    bool sys_ok = load_system_busy_s(&sys0);
     wait_senders(r, *we);
     pthread_mutex_lock(&r->mu);
     if (r->exhausted_ns && r->exhausted_ns < *we) *we = PBFT_MAX(*ws, r->exhausted_ns);
@@ -525,6 +534,7 @@ static void run_timed(run_t *r, worker_t *workers, pthread_t *tids, uint64_t *ws
     sleep_until(*we);
     out->cpu_s = replicas_cpu_s(cfg) - cpu0;
     out->loadgen_cpu_s = self_cpu_s() - self0;
+    if (sys_ok && load_system_busy_s(&sys1)) out->system_cpu_s = sys1 - sys0;
     if (open) wait_senders(r, *we + drain_ns);
     stop_sending(r, PBFT_MAX(load_now_ns(), *we) + drain_ns);
     join_threads(workers, tids, count);

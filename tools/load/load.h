@@ -216,6 +216,7 @@ typedef struct load_result {
     double cpu_s; /* replicas' utime+stime during the window */
     double cpu_s_per_tx;
     double loadgen_cpu_s;
+    double system_cpu_s;       /* every process on the machine, in the window */
     uint64_t view_changes; /* summed over replicas, during the run */
     bool view_changes_known;
     uint64_t height_start;
@@ -232,6 +233,8 @@ PBFT_MUST_USE pbft_status_t load_run(const load_keystore_t *ks, load_plan_t *pla
 double load_percentile(double *values, size_t count, double q);
 /* utime+stime of a process in seconds; false if it cannot be read. */
 bool load_proc_cpu_s(int pid, double *out);
+/* CPU seconds all processes spent (all cores, from /proc/stat). */
+bool load_system_busy_s(double *out);
 /* ECDSA verifies/s through crypto_verify_digest over `threads` threads with a
  * warm key cache. */
 PBFT_MUST_USE pbft_status_t load_verify_rate(size_t threads, double seconds, double *per_s,

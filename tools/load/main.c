@@ -316,6 +316,8 @@ static void print_result(const options_t *o, const load_plan_t *plan, const load
                         c->pid_count && r->window_txs ? json_real(r->cpu_s_per_tx * 1e3)
                                                       : json_null());
     json_object_set_new(j, "loadgen_cpu_s", json_real(r->loadgen_cpu_s));
+    json_object_set_new(j, "system_cpu_s", json_real(r->system_cpu_s));
+    json_object_set_new(j, "nproc", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
     json_object_set_new(j, "view_changes",
                         r->view_changes_known ? json_integer((json_int_t)r->view_changes)
                                               : json_null());

@@ -45,6 +45,21 @@ bool load_proc_cpu_s(int pid, double *out) {
     return true;
 }
 
+bool load_system_busy_s(double *out) {
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return false;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n != 8) return false;
+    /* user nice system idle iowait irq softirq steal: all but idle and iowait */
+    unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+    long hz = sysconf(_SC_CLK_TCK);
+    *out = (double)busy / (double)(hz > 0 ? hz : 100);
+    return true;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Verification rate                                                          */
 
