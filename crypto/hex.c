@@ -18,12 +18,14 @@ void crypto_hex_encode(const uint8_t *data, size_t size, char *out) {
     out[2 * size] = '\0';
 }
 
-/* -1 for anything that is not a hex digit (including NUL). */
-static int hex_digit_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
+#define HEX_INVALID 0xffu
+
+/* The value of a hex digit, or HEX_INVALID for anything else (NUL too). */
+static unsigned hex_digit_value(char c) {
+    if (c >= '0' && c <= '9') return (unsigned)(c - '0');
+    if (c >= 'a' && c <= 'f') return (unsigned)(c - 'a' + 10);
+    if (c >= 'A' && c <= 'F') return (unsigned)(c - 'A' + 10);
+    return HEX_INVALID;
 }
 
 /*
@@ -35,11 +37,12 @@ pbft_status_t crypto_hex_decode(const char *hex, size_t hex_len, uint8_t *out, s
     if (hex == NULL || (out == NULL && out_size != 0)) return PBFT_ERR_ARGUMENT;
     if (out_size > SIZE_MAX / 2 || hex_len != 2 * out_size) return PBFT_ERR_MALFORMED;
     for (size_t i = 0; i < hex_len; i++) {
-        if (hex_digit_value(hex[i]) < 0) return PBFT_ERR_MALFORMED;
+        if (hex_digit_value(hex[i]) == HEX_INVALID) return PBFT_ERR_MALFORMED;
     }
     for (size_t i = 0; i < out_size; i++) {
-        int hi = hex_digit_value(hex[2 * i]);
-        int lo = hex_digit_value(hex[2 * i + 1]);
+        unsigned hi = hex_digit_value(hex[2 * i]);
+        unsigned lo = hex_digit_value(hex[2 * i + 1]);
+        PBFT_ASSERT(hi < 16 && lo < 16);
         out[i] = (uint8_t)((hi << 4) | lo);
     }
     return PBFT_OK;
