@@ -1,0 +1,115 @@
+/*
+ * tests/sim/disk.c — each replica's simulated disk and execution.
+ *
+ * A real replica's store makes a committed block, its certificate and its
+ * effects durable in one synced write batch; here `sim_deliver_block` does
+ * the same at deliver time: it executes the block against the replica's
+ * in-memory account state, appends it to the on-disk chain, runs the safety
+ * checkers, and later (after a simulated storage delay) tells the replica the
+ * height was executed. The safety blobs and the stable checkpoint also live
+ * here and are all that survives a crash, together with the chain.
+ */
+#include <string.h>
+
+#include "pbft/codec.h"
+#include "sim_cluster.h"
+
+void sim_disk_put_safety(sim_disk_t *d, const char *key, const uint8_t *bytes, size_t size) {
+    PBFT_ASSERT(strlen(key) < SIM_SAFETY_KEY_SIZE_MAX);
+    sim_safety_blob_t *blob = NULL;
+    for (size_t i = 0; i < d->safety_count && !blob; i++)
+        if (strcmp(d->safety[i].key, key) == 0) blob = &d->safety[i];
+    if (!blob) {
+        PBFT_ASSERT(d->safety_count < SIM_SAFETY_KEYS_MAX);
+        blob = &d->safety[d->safety_count++];
+        snprintf(blob->key, sizeof(blob->key), "%s", key);
+    }
+    free(blob->bytes);
+    blob->bytes = pbft_xmalloc(size);
+    if (size) memcpy(blob->bytes, bytes, size);
+    blob->size = size;
+}
+
+const sim_safety_blob_t *sim_disk_get_safety(const sim_disk_t *d, const char *key) {
+    for (size_t i = 0; i < d->safety_count; i++)
+        if (strcmp(d->safety[i].key, key) == 0) return &d->safety[i];
+    return NULL;
+}
+
+static void copy_block(pbft_block_t *dst, const pbft_block_t *src) {
+    dst->header = src->header;
+    dst->txs = NULL;
+    if (src->header.tx_count) {
+        dst->txs = pbft_xmalloc(src->header.tx_count * sizeof(*dst->txs));
+        memcpy(dst->txs, src->txs, src->header.tx_count * sizeof(*dst->txs));
+    }
+}
+
+static void append_chain(sim_disk_t *d, const pbft_block_t *block, const pbft_commit_cert_t *cert,
+                         const uint8_t block_hash[PBFT_HASH_SIZE],
+                         const uint8_t state_hash[PBFT_HASH_SIZE]) {
+    if (d->chain_count == d->chain_capacity) {
+        d->chain_capacity = d->chain_capacity ? d->chain_capacity * 2 : 64;
+        d->chain = pbft_xrealloc(d->chain, d->chain_capacity * sizeof(*d->chain));
+    }
+    sim_chain_entry_t *e = &d->chain[d->chain_count++];
+    copy_block(&e->block, block);
+    e->cert = *cert;
+    memcpy(e->block_hash, block_hash, PBFT_HASH_SIZE);
+    memcpy(e->state_hash, state_hash, PBFT_HASH_SIZE);
+}
+
+/* Executes and stores block height+1 at replica r. Returns false (and the
+ * run has failed) when a checker rejects it; nothing is stored then. */
+bool sim_deliver_block(sim_cluster_t *c, uint16_t r, const pbft_block_t *block,
+                       const pbft_commit_cert_t *cert) {
+    sim_replica_t *rep = &c->replicas[r];
+    for (uint32_t i = 0; i < block->header.tx_count; i++)
+        if (!sim_tx_valid(&block->txs[i], c->genesis.chain_id)) {
+            sim_fail(c,
+                     "validity: replica %u was asked to execute height %llu with tx %u that "
+                     "has no valid client signature",
+                     r, (unsigned long long)block->header.height, i);
+            return false;
+        }
+    if (block->header.height != rep->height + 1) {
+        sim_fail(c, "integrity: replica %u delivered height %llu after %llu", r,
+                 (unsigned long long)block->header.height, (unsigned long long)rep->height);
+        return false;
+    }
+    uint8_t block_hash[PBFT_HASH_SIZE];
+    codec_header_hash(&block->header, block_hash);
+    ledger_state_reader_t reader = ledger_memstate_reader(rep->state);
+    ledger_block_result_t result;
+    ledger_execute_block(block, &reader, rep->state_hash, &result);
+    sim_check_commit(c, r, block, cert, block_hash, result.state_hash);
+    if (c->failed) {
+        ledger_block_result_free(&result);
+        return false;
+    }
+    ledger_memstate_apply(rep->state, &result);
+    append_chain(&rep->disk, block, cert, block_hash, result.state_hash);
+    rep->height = block->header.height;
+    memcpy(rep->tip_hash, block_hash, PBFT_HASH_SIZE);
+    memcpy(rep->state_hash, result.state_hash, PBFT_HASH_SIZE);
+    ledger_block_result_free(&result);
+    /* The store finishes in order: a later block is never acknowledged
+     * before an earlier one. */
+    uint64_t done = c->now_ms + sim_rng_between(&c->rng, 0, c->storage_delay_ms_max);
+    if (done < rep->storage_free_ms) done = rep->storage_free_ms;
+    rep->storage_free_ms = done;
+    sim_event_t ev = {
+        .time_ms = done, .kind = SIM_EV_EXECUTED, .to = r, .a = rep->height, .b = rep->incarnation};
+    sim_queue_push(&c->queue, &ev);
+    return true;
+}
+
+void sim_store_checkpoint(sim_cluster_t *c, uint16_t r, const pbft_checkpoint_cert_t *cert) {
+    sim_replica_t *rep = &c->replicas[r];
+    sim_check_checkpoint(c, r, cert);
+    if (rep->disk.has_checkpoint && rep->disk.checkpoint.height > cert->height)
+        sim_fail(c, "checkpoint: replica %u's stable checkpoint went down from %llu to %llu", r,
+                 (unsigned long long)rep->disk.checkpoint.height, (unsigned long long)cert->height);
+    rep->disk.has_checkpoint = true;
+    rep->disk.checkpoint = *cert;
+}
