@@ -130,8 +130,22 @@ PBFT_MUST_USE pbft_status_t store_get_safety(store_t *s, const char *key, uint8_
 uint64_t store_disk_bytes(store_t *s);
 
 /* Test hook (corruption tests only): overwrite the raw stored value of a
- * block or certificate at a height. kind is "block" or "cert". */
+ * block or certificate at a height. kind is "block" or "cert" (also
+ * "results", "state_hash", and "tip" — the tip metadata; height ignored). */
 PBFT_MUST_USE pbft_status_t store_debug_put_raw(store_t *s, const char *kind, uint64_t height,
                                                 const uint8_t *bytes, size_t size);
+
+/* (Added by the ledger helper.) Checks one stored height against the rest of
+ * the store and genesis: the block decodes, its height and tx_root match its
+ * txs, prev_hash links to block height-1, the commit certificate certifies
+ * it (cert_check_block against the genesis validators), and its results and
+ * state hash are present. PBFT_OK, or PBFT_ERR_CORRUPT (PBFT_ERR_NOT_FOUND
+ * for a height past the tip) with err naming the height and the reason. */
+PBFT_MUST_USE pbft_status_t store_verify_block(store_t *s, uint64_t height, char *err,
+                                               size_t err_size);
+
+/* (Added by the ledger helper.) Benchmarks/tests: flush the memtable and
+ * compact, so store_disk_bytes reflects the steady state, not the WAL. */
+PBFT_MUST_USE pbft_status_t store_debug_compact(store_t *s);
 
 #endif /* PBFT_STORE_H */

@@ -1,0 +1,1089 @@
+/*
+ * ledger/store.c — the RocksDB-backed hash-chained ledger store. This is the
+ * only file in the project that includes rocksdb/c.h.
+ *
+ * Key space (one column family; the first byte of every key names the kind,
+ * heights are big-endian so iteration follows height order):
+ *
+ *   'B' be64 height              -> canonical block (header || txs)
+ *   'C' be64 height              -> canonical commit certificate (h >= 1)
+ *   'R' be64 height              -> tx results, one byte per tx (h >= 1)
+ *   'S' be64 height              -> state_hash(height), 32 bytes
+ *   'K' be64 height              -> canonical checkpoint certificate
+ *   'T' tx_id[32]                -> varint height | varint index | u8 result
+ *   'A' address[20]              -> u64le balance | u64le nonce
+ *   'H' address[20] be64 height be16 index -> (empty): the account sent or
+ *                                   received tx `index` of block `height`
+ *   'M' "chain_id"               -> chain id, 32 bytes
+ *   'M' "format"                 -> u8 store format version (1)
+ *   'M' "tip"                    -> u64le height | block_hash[32] |
+ *                                   state_hash[32] | u64le tx_count_total
+ *   'Z' name                     -> consensus safety blob (store_put_safety)
+ *
+ * Why these shapes: a committed transfer must cost well under 300 bytes on
+ * disk with every index. The tx index value is a few varint bytes; history
+ * keys carry no value (the id is re-derived from the block when history is
+ * read, which is rare next to writes); no separate tx-id list is stored
+ * (receipts recompute the ids of one block). See docs/STORAGE.md.
+ *
+ * Atomicity: a block and everything derived from it (cert, results, state
+ * hash, tx index, history, accounts, tip) go into one write batch written
+ * with sync = 1, so after a crash the store holds a prefix of the chain and
+ * the tip metadata names its last block. store_open checks that.
+ *
+ * Read-only mode opens a RocksDB secondary instance over the primary's
+ * directory with a private secondary directory under /tmp (removed on
+ * close); store_refresh catches up with the primary.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rocksdb/c.h>
+
+#include "pbft/cert.h"
+#include "pbft/codec.h"
+#include "pbft/store.h"
+
+#define STORE_FORMAT_VERSION 1
+#define STORE_BLOCK_CACHE_BYTES (32u * 1024u * 1024u)
+#define STORE_BLOOM_BITS_PER_KEY 10
+#define STORE_KEY_SIZE_MAX 64
+#define STORE_SAFETY_KEY_SIZE_MAX 48
+#define STORE_TIP_VALUE_SIZE (8 + PBFT_HASH_SIZE + PBFT_HASH_SIZE + 8)
+#define STORE_ACCOUNT_VALUE_SIZE 16
+#define STORE_TX_LOCATION_SIZE_MAX (10 + 5 + 1)
+#define STORE_HISTORY_KEY_SIZE (1 + PBFT_ADDRESS_SIZE + 8 + 2)
+#define STORE_PATH_SIZE_MAX 4096
+
+_Static_assert(PBFT_BLOCK_TX_COUNT_MAX <= UINT16_MAX, "history keys hold the tx index in u16");
+_Static_assert(STORE_SAFETY_KEY_SIZE_MAX + 1 <= STORE_KEY_SIZE_MAX, "safety key fits");
+
+struct store {
+    rocksdb_t *db;
+    rocksdb_options_t *options;
+    rocksdb_block_based_table_options_t *table_options;
+    rocksdb_cache_t *cache;
+    rocksdb_filterpolicy_t *filter;
+    rocksdb_readoptions_t *read_options;
+    rocksdb_writeoptions_t *write_options; /* sync = 1 */
+    store_mode_t mode;
+    char dir[STORE_PATH_SIZE_MAX];
+    char secondary_dir[64]; /* read-only: private dir, removed on close */
+    pbft_genesis_t genesis; /* own copy: validators for checks, block 0 */
+    pthread_mutex_t tip_lock;
+    store_tip_t tip;
+};
+
+PBFT_PRINTF(3, 4)
+static void set_err(char *err, size_t err_size, const char *fmt, ...) {
+    if (!err || !err_size) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keys and small encodings                                                   */
+
+static void put_be(uint8_t *b, uint64_t v, int width) {
+    for (int i = 0; i < width; i++)
+        b[i] = (uint8_t)(v >> (8 * (width - 1 - i)));
+}
+
+static uint64_t get_be(const uint8_t *b, int width) {
+    uint64_t v = 0;
+    for (int i = 0; i < width; i++)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+static void put_le(uint8_t *b, uint64_t v, int width) {
+    for (int i = 0; i < width; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *b, int width) {
+    uint64_t v = 0;
+    for (int i = width - 1; i >= 0; i--)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+static size_t height_key(char kind, uint64_t height, uint8_t key[9]) {
+    key[0] = (uint8_t)kind;
+    put_be(key + 1, height, 8);
+    return 9;
+}
+
+static size_t meta_key(const char *name, uint8_t key[STORE_KEY_SIZE_MAX]) {
+    size_t len = strlen(name);
+    PBFT_ASSERT(len + 1 <= STORE_KEY_SIZE_MAX);
+    key[0] = 'M';
+    memcpy(key + 1, name, len);
+    return len + 1;
+}
+
+static size_t history_key(const uint8_t address[PBFT_ADDRESS_SIZE], uint64_t height, uint32_t index,
+                          uint8_t key[STORE_HISTORY_KEY_SIZE]) {
+    key[0] = 'H';
+    memcpy(key + 1, address, PBFT_ADDRESS_SIZE);
+    put_be(key + 1 + PBFT_ADDRESS_SIZE, height, 8);
+    put_be(key + 1 + PBFT_ADDRESS_SIZE + 8, index, 2);
+    return STORE_HISTORY_KEY_SIZE;
+}
+
+static size_t put_varint(uint8_t *b, uint64_t v) {
+    size_t n = 0;
+    while (v >= 0x80) {
+        b[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    b[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Strict LEB128: at most 10 bytes, no redundant trailing zero group. */
+static bool get_varint(const uint8_t *b, size_t size, size_t *offset, uint64_t *out) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && *offset < size; shift += 7) {
+        uint8_t byte = b[(*offset)++];
+        if (shift == 63 && byte > 1) return false;
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) {
+            if (byte == 0 && shift > 0) return false;
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+static size_t encode_location(const store_tx_location_t *loc, uint8_t *b) {
+    size_t n = put_varint(b, loc->height);
+    n += put_varint(b + n, loc->index);
+    b[n++] = loc->result;
+    return n;
+}
+
+static bool decode_location(const uint8_t *b, size_t size, store_tx_location_t *out) {
+    size_t off = 0;
+    uint64_t height = 0, index = 0;
+    if (!get_varint(b, size, &off, &height) || !get_varint(b, size, &off, &index)) return false;
+    if (off + 1 != size || index >= PBFT_BLOCK_TX_COUNT_MAX) return false;
+    if (b[off] >= PBFT_TX_RESULT_COUNT) return false;
+    out->height = height;
+    out->index = (uint32_t)index;
+    out->result = b[off];
+    return true;
+}
+
+static void encode_tip(const store_tip_t *t, uint8_t b[STORE_TIP_VALUE_SIZE]) {
+    put_le(b, t->height, 8);
+    memcpy(b + 8, t->block_hash, PBFT_HASH_SIZE);
+    memcpy(b + 8 + PBFT_HASH_SIZE, t->state_hash, PBFT_HASH_SIZE);
+    put_le(b + 8 + 2 * PBFT_HASH_SIZE, t->tx_count_total, 8);
+}
+
+static void decode_tip(const uint8_t b[STORE_TIP_VALUE_SIZE], store_tip_t *t) {
+    t->height = get_le(b, 8);
+    memcpy(t->block_hash, b + 8, PBFT_HASH_SIZE);
+    memcpy(t->state_hash, b + 8 + PBFT_HASH_SIZE, PBFT_HASH_SIZE);
+    t->tx_count_total = get_le(b + 8 + 2 * PBFT_HASH_SIZE, 8);
+}
+
+static void encode_account(const pbft_account_t *a, uint8_t b[STORE_ACCOUNT_VALUE_SIZE]) {
+    put_le(b, a->balance, 8);
+    put_le(b + 8, a->nonce, 8);
+}
+
+/* ------------------------------------------------------------------------ */
+/* RocksDB access                                                             */
+
+/* *out is malloc'd by RocksDB (free with free()); PBFT_ERR_NOT_FOUND if absent. */
+static pbft_status_t db_get(store_t *s, const uint8_t *key, size_t key_size, uint8_t **out,
+                            size_t *out_size) {
+    char *err = NULL;
+    size_t size = 0;
+    char *value = rocksdb_get(s->db, s->read_options, (const char *)key, key_size, &size, &err);
+    if (err) {
+        fprintf(stderr, "store: rocksdb get: %s\n", err);
+        rocksdb_free(err);
+        return PBFT_ERR_STORE;
+    }
+    if (!value) return PBFT_ERR_NOT_FOUND;
+    *out = (uint8_t *)value;
+    *out_size = size;
+    return PBFT_OK;
+}
+
+/* A fixed-size value; a different size is corruption. */
+static pbft_status_t db_get_fixed(store_t *s, const uint8_t *key, size_t key_size, uint8_t *out,
+                                  size_t size) {
+    uint8_t *value = NULL;
+    size_t value_size = 0;
+    pbft_status_t st = db_get(s, key, key_size, &value, &value_size);
+    if (st != PBFT_OK) return st;
+    if (value_size != size)
+        st = PBFT_ERR_CORRUPT;
+    else
+        memcpy(out, value, size);
+    free(value);
+    return st;
+}
+
+static pbft_status_t db_write(store_t *s, rocksdb_writebatch_t *batch) {
+    char *err = NULL;
+    rocksdb_write(s->db, s->write_options, batch, &err);
+    if (err) {
+        fprintf(stderr, "store: rocksdb write: %s\n", err);
+        rocksdb_free(err);
+        return PBFT_ERR_STORE;
+    }
+    return PBFT_OK;
+}
+
+static void batch_put(rocksdb_writebatch_t *b, const uint8_t *key, size_t key_size,
+                      const void *value, size_t value_size) {
+    rocksdb_writebatch_put(b, (const char *)key, key_size, (const char *)value, value_size);
+}
+
+static pbft_status_t db_put_synced(store_t *s, const uint8_t *key, size_t key_size,
+                                   const void *value, size_t value_size) {
+    if (s->mode != STORE_READ_WRITE) return PBFT_ERR_ARGUMENT;
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    batch_put(b, key, key_size, value, value_size);
+    pbft_status_t st = db_write(s, b);
+    rocksdb_writebatch_destroy(b);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open, create, check, close                                                 */
+
+static void make_options(store_t *s) {
+    s->options = rocksdb_options_create();
+    s->table_options = rocksdb_block_based_options_create();
+    s->cache = rocksdb_cache_create_lru(STORE_BLOCK_CACHE_BYTES);
+    s->filter = rocksdb_filterpolicy_create_bloom_full(STORE_BLOOM_BITS_PER_KEY);
+    rocksdb_block_based_options_set_block_cache(s->table_options, s->cache);
+    rocksdb_block_based_options_set_filter_policy(s->table_options, s->filter);
+    rocksdb_options_set_block_based_table_factory(s->options, s->table_options);
+    /* LZ4 is linked on our platforms (checked in the RocksDB LOG); blocks
+     * compress a little (repeated sender keys), hashes and signatures not. */
+    rocksdb_options_set_compression(s->options, rocksdb_lz4_compression);
+    rocksdb_options_set_create_if_missing(s->options, s->mode == STORE_READ_WRITE);
+    rocksdb_options_set_keep_log_file_num(s->options, 4);
+    rocksdb_options_set_max_open_files(s->options, -1); /* required by secondaries */
+    /* A torn WAL tail after a crash is dropped: the last complete (synced)
+     * batch is the tip. */
+    rocksdb_options_set_wal_recovery_mode(s->options, 2 /* point in time */);
+    s->read_options = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_verify_checksums(s->read_options, 1);
+    s->write_options = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(s->write_options, 1);
+}
+
+static void remove_dir_flat(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char path[STORE_PATH_SIZE_MAX + 512];
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+static void store_destroy(store_t *s) {
+    if (s->db) rocksdb_close(s->db);
+    if (s->write_options) rocksdb_writeoptions_destroy(s->write_options);
+    if (s->read_options) rocksdb_readoptions_destroy(s->read_options);
+    if (s->options) rocksdb_options_destroy(s->options);
+    /* the table options own the filter policy once set */
+    if (s->table_options) rocksdb_block_based_options_destroy(s->table_options);
+    if (s->cache) rocksdb_cache_destroy(s->cache);
+    if (s->secondary_dir[0]) remove_dir_flat(s->secondary_dir);
+    ledger_genesis_free(&s->genesis);
+    pthread_mutex_destroy(&s->tip_lock);
+    free(s);
+}
+
+/* Writes genesis: accounts, block 0, state_hash(0), metadata — one synced batch. */
+static pbft_status_t create_from_genesis(store_t *s) {
+    const pbft_genesis_t *g = &s->genesis;
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    uint8_t key[STORE_KEY_SIZE_MAX], value[PBFT_BLOCK_HEADER_SIZE + STORE_TIP_VALUE_SIZE];
+    for (uint32_t i = 0; i < g->account_count; i++) {
+        key[0] = 'A';
+        memcpy(key + 1, g->accounts[i].address, PBFT_ADDRESS_SIZE);
+        encode_account(&g->accounts[i], value);
+        batch_put(b, key, 1 + PBFT_ADDRESS_SIZE, value, STORE_ACCOUNT_VALUE_SIZE);
+    }
+    pbft_block_t block0 = {.header = g->header, .txs = NULL};
+    size_t n = codec_block_encode(&block0, value, sizeof value);
+    PBFT_ASSERT(n == PBFT_BLOCK_HEADER_SIZE);
+    batch_put(b, key, height_key('B', 0, key), value, n);
+    batch_put(b, key, height_key('S', 0, key), g->state_hash, PBFT_HASH_SIZE);
+    uint8_t format = STORE_FORMAT_VERSION;
+    batch_put(b, key, meta_key("format", key), &format, 1);
+    batch_put(b, key, meta_key("chain_id", key), g->chain_id, PBFT_CHAIN_ID_SIZE);
+    store_tip_t tip = {.height = 0, .tx_count_total = 0};
+    memcpy(tip.block_hash, g->block_hash, PBFT_HASH_SIZE);
+    memcpy(tip.state_hash, g->state_hash, PBFT_HASH_SIZE);
+    encode_tip(&tip, value);
+    batch_put(b, key, meta_key("tip", key), value, STORE_TIP_VALUE_SIZE);
+    pbft_status_t st = db_write(s, b);
+    rocksdb_writebatch_destroy(b);
+    return st;
+}
+
+/* Chain id, tip header hash, tip state hash, nothing past the tip. */
+static pbft_status_t check_stored(store_t *s, char *err, size_t err_size) {
+    uint8_t key[STORE_KEY_SIZE_MAX], buf[STORE_TIP_VALUE_SIZE];
+    char hex_a[2 * PBFT_HASH_SIZE + 1], hex_b[2 * PBFT_HASH_SIZE + 1];
+    pbft_status_t st = db_get_fixed(s, key, meta_key("chain_id", key), buf, PBFT_CHAIN_ID_SIZE);
+    if (st == PBFT_ERR_NOT_FOUND && s->mode == STORE_READ_ONLY) {
+        set_err(err, err_size, "store %s: empty (no chain created yet)", s->dir);
+        return PBFT_ERR_NOT_FOUND;
+    }
+    if (st != PBFT_OK) {
+        set_err(err, err_size, "store %s: chain id metadata: %s", s->dir, pbft_status_string(st));
+        return st == PBFT_ERR_NOT_FOUND ? PBFT_ERR_CORRUPT : st;
+    }
+    if (memcmp(buf, s->genesis.chain_id, PBFT_CHAIN_ID_SIZE) != 0) {
+        crypto_hex_encode(buf, PBFT_CHAIN_ID_SIZE, hex_a);
+        crypto_hex_encode(s->genesis.chain_id, PBFT_CHAIN_ID_SIZE, hex_b);
+        set_err(err, err_size, "store %s belongs to chain %s, but genesis is chain %s", s->dir,
+                hex_a, hex_b);
+        return PBFT_ERR_WRONG_CHAIN;
+    }
+    st = db_get_fixed(s, key, meta_key("tip", key), buf, STORE_TIP_VALUE_SIZE);
+    if (st != PBFT_OK) {
+        set_err(err, err_size, "store %s: tip metadata: %s", s->dir, pbft_status_string(st));
+        return st == PBFT_ERR_STORE ? st : PBFT_ERR_CORRUPT;
+    }
+    store_tip_t tip;
+    decode_tip(buf, &tip);
+    pbft_block_header_t header;
+    uint8_t hash[PBFT_HASH_SIZE];
+    st = store_get_header(s, tip.height, &header);
+    if (st == PBFT_OK) codec_header_hash(&header, hash);
+    if (st != PBFT_OK || memcmp(hash, tip.block_hash, PBFT_HASH_SIZE) != 0) {
+        set_err(err, err_size,
+                "store %s: height %llu: tip block hash does not match the stored "
+                "block header (%s)",
+                s->dir, (unsigned long long)tip.height,
+                st == PBFT_OK ? "hash mismatch" : pbft_status_string(st));
+        return st == PBFT_ERR_STORE ? st : PBFT_ERR_CORRUPT;
+    }
+    st = store_get_state_hash(s, tip.height, hash);
+    if (st != PBFT_OK || memcmp(hash, tip.state_hash, PBFT_HASH_SIZE) != 0) {
+        set_err(err, err_size,
+                "store %s: height %llu: tip state hash does not match the stored "
+                "state hash (%s)",
+                s->dir, (unsigned long long)tip.height,
+                st == PBFT_OK ? "hash mismatch" : pbft_status_string(st));
+        return st == PBFT_ERR_STORE ? st : PBFT_ERR_CORRUPT;
+    }
+    uint8_t *value = NULL;
+    size_t value_size = 0;
+    st = db_get(s, key, height_key('B', tip.height + 1, key), &value, &value_size);
+    free(value);
+    if (st != PBFT_ERR_NOT_FOUND) {
+        set_err(err, err_size, "store %s: height %llu: a block exists past the tip", s->dir,
+                (unsigned long long)tip.height + 1);
+        return st == PBFT_ERR_STORE ? st : PBFT_ERR_CORRUPT;
+    }
+    pthread_mutex_lock(&s->tip_lock);
+    s->tip = tip;
+    pthread_mutex_unlock(&s->tip_lock);
+    return PBFT_OK;
+}
+
+static pbft_status_t open_db(store_t *s, char *err, size_t err_size) {
+    char *rerr = NULL;
+    if (s->mode == STORE_READ_WRITE) {
+        if (mkdir(s->dir, 0755) != 0 && errno != EEXIST) {
+            set_err(err, err_size, "store %s: mkdir: %s", s->dir, strerror(errno));
+            return PBFT_ERR_IO;
+        }
+        s->db = rocksdb_open(s->options, s->dir, &rerr);
+    } else {
+        snprintf(s->secondary_dir, sizeof s->secondary_dir, "/tmp/pbft-store-secondary.XXXXXX");
+        if (!mkdtemp(s->secondary_dir)) {
+            s->secondary_dir[0] = '\0';
+            set_err(err, err_size, "store: mkdtemp for the secondary: %s", strerror(errno));
+            return PBFT_ERR_IO;
+        }
+        struct stat st_buf;
+        if (stat(s->dir, &st_buf) != 0) {
+            set_err(err, err_size, "store %s: %s", s->dir, strerror(errno));
+            return PBFT_ERR_NOT_FOUND;
+        }
+        s->db = rocksdb_open_as_secondary(s->options, s->dir, s->secondary_dir, &rerr);
+    }
+    if (rerr) {
+        set_err(err, err_size, "store %s: rocksdb open: %s", s->dir, rerr);
+        rocksdb_free(rerr);
+        s->db = NULL;
+        return PBFT_ERR_STORE;
+    }
+    return PBFT_OK;
+}
+
+pbft_status_t store_open(const char *dir, const pbft_genesis_t *genesis, store_mode_t mode,
+                         store_t **out, char *err, size_t err_size) {
+    PBFT_ASSERT(dir != NULL && genesis != NULL && out != NULL);
+    PBFT_ASSERT(mode == STORE_READ_WRITE || mode == STORE_READ_ONLY);
+    if (strlen(dir) + 1 > STORE_PATH_SIZE_MAX - 64) {
+        set_err(err, err_size, "store: path too long");
+        return PBFT_ERR_ARGUMENT;
+    }
+    store_t *s = pbft_xcalloc(1, sizeof *s);
+    pthread_mutex_init(&s->tip_lock, NULL);
+    s->mode = mode;
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    ledger_genesis_copy(&s->genesis, genesis);
+    make_options(s);
+    pbft_status_t st = open_db(s, err, err_size);
+    if (st == PBFT_OK && mode == STORE_READ_WRITE) {
+        uint8_t key[STORE_KEY_SIZE_MAX], *value = NULL;
+        size_t value_size = 0;
+        st = db_get(s, key, meta_key("chain_id", key), &value, &value_size);
+        free(value);
+        if (st == PBFT_ERR_NOT_FOUND) st = create_from_genesis(s);
+        if (st != PBFT_OK) set_err(err, err_size, "store %s: %s", dir, pbft_status_string(st));
+    }
+    if (st == PBFT_OK) st = check_stored(s, err, err_size);
+    if (st != PBFT_OK) {
+        store_destroy(s);
+        return st;
+    }
+    *out = s;
+    return PBFT_OK;
+}
+
+void store_close(store_t *s) {
+    if (s) store_destroy(s);
+}
+
+pbft_status_t store_refresh(store_t *s) {
+    PBFT_ASSERT(s != NULL);
+    if (s->mode != STORE_READ_ONLY) return PBFT_OK;
+    char *err = NULL;
+    rocksdb_try_catch_up_with_primary(s->db, &err);
+    if (err) {
+        fprintf(stderr, "store: catch up with primary: %s\n", err);
+        rocksdb_free(err);
+        return PBFT_ERR_STORE;
+    }
+    uint8_t key[STORE_KEY_SIZE_MAX], buf[STORE_TIP_VALUE_SIZE];
+    pbft_status_t st = db_get_fixed(s, key, meta_key("tip", key), buf, STORE_TIP_VALUE_SIZE);
+    if (st != PBFT_OK) return st == PBFT_ERR_NOT_FOUND ? PBFT_ERR_CORRUPT : st;
+    store_tip_t tip;
+    decode_tip(buf, &tip);
+    pthread_mutex_lock(&s->tip_lock);
+    PBFT_ASSERT(tip.height >= s->tip.height); /* the primary never un-commits */
+    s->tip = tip;
+    pthread_mutex_unlock(&s->tip_lock);
+    return PBFT_OK;
+}
+
+void store_get_tip(store_t *s, store_tip_t *out) {
+    PBFT_ASSERT(s != NULL && out != NULL);
+    pthread_mutex_lock(&s->tip_lock);
+    *out = s->tip;
+    pthread_mutex_unlock(&s->tip_lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Commit                                                                     */
+
+/* The tx index keeps the first location of a tx id: a tx replayed in a later
+ * block (it fails with a bad nonce) must not hide the receipt of the original. */
+static pbft_status_t batch_tx_index(store_t *s, rocksdb_writebatch_t *b, const pbft_block_t *block,
+                                    const uint8_t (*ids)[PBFT_HASH_SIZE], const uint8_t *results) {
+    uint32_t n = block->header.tx_count;
+    /* Reverse order: within the batch a later put wins, so the block's first
+     * occurrence of a repeated id is the one that stays. */
+    for (uint32_t k = n; k-- > 0;) {
+        uint8_t key[1 + PBFT_HASH_SIZE], value[STORE_TX_LOCATION_SIZE_MAX], *old = NULL;
+        size_t old_size = 0;
+        key[0] = 'T';
+        memcpy(key + 1, ids[k], PBFT_HASH_SIZE);
+        pbft_status_t st = db_get(s, key, sizeof key, &old, &old_size);
+        free(old);
+        if (st == PBFT_OK) continue;
+        if (st != PBFT_ERR_NOT_FOUND) return st;
+        store_tx_location_t loc = {
+            .height = block->header.height, .index = k, .result = results[k]};
+        batch_put(b, key, sizeof key, value, encode_location(&loc, value));
+    }
+    return PBFT_OK;
+}
+
+static void batch_history_and_accounts(rocksdb_writebatch_t *b, const pbft_block_t *block,
+                                       const ledger_block_result_t *result) {
+    uint8_t key[STORE_HISTORY_KEY_SIZE], sender[PBFT_ADDRESS_SIZE];
+    for (uint32_t i = 0; i < block->header.tx_count; i++) {
+        const pbft_tx_t *tx = &block->txs[i];
+        crypto_address(tx->sender_pubkey, sender);
+        batch_put(b, key, history_key(sender, block->header.height, i, key), NULL, 0);
+        if (memcmp(sender, tx->recipient, PBFT_ADDRESS_SIZE) != 0)
+            batch_put(b, key, history_key(tx->recipient, block->header.height, i, key), NULL, 0);
+    }
+    uint8_t value[STORE_ACCOUNT_VALUE_SIZE];
+    for (uint32_t i = 0; i < result->changed_count; i++) {
+        key[0] = 'A';
+        memcpy(key + 1, result->changed[i].address, PBFT_ADDRESS_SIZE);
+        encode_account(&result->changed[i], value);
+        batch_put(b, key, 1 + PBFT_ADDRESS_SIZE, value, sizeof value);
+    }
+}
+
+static void batch_block(rocksdb_writebatch_t *b, const pbft_block_t *block,
+                        const pbft_commit_cert_t *cert, const ledger_block_result_t *result) {
+    uint64_t h = block->header.height;
+    uint8_t key[9];
+    size_t size = codec_block_size(block);
+    uint8_t *raw = pbft_xmalloc(size);
+    PBFT_ASSERT(codec_block_encode(block, raw, size) == size);
+    batch_put(b, key, height_key('B', h, key), raw, size);
+    free(raw);
+    uint8_t cert_raw[8 + 8 + PBFT_HASH_SIZE + 2 + PBFT_REPLICA_COUNT_MAX * (2 + 64) + 64];
+    size = codec_commit_cert_encode(cert, cert_raw, sizeof cert_raw);
+    PBFT_ASSERT(size > 0);
+    batch_put(b, key, height_key('C', h, key), cert_raw, size);
+    batch_put(b, key, height_key('R', h, key), result->tx_results, result->tx_count);
+    batch_put(b, key, height_key('S', h, key), result->state_hash, PBFT_HASH_SIZE);
+}
+
+pbft_status_t store_commit_block(store_t *s, const pbft_block_t *block,
+                                 const pbft_commit_cert_t *cert,
+                                 const ledger_block_result_t *result) {
+    PBFT_ASSERT(s != NULL && block != NULL && cert != NULL && result != NULL);
+    PBFT_ASSERT(s->mode == STORE_READ_WRITE);
+    store_tip_t tip;
+    store_get_tip(s, &tip);
+    uint32_t n = block->header.tx_count;
+    PBFT_ASSERT(block->header.height == tip.height + 1);
+    PBFT_ASSERT(memcmp(block->header.prev_hash, tip.block_hash, PBFT_HASH_SIZE) == 0);
+    PBFT_ASSERT(result->height == block->header.height && result->tx_count == n);
+    PBFT_ASSERT(cert->seq == block->header.height);
+    uint8_t(*ids)[PBFT_HASH_SIZE] = n ? pbft_xmalloc((size_t)n * PBFT_HASH_SIZE) : NULL;
+    uint8_t root[PBFT_HASH_SIZE];
+    codec_block_tx_root(block, ids, root);
+    PBFT_ASSERT(memcmp(root, block->header.tx_root, PBFT_HASH_SIZE) == 0);
+
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    batch_block(b, block, cert, result);
+    pbft_status_t st =
+        batch_tx_index(s, b, block, (const uint8_t(*)[PBFT_HASH_SIZE])ids, result->tx_results);
+    free(ids);
+    store_tip_t next = {.height = block->header.height, .tx_count_total = tip.tx_count_total + n};
+    codec_header_hash(&block->header, next.block_hash);
+    memcpy(next.state_hash, result->state_hash, PBFT_HASH_SIZE);
+    if (st == PBFT_OK) {
+        batch_history_and_accounts(b, block, result);
+        uint8_t key[STORE_KEY_SIZE_MAX], value[STORE_TIP_VALUE_SIZE];
+        encode_tip(&next, value);
+        batch_put(b, key, meta_key("tip", key), value, sizeof value);
+        st = db_write(s, b);
+    }
+    rocksdb_writebatch_destroy(b);
+    if (st != PBFT_OK) return st;
+    pthread_mutex_lock(&s->tip_lock);
+    PBFT_ASSERT(s->tip.height + 1 == next.height); /* one writer */
+    s->tip = next;
+    pthread_mutex_unlock(&s->tip_lock);
+    return PBFT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Blocks, certificates, results                                              */
+
+pbft_status_t store_get_block_raw(store_t *s, uint64_t height, uint8_t **out, size_t *out_size) {
+    PBFT_ASSERT(s != NULL && out != NULL && out_size != NULL);
+    uint8_t key[9];
+    return db_get(s, key, height_key('B', height, key), out, out_size);
+}
+
+/* Decodes a stored block and checks it is the block of that height with a
+ * matching Merkle root: a failure is PBFT_ERR_CORRUPT. */
+static pbft_status_t decode_stored_block(const uint8_t *raw, size_t size, uint64_t height,
+                                         pbft_block_t *out) {
+    pbft_block_t b;
+    if (codec_block_decode(raw, size, &b) != PBFT_OK) return PBFT_ERR_CORRUPT;
+    if (b.header.height != height || codec_block_check_root(&b) != PBFT_OK) {
+        codec_block_free(&b);
+        return PBFT_ERR_CORRUPT;
+    }
+    *out = b;
+    return PBFT_OK;
+}
+
+pbft_status_t store_get_block(store_t *s, uint64_t height, pbft_block_t *out) {
+    PBFT_ASSERT(out != NULL);
+    uint8_t *raw = NULL;
+    size_t size = 0;
+    pbft_status_t st = store_get_block_raw(s, height, &raw, &size);
+    if (st != PBFT_OK) return st;
+    st = decode_stored_block(raw, size, height, out);
+    free(raw);
+    return st;
+}
+
+pbft_status_t store_get_header(store_t *s, uint64_t height, pbft_block_header_t *out) {
+    PBFT_ASSERT(out != NULL);
+    uint8_t *raw = NULL;
+    size_t size = 0;
+    pbft_status_t st = store_get_block_raw(s, height, &raw, &size);
+    if (st != PBFT_OK) return st;
+    pbft_block_header_t h;
+    if (size < PBFT_BLOCK_HEADER_SIZE ||
+        codec_header_decode(raw, PBFT_BLOCK_HEADER_SIZE, &h) != PBFT_OK || h.height != height)
+        st = PBFT_ERR_CORRUPT;
+    else
+        *out = h;
+    free(raw);
+    return st;
+}
+
+pbft_status_t store_get_commit_cert(store_t *s, uint64_t height, pbft_commit_cert_t *out) {
+    PBFT_ASSERT(s != NULL && out != NULL);
+    uint8_t key[9], *raw = NULL;
+    size_t size = 0;
+    pbft_status_t st = db_get(s, key, height_key('C', height, key), &raw, &size);
+    if (st != PBFT_OK) return st;
+    pbft_commit_cert_t c;
+    if (codec_commit_cert_decode(raw, size, &c) != PBFT_OK || c.seq != height)
+        st = PBFT_ERR_CORRUPT;
+    else
+        *out = c;
+    free(raw);
+    return st;
+}
+
+pbft_status_t store_get_block_results(store_t *s, uint64_t height, uint8_t **out, uint32_t *count) {
+    PBFT_ASSERT(s != NULL && out != NULL && count != NULL);
+    if (height == 0) {
+        *out = NULL;
+        *count = 0;
+        return PBFT_OK;
+    }
+    uint8_t key[9], *raw = NULL;
+    size_t size = 0;
+    pbft_status_t st = db_get(s, key, height_key('R', height, key), &raw, &size);
+    if (st != PBFT_OK) return st;
+    bool ok = size <= PBFT_BLOCK_TX_COUNT_MAX;
+    for (size_t i = 0; ok && i < size; i++)
+        ok = raw[i] < PBFT_TX_RESULT_COUNT;
+    if (!ok) {
+        free(raw);
+        return PBFT_ERR_CORRUPT;
+    }
+    *out = raw;
+    *count = (uint32_t)size;
+    return PBFT_OK;
+}
+
+pbft_status_t store_get_state_hash(store_t *s, uint64_t height, uint8_t out[PBFT_HASH_SIZE]) {
+    PBFT_ASSERT(s != NULL && out != NULL);
+    uint8_t key[9];
+    return db_get_fixed(s, key, height_key('S', height, key), out, PBFT_HASH_SIZE);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints                                                                */
+
+pbft_status_t store_put_checkpoint_cert(store_t *s, const pbft_checkpoint_cert_t *cert) {
+    PBFT_ASSERT(s != NULL && cert != NULL);
+    uint8_t key[9], raw[8 + 2 * PBFT_HASH_SIZE + 2 + PBFT_REPLICA_COUNT_MAX * (2 + 64) + 64];
+    size_t size = codec_checkpoint_cert_encode(cert, raw, sizeof raw);
+    PBFT_ASSERT(size > 0);
+    return db_put_synced(s, key, height_key('K', cert->height, key), raw, size);
+}
+
+static pbft_status_t decode_checkpoint(const uint8_t *raw, size_t size, uint64_t height,
+                                       pbft_checkpoint_cert_t *out) {
+    pbft_checkpoint_cert_t c;
+    if (codec_checkpoint_cert_decode(raw, size, &c) != PBFT_OK || c.height != height)
+        return PBFT_ERR_CORRUPT;
+    *out = c;
+    return PBFT_OK;
+}
+
+pbft_status_t store_get_checkpoint_cert(store_t *s, uint64_t height, pbft_checkpoint_cert_t *out) {
+    PBFT_ASSERT(s != NULL && out != NULL);
+    uint8_t key[9], *raw = NULL;
+    size_t size = 0;
+    pbft_status_t st = db_get(s, key, height_key('K', height, key), &raw, &size);
+    if (st != PBFT_OK) return st;
+    st = decode_checkpoint(raw, size, height, out);
+    free(raw);
+    return st;
+}
+
+pbft_status_t store_latest_checkpoint_cert(store_t *s, pbft_checkpoint_cert_t *out) {
+    PBFT_ASSERT(s != NULL && out != NULL);
+    uint8_t key[9];
+    height_key('K', UINT64_MAX, key);
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->read_options);
+    rocksdb_iter_seek_for_prev(it, (const char *)key, sizeof key);
+    pbft_status_t st = PBFT_ERR_NOT_FOUND;
+    if (rocksdb_iter_valid(it)) {
+        size_t ksize = 0, vsize = 0;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &ksize);
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vsize);
+        if (ksize == 9 && k[0] == 'K') st = decode_checkpoint(v, vsize, get_be(k + 1, 8), out);
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    if (err) {
+        rocksdb_free(err);
+        st = PBFT_ERR_STORE;
+    }
+    rocksdb_iter_destroy(it);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Accounts                                                                   */
+
+pbft_status_t store_get_account(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
+                                pbft_account_t *out, bool *exists) {
+    PBFT_ASSERT(s != NULL && address != NULL && out != NULL && exists != NULL);
+    uint8_t key[1 + PBFT_ADDRESS_SIZE], value[STORE_ACCOUNT_VALUE_SIZE];
+    key[0] = 'A';
+    memcpy(key + 1, address, PBFT_ADDRESS_SIZE);
+    pbft_status_t st = db_get_fixed(s, key, sizeof key, value, sizeof value);
+    if (st != PBFT_OK && st != PBFT_ERR_NOT_FOUND) return st;
+    memset(out, 0, sizeof *out);
+    memcpy(out->address, address, PBFT_ADDRESS_SIZE);
+    *exists = st == PBFT_OK;
+    if (*exists) {
+        out->balance = get_le(value, 8);
+        out->nonce = get_le(value + 8, 8);
+    }
+    return PBFT_OK;
+}
+
+/* Execution cannot run on a state it cannot read: a storage failure here
+ * would fork this replica's state, so it stops the process instead. */
+static bool reader_get(void *ctx, const uint8_t address[PBFT_ADDRESS_SIZE], pbft_account_t *out) {
+    bool exists = false;
+    pbft_status_t st = store_get_account(ctx, address, out, &exists);
+    if (st != PBFT_OK) {
+        fprintf(stderr, "FATAL: store: cannot read an account during execution: %s\n",
+                pbft_status_string(st));
+        abort();
+    }
+    return exists;
+}
+
+ledger_state_reader_t store_state_reader(store_t *s) {
+    PBFT_ASSERT(s != NULL);
+    ledger_state_reader_t r = {.get = reader_get, .ctx = s};
+    return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transactions, receipts, history                                            */
+
+pbft_status_t store_get_tx_location(store_t *s, const uint8_t tx_id[PBFT_HASH_SIZE],
+                                    store_tx_location_t *out) {
+    PBFT_ASSERT(s != NULL && tx_id != NULL && out != NULL);
+    uint8_t key[1 + PBFT_HASH_SIZE], *raw = NULL;
+    size_t size = 0;
+    key[0] = 'T';
+    memcpy(key + 1, tx_id, PBFT_HASH_SIZE);
+    pbft_status_t st = db_get(s, key, sizeof key, &raw, &size);
+    if (st != PBFT_OK) return st;
+    store_tx_location_t loc;
+    if (!decode_location(raw, size, &loc))
+        st = PBFT_ERR_CORRUPT;
+    else
+        *out = loc;
+    free(raw);
+    return st;
+}
+
+pbft_status_t store_get_receipt(store_t *s, const uint8_t tx_id[PBFT_HASH_SIZE],
+                                store_receipt_t *out) {
+    PBFT_ASSERT(out != NULL);
+    store_tx_location_t loc;
+    pbft_status_t st = store_get_tx_location(s, tx_id, &loc);
+    if (st != PBFT_OK) return st;
+    pbft_block_t block;
+    st = store_get_block(s, loc.height, &block);
+    if (st != PBFT_OK) return st == PBFT_ERR_NOT_FOUND ? PBFT_ERR_CORRUPT : st;
+    uint32_t n = block.header.tx_count;
+    if (loc.index >= n) {
+        codec_block_free(&block);
+        return PBFT_ERR_CORRUPT;
+    }
+    uint8_t(*ids)[PBFT_HASH_SIZE] = pbft_xmalloc((size_t)n * PBFT_HASH_SIZE);
+    uint8_t root[PBFT_HASH_SIZE];
+    codec_block_tx_root(&block, ids, root);
+    if (memcmp(ids[loc.index], tx_id, PBFT_HASH_SIZE) != 0) {
+        st = PBFT_ERR_CORRUPT;
+    } else {
+        out->tx = block.txs[loc.index];
+        out->location = loc;
+        out->header = block.header;
+        crypto_merkle_prove((const uint8_t(*)[PBFT_HASH_SIZE])ids, n, loc.index, &out->proof);
+        st = store_get_commit_cert(s, loc.height, &out->cert);
+        if (st == PBFT_ERR_NOT_FOUND) st = PBFT_ERR_CORRUPT;
+    }
+    free(ids);
+    codec_block_free(&block);
+    return st;
+}
+
+/* The id of tx `index` of a raw block, walking the encoding without
+ * allocating. False when the block is malformed or too short. */
+static bool raw_block_tx_id(const uint8_t *raw, size_t size, uint32_t index,
+                            uint8_t out[PBFT_HASH_SIZE]) {
+    codec_reader_t r;
+    codec_reader_init(&r, raw, size);
+    pbft_block_header_t h;
+    codec_header_read(&r, &h);
+    if (r.status != PBFT_OK || index >= h.tx_count) return false;
+    pbft_tx_t *tx = pbft_xmalloc(sizeof *tx);
+    for (uint32_t i = 0; i <= index && r.status == PBFT_OK; i++)
+        codec_tx_read(&r, tx);
+    bool ok = r.status == PBFT_OK;
+    if (ok) codec_tx_id(tx, out);
+    free(tx);
+    return ok;
+}
+
+size_t store_account_history(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
+                             uint64_t before_height, uint8_t (*ids)[PBFT_HASH_SIZE],
+                             uint64_t *heights, size_t max) {
+    PBFT_ASSERT(s != NULL && address != NULL);
+    PBFT_ASSERT(max == 0 || ids != NULL);
+    if (max == 0 || before_height == 0) return 0;
+    uint8_t key[STORE_HISTORY_KEY_SIZE];
+    history_key(address, before_height - 1, UINT16_MAX, key);
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->read_options);
+    rocksdb_iter_seek_for_prev(it, (const char *)key, sizeof key);
+    size_t count = 0;
+    uint8_t *raw = NULL;
+    size_t raw_size = 0;
+    uint64_t raw_height = UINT64_MAX;
+    for (; count < max && rocksdb_iter_valid(it); rocksdb_iter_prev(it)) {
+        size_t ksize = 0;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &ksize);
+        if (ksize != STORE_HISTORY_KEY_SIZE || k[0] != 'H' ||
+            memcmp(k + 1, address, PBFT_ADDRESS_SIZE) != 0)
+            break;
+        uint64_t height = get_be(k + 1 + PBFT_ADDRESS_SIZE, 8);
+        uint32_t index = (uint32_t)get_be(k + 1 + PBFT_ADDRESS_SIZE + 8, 2);
+        if (height != raw_height) {
+            free(raw);
+            raw = NULL;
+            raw_height = height;
+            if (store_get_block_raw(s, height, &raw, &raw_size) != PBFT_OK) break;
+        }
+        if (!raw || !raw_block_tx_id(raw, raw_size, index, ids[count])) break;
+        if (heights) heights[count] = height;
+        count++;
+    }
+    free(raw);
+    rocksdb_iter_destroy(it);
+    return count;
+}
+
+pbft_status_t store_iterate_blocks(store_t *s, uint64_t from, store_block_fn fn, void *ctx) {
+    PBFT_ASSERT(s != NULL && fn != NULL);
+    store_tip_t tip;
+    store_get_tip(s, &tip);
+    for (uint64_t h = from; h <= tip.height; h++) {
+        uint8_t *raw = NULL;
+        size_t size = 0;
+        pbft_status_t st = store_get_block_raw(s, h, &raw, &size);
+        pbft_block_t block;
+        if (st == PBFT_OK) st = decode_stored_block(raw, size, h, &block);
+        if (st != PBFT_OK) {
+            free(raw);
+            return st == PBFT_ERR_NOT_FOUND ? PBFT_ERR_CORRUPT : st;
+        }
+        pbft_commit_cert_t cert;
+        if (h > 0) st = store_get_commit_cert(s, h, &cert);
+        bool more = false;
+        if (st == PBFT_OK) more = fn(ctx, &block, h > 0 ? &cert : NULL, raw, size);
+        codec_block_free(&block);
+        free(raw);
+        if (st != PBFT_OK) return st == PBFT_ERR_NOT_FOUND ? PBFT_ERR_CORRUPT : st;
+        if (!more) break;
+    }
+    return PBFT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Verification of one stored height (corruption detection)                   */
+
+PBFT_PRINTF(4, 5)
+static pbft_status_t verify_fail(pbft_status_t st, char *err, size_t err_size, const char *fmt,
+                                 ...) {
+    if (err && err_size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_size, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+pbft_status_t store_verify_block(store_t *s, uint64_t height, char *err, size_t err_size) {
+    PBFT_ASSERT(s != NULL);
+    unsigned long long h = height;
+    pbft_block_t block;
+    pbft_status_t st = store_get_block(s, height, &block);
+    if (st != PBFT_OK)
+        return verify_fail(st, err, err_size, "height %llu: block: %s", h,
+                           st == PBFT_ERR_CORRUPT ? "does not decode, or its tx root or height "
+                                                    "does not match its transactions"
+                                                  : pbft_status_string(st));
+    pbft_block_header_t header = block.header;
+    uint32_t tx_count = block.header.tx_count;
+    codec_block_free(&block);
+    uint8_t hash[PBFT_HASH_SIZE];
+    if (height == 0) {
+        codec_header_hash(&header, hash);
+        if (memcmp(hash, s->genesis.block_hash, PBFT_HASH_SIZE) != 0)
+            return verify_fail(PBFT_ERR_CORRUPT, err, err_size,
+                               "height 0: block is not the genesis block");
+        return PBFT_OK;
+    }
+    pbft_block_header_t prev;
+    st = store_get_header(s, height - 1, &prev);
+    if (st != PBFT_OK)
+        return verify_fail(PBFT_ERR_CORRUPT, err, err_size, "height %llu: previous header: %s",
+                           h - 1, pbft_status_string(st));
+    codec_header_hash(&prev, hash);
+    if (memcmp(hash, header.prev_hash, PBFT_HASH_SIZE) != 0)
+        return verify_fail(PBFT_ERR_CORRUPT, err, err_size,
+                           "height %llu: prev_hash does not link to block %llu", h, h - 1);
+    pbft_commit_cert_t cert;
+    st = store_get_commit_cert(s, height, &cert);
+    if (st != PBFT_OK)
+        return verify_fail(PBFT_ERR_CORRUPT, err, err_size, "height %llu: commit certificate: %s",
+                           h, pbft_status_string(st));
+    st = cert_check_block(&s->genesis.validators, s->genesis.chain_id, &header, &cert);
+    if (st != PBFT_OK)
+        return verify_fail(PBFT_ERR_CORRUPT, err, err_size,
+                           "height %llu: commit certificate does not certify the block: %s", h,
+                           pbft_status_string(st));
+    uint8_t *results = NULL;
+    uint32_t count = 0;
+    st = store_get_block_results(s, height, &results, &count);
+    free(results);
+    if (st != PBFT_OK || count != tx_count)
+        return verify_fail(PBFT_ERR_CORRUPT, err, err_size, "height %llu: tx results: %s", h,
+                           st != PBFT_OK ? pbft_status_string(st) : "wrong count");
+    st = store_get_state_hash(s, height, hash);
+    if (st != PBFT_OK)
+        return verify_fail(PBFT_ERR_CORRUPT, err, err_size, "height %llu: state hash: %s", h,
+                           pbft_status_string(st));
+    return PBFT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Safety state, disk usage, test hook                                        */
+
+static pbft_status_t safety_key(const char *name, uint8_t key[STORE_KEY_SIZE_MAX], size_t *size) {
+    size_t len = strlen(name);
+    if (len == 0 || len > STORE_SAFETY_KEY_SIZE_MAX) return PBFT_ERR_ARGUMENT;
+    key[0] = 'Z';
+    memcpy(key + 1, name, len);
+    *size = len + 1;
+    return PBFT_OK;
+}
+
+pbft_status_t store_put_safety(store_t *s, const char *key, const void *bytes, size_t size) {
+    PBFT_ASSERT(s != NULL && key != NULL && (bytes != NULL || size == 0));
+    uint8_t k[STORE_KEY_SIZE_MAX];
+    size_t ksize = 0;
+    pbft_status_t st = safety_key(key, k, &ksize);
+    if (st != PBFT_OK) return st;
+    return db_put_synced(s, k, ksize, bytes, size);
+}
+
+pbft_status_t store_get_safety(store_t *s, const char *key, uint8_t **out, size_t *out_size) {
+    PBFT_ASSERT(s != NULL && key != NULL && out != NULL && out_size != NULL);
+    uint8_t k[STORE_KEY_SIZE_MAX];
+    size_t ksize = 0;
+    pbft_status_t st = safety_key(key, k, &ksize);
+    if (st != PBFT_OK) return st;
+    return db_get(s, k, ksize, out, out_size);
+}
+
+uint64_t store_disk_bytes(store_t *s) {
+    PBFT_ASSERT(s != NULL);
+    uint64_t total = 0;
+    DIR *d = opendir(s->dir);
+    if (!d) return 0;
+    struct dirent *e;
+    char path[STORE_PATH_SIZE_MAX + 512];
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        bool sst = len > 4 && strcmp(e->d_name + len - 4, ".sst") == 0;
+        bool wal = len > 4 && strcmp(e->d_name + len - 4, ".log") == 0;
+        if (!sst && !wal) continue;
+        snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) == 0) total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+pbft_status_t store_debug_put_raw(store_t *s, const char *kind, uint64_t height,
+                                  const uint8_t *bytes, size_t size) {
+    PBFT_ASSERT(s != NULL && kind != NULL && (bytes != NULL || size == 0));
+    uint8_t key[STORE_KEY_SIZE_MAX];
+    size_t ksize;
+    if (strcmp(kind, "block") == 0)
+        ksize = height_key('B', height, key);
+    else if (strcmp(kind, "cert") == 0)
+        ksize = height_key('C', height, key);
+    else if (strcmp(kind, "results") == 0)
+        ksize = height_key('R', height, key);
+    else if (strcmp(kind, "state_hash") == 0)
+        ksize = height_key('S', height, key);
+    else if (strcmp(kind, "tip") == 0)
+        ksize = meta_key("tip", key);
+    else
+        return PBFT_ERR_ARGUMENT;
+    return db_put_synced(s, key, ksize, bytes, size);
+}
+
+/* Test/bench hook: flush memtables to SST files and compact, so disk usage
+ * reflects steady state rather than the write-ahead log. */
+pbft_status_t store_debug_compact(store_t *s) {
+    PBFT_ASSERT(s != NULL);
+    if (s->mode != STORE_READ_WRITE) return PBFT_ERR_ARGUMENT;
+    char *err = NULL;
+    rocksdb_flushoptions_t *f = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(f, 1);
+    rocksdb_flush(s->db, f, &err);
+    rocksdb_flushoptions_destroy(f);
+    if (!err) rocksdb_compact_range(s->db, NULL, 0, NULL, 0);
+    if (err) {
+        rocksdb_free(err);
+        return PBFT_ERR_STORE;
+    }
+    return PBFT_OK;
+}

@@ -1,0 +1,499 @@
+/*
+ * tests/unit/store_test.c — the RocksDB store: creation from genesis, commit
+ * and read-back after reopen, receipts that verify against genesis alone,
+ * account history, checkpoints, safety state, chain mismatch, a second
+ * writer, and a read-only secondary following a live writer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "store_fixture.h"
+
+#define USERS 6
+
+typedef struct ctx {
+    fixture_t f;
+    store_t *s;
+    ledger_memstate_t *model; /* replay of every committed block */
+} ctx_t;
+
+static int setup(void **state) {
+    ctx_t *c = pbft_xcalloc(1, sizeof *c);
+    if (!fixture_init(&c->f, USERS, "store-test")) return -1;
+    char err[256] = "";
+    if (store_open(c->f.data_dir, &c->f.genesis, STORE_READ_WRITE, &c->s, err, sizeof err) !=
+        PBFT_OK) {
+        fprintf(stderr, "store_open: %s\n", err);
+        return -1;
+    }
+    c->model = ledger_memstate_new(&c->f.genesis);
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state) {
+    ctx_t *c = *state;
+    store_close(c->s);
+    ledger_memstate_free(c->model);
+    fixture_free(&c->f);
+    free(c);
+    return 0;
+}
+
+static void commit(ctx_t *c, const pbft_tx_t *txs, uint32_t n, ledger_block_result_t *out) {
+    ledger_block_result_t r;
+    assert_int_equal(fixture_commit(&c->f, c->s, txs, n, &r), PBFT_OK);
+    ledger_memstate_apply(c->model, &r);
+    if (out)
+        *out = r;
+    else
+        ledger_block_result_free(&r);
+}
+
+static void reopen(ctx_t *c) {
+    store_close(c->s);
+    char err[256] = "";
+    pbft_status_t st =
+        store_open(c->f.data_dir, &c->f.genesis, STORE_READ_WRITE, &c->s, err, sizeof err);
+    if (st != PBFT_OK) fail_msg("reopen: %s", err);
+}
+
+/* Every account the model knows reads the same from the store. */
+static void assert_accounts_match_model(ctx_t *c, const uint8_t (*addrs)[PBFT_ADDRESS_SIZE],
+                                        size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        pbft_account_t want, got;
+        bool exists = false;
+        bool want_exists = ledger_memstate_get(c->model, addrs[i], &want);
+        assert_int_equal(store_get_account(c->s, addrs[i], &got, &exists), PBFT_OK);
+        assert_int_equal(exists, want_exists);
+        assert_true(got.balance == want.balance);
+        assert_true(got.nonce == want.nonce);
+    }
+}
+
+static void test_open_creates_the_store_from_genesis(void **state) {
+    ctx_t *c = *state;
+    store_tip_t tip;
+    store_get_tip(c->s, &tip);
+    assert_true(tip.height == 0 && tip.tx_count_total == 0);
+    assert_memory_equal(tip.block_hash, c->f.genesis.block_hash, 32);
+    assert_memory_equal(tip.state_hash, c->f.genesis.state_hash, 32);
+    pbft_block_t b0;
+    assert_int_equal(store_get_block(c->s, 0, &b0), PBFT_OK);
+    assert_memory_equal(&b0.header, &c->f.genesis.header, sizeof b0.header);
+    assert_int_equal(b0.header.tx_count, 0);
+    codec_block_free(&b0);
+    pbft_commit_cert_t cert;
+    assert_int_equal(store_get_commit_cert(c->s, 0, &cert), PBFT_ERR_NOT_FOUND);
+    uint8_t h[32];
+    assert_int_equal(store_get_state_hash(c->s, 0, h), PBFT_OK);
+    assert_memory_equal(h, c->f.genesis.state_hash, 32);
+    assert_int_equal(store_get_block(c->s, 1, &b0), PBFT_ERR_NOT_FOUND);
+    assert_accounts_match_model(c, (const uint8_t(*)[20])c->f.user_addr, USERS);
+    uint8_t unknown[20] = {0xde, 0xad};
+    pbft_account_t a;
+    bool exists = true;
+    assert_int_equal(store_get_account(c->s, unknown, &a, &exists), PBFT_OK);
+    assert_false(exists);
+    assert_true(a.balance == 0 && a.nonce == 0);
+    assert_int_equal(store_verify_block(c->s, 0, NULL, 0), PBFT_OK);
+}
+
+/* A few blocks of real signed transfers, some failing. */
+static void commit_sample_chain(ctx_t *c, pbft_tx_t *all_txs, size_t *all_count) {
+    uint8_t fresh[20];
+    memset(fresh, 0x77, sizeof fresh);
+    size_t k = 0;
+    pbft_tx_t b1[] = {fixture_tx(&c->f, 0, c->f.user_addr[1], 100, 0),
+                      fixture_tx(&c->f, 0, c->f.user_addr[2], 50, 1),
+                      fixture_tx(&c->f, 1, fresh, 7, 0),
+                      fixture_tx(&c->f, 2, c->f.user_addr[0], 1, 5)}; /* bad nonce */
+    commit(c, b1, 4, NULL);
+    memcpy(all_txs + k, b1, sizeof b1);
+    k += 4;
+    commit(c, NULL, 0, NULL); /* an empty block */
+    pbft_tx_t b3[3];
+    b3[0] = fixture_tx(&c->f, 3, c->f.user_addr[0], FIXTURE_BALANCE + 1, 0); /* insufficient */
+    b3[1] = fixture_tx(&c->f, 0, c->f.user_addr[0], 10, 2);                  /* self */
+    b3[2] = fixture_tx(&c->f, 1, c->f.user_addr[0], 3, 1);
+    ledger_block_result_t r;
+    commit(c, b3, 3, &r);
+    assert_int_equal(r.tx_results[0], PBFT_TX_INSUFFICIENT_FUNDS);
+    assert_int_equal(r.tx_results[1], PBFT_TX_OK);
+    ledger_block_result_free(&r);
+    memcpy(all_txs + k, b3, sizeof b3);
+    k += 3;
+    *all_count = k;
+}
+
+static void test_commit_reopen_and_read_back_everything(void **state) {
+    ctx_t *c = *state;
+    pbft_tx_t txs[16];
+    size_t n = 0;
+    commit_sample_chain(c, txs, &n);
+    store_tip_t before;
+    store_get_tip(c->s, &before);
+    assert_true(before.height == 3 && before.tx_count_total == 7);
+    reopen(c);
+    store_tip_t after;
+    store_get_tip(c->s, &after);
+    assert_memory_equal(&after, &before, sizeof after);
+
+    /* blocks link, certify and carry their results and state hashes */
+    uint8_t prev_state[32];
+    memcpy(prev_state, c->f.genesis.state_hash, 32);
+    for (uint64_t h = 1; h <= 3; h++) {
+        char err[256] = "";
+        if (store_verify_block(c->s, h, err, sizeof err) != PBFT_OK) fail_msg("%s", err);
+        pbft_block_t b;
+        assert_int_equal(store_get_block(c->s, h, &b), PBFT_OK);
+        uint8_t *raw = NULL;
+        size_t raw_size = 0;
+        assert_int_equal(store_get_block_raw(c->s, h, &raw, &raw_size), PBFT_OK);
+        assert_int_equal(raw_size, codec_block_size(&b));
+        uint8_t *re = malloc(raw_size);
+        assert_int_equal(codec_block_encode(&b, re, raw_size), raw_size);
+        assert_memory_equal(re, raw, raw_size);
+        free(re);
+        free(raw);
+        pbft_block_header_t hdr;
+        assert_int_equal(store_get_header(c->s, h, &hdr), PBFT_OK);
+        assert_memory_equal(&hdr, &b.header, sizeof hdr);
+        pbft_commit_cert_t cert;
+        assert_int_equal(store_get_commit_cert(c->s, h, &cert), PBFT_OK);
+        assert_int_equal(
+            cert_check_block(&c->f.genesis.validators, c->f.genesis.chain_id, &b.header, &cert),
+            PBFT_OK);
+        uint8_t *results = NULL;
+        uint32_t count = 0;
+        assert_int_equal(store_get_block_results(c->s, h, &results, &count), PBFT_OK);
+        assert_int_equal(count, b.header.tx_count);
+        /* re-execution from the previous state hash gives the stored hash:
+         * only valid against the state before h, so check the chain link */
+        uint8_t sh[32];
+        assert_int_equal(store_get_state_hash(c->s, h, sh), PBFT_OK);
+        assert_memory_not_equal(sh, prev_state, 32);
+        memcpy(prev_state, sh, 32);
+        free(results);
+        codec_block_free(&b);
+    }
+    assert_memory_equal(prev_state, after.state_hash, 32);
+    uint8_t addrs[USERS + 1][20];
+    memcpy(addrs, c->f.user_addr, sizeof(uint8_t[USERS][20]));
+    memset(addrs[USERS], 0x77, 20);
+    assert_accounts_match_model(c, (const uint8_t(*)[20])addrs, USERS + 1);
+
+    /* tx locations and results */
+    uint8_t results_expect[] = {
+        PBFT_TX_OK, PBFT_TX_OK, PBFT_TX_OK, PBFT_TX_BAD_NONCE, PBFT_TX_INSUFFICIENT_FUNDS,
+        PBFT_TX_OK, PBFT_TX_OK};
+    for (size_t i = 0; i < n; i++) {
+        uint8_t id[32];
+        codec_tx_id(&txs[i], id);
+        store_tx_location_t loc;
+        assert_int_equal(store_get_tx_location(c->s, id, &loc), PBFT_OK);
+        assert_true(loc.height == (i < 4 ? 1 : 3));
+        assert_int_equal(loc.index, i < 4 ? i : i - 4);
+        assert_int_equal(loc.result, results_expect[i]);
+    }
+    uint8_t unknown[32] = {1};
+    store_tx_location_t loc;
+    assert_int_equal(store_get_tx_location(c->s, unknown, &loc), PBFT_ERR_NOT_FOUND);
+}
+
+static void test_receipts_verify_against_genesis_alone(void **state) {
+    ctx_t *c = *state;
+    /* one big block so proofs have depth */
+    enum { N = 37 };
+    pbft_tx_t txs[N];
+    for (uint32_t i = 0; i < N; i++)
+        txs[i] = fixture_tx(&c->f, i % USERS, c->f.user_addr[(i + 1) % USERS], i, i / USERS);
+    commit(c, txs, N, NULL);
+    for (uint32_t i = 0; i < N; i++) {
+        uint8_t id[32];
+        codec_tx_id(&txs[i], id);
+        store_receipt_t r;
+        assert_int_equal(store_get_receipt(c->s, id, &r), PBFT_OK);
+        assert_int_equal(r.location.index, i);
+        assert_int_equal(r.location.result, PBFT_TX_OK);
+        uint8_t rid[32];
+        codec_tx_id(&r.tx, rid);
+        assert_memory_equal(rid, id, 32);
+        assert_int_equal(codec_tx_verify(&r.tx, c->f.genesis.chain_id), PBFT_OK);
+        assert_int_equal(r.proof.leaf_index, i);
+        assert_int_equal(r.proof.leaf_count, N);
+        assert_int_equal(crypto_merkle_verify(id, &r.proof, r.header.tx_root), PBFT_OK);
+        assert_int_equal(
+            cert_check_block(&c->f.genesis.validators, c->f.genesis.chain_id, &r.header, &r.cert),
+            PBFT_OK);
+        /* a proof for one tx does not prove another */
+        uint8_t other[32];
+        codec_tx_id(&txs[(i + 1) % N], other);
+        assert_int_not_equal(crypto_merkle_verify(other, &r.proof, r.header.tx_root), PBFT_OK);
+    }
+}
+
+static void test_a_replayed_tx_keeps_its_first_receipt(void **state) {
+    ctx_t *c = *state;
+    pbft_tx_t tx = fixture_tx(&c->f, 2, c->f.user_addr[3], 5, 0);
+    commit(c, &tx, 1, NULL);
+    pbft_tx_t twice[2] = {tx, tx};
+    ledger_block_result_t r;
+    commit(c, twice, 2, &r); /* a Byzantine primary re-proposes it */
+    assert_int_equal(r.tx_results[0], PBFT_TX_BAD_NONCE);
+    ledger_block_result_free(&r);
+    uint8_t id[32];
+    codec_tx_id(&tx, id);
+    store_tx_location_t loc;
+    assert_int_equal(store_get_tx_location(c->s, id, &loc), PBFT_OK);
+    assert_true(loc.height == 1 && loc.index == 0 && loc.result == PBFT_TX_OK);
+}
+
+static void test_account_history_is_newest_first_and_filtered(void **state) {
+    ctx_t *c = *state;
+    uint8_t fresh[20];
+    memset(fresh, 0x42, 20);
+    pbft_tx_t ids_tx[6];
+    for (uint64_t h = 0; h < 5; h++) {
+        /* user 0 sends one tx per block; block 3 also has a tx to `fresh` */
+        pbft_tx_t txs[2];
+        txs[0] = fixture_tx(&c->f, 0, c->f.user_addr[1], 1, h);
+        ids_tx[h] = txs[0];
+        uint32_t n = 1;
+        if (h == 2) {
+            txs[1] = fixture_tx(&c->f, 4, fresh, 9, 0);
+            ids_tx[5] = txs[1];
+            n = 2;
+        }
+        commit(c, txs, n, NULL);
+    }
+    uint8_t ids[10][32];
+    uint64_t heights[10];
+    size_t n = store_account_history(c->s, c->f.user_addr[0], UINT64_MAX, ids, heights, 10);
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t want[32];
+        codec_tx_id(&ids_tx[4 - i], want);
+        assert_memory_equal(ids[i], want, 32);
+        assert_true(heights[i] == 5 - i);
+    }
+    n = store_account_history(c->s, c->f.user_addr[0], 3, ids, heights, 10);
+    assert_int_equal(n, 2);
+    assert_true(heights[0] == 2 && heights[1] == 1);
+    n = store_account_history(c->s, c->f.user_addr[0], UINT64_MAX, ids, heights, 2);
+    assert_int_equal(n, 2);
+    assert_true(heights[0] == 5);
+    /* the recipient sees it too; an account that only received */
+    n = store_account_history(c->s, fresh, UINT64_MAX, ids, heights, 10);
+    assert_int_equal(n, 1);
+    uint8_t want[32];
+    codec_tx_id(&ids_tx[5], want);
+    assert_memory_equal(ids[0], want, 32);
+    assert_true(heights[0] == 3);
+    assert_int_equal(store_account_history(c->s, c->f.user_addr[5], UINT64_MAX, ids, heights, 10),
+                     0);
+    assert_int_equal(store_account_history(c->s, fresh, 0, ids, heights, 10), 0);
+}
+
+static void test_checkpoint_certs_and_safety_state_persist(void **state) {
+    ctx_t *c = *state;
+    pbft_checkpoint_cert_t cp;
+    assert_int_equal(store_latest_checkpoint_cert(c->s, &cp), PBFT_ERR_NOT_FOUND);
+    for (uint64_t h = 1; h <= 4; h++)
+        commit(c, NULL, 0, NULL);
+    for (uint64_t h = 2; h <= 4; h += 2) {
+        store_tip_t tip;
+        store_get_tip(c->s, &tip);
+        pbft_block_header_t hdr;
+        assert_int_equal(store_get_header(c->s, h, &hdr), PBFT_OK);
+        memset(&cp, 0, sizeof cp);
+        cp.height = h;
+        codec_header_hash(&hdr, cp.block_hash);
+        assert_int_equal(store_get_state_hash(c->s, h, cp.state_hash), PBFT_OK);
+        cp.count = 3;
+        for (uint16_t r = 0; r < 3; r++) {
+            uint8_t d[32];
+            cert_checkpoint_digest(c->f.genesis.chain_id, h, cp.block_hash, cp.state_hash, r, d);
+            cp.sigs[r].replica = r;
+            assert_int_equal(crypto_sign_digest(c->f.validator_keys[r], d, cp.sigs[r].signature),
+                             PBFT_OK);
+        }
+        assert_int_equal(store_put_checkpoint_cert(c->s, &cp), PBFT_OK);
+    }
+    assert_int_equal(store_put_safety(c->s, "view", "\x05\x00", 2), PBFT_OK);
+    assert_int_equal(store_put_safety(c->s, "view", "\x07\x00\x00", 3), PBFT_OK);
+    reopen(c);
+    assert_int_equal(store_latest_checkpoint_cert(c->s, &cp), PBFT_OK);
+    assert_true(cp.height == 4);
+    assert_int_equal(
+        cert_check_checkpoint(&c->f.genesis.validators, c->f.genesis.chain_id, &cp, NULL), PBFT_OK);
+    assert_int_equal(store_get_checkpoint_cert(c->s, 2, &cp), PBFT_OK);
+    assert_true(cp.height == 2);
+    assert_int_equal(store_get_checkpoint_cert(c->s, 3, &cp), PBFT_ERR_NOT_FOUND);
+    uint8_t *blob = NULL;
+    size_t size = 0;
+    assert_int_equal(store_get_safety(c->s, "view", &blob, &size), PBFT_OK);
+    assert_int_equal(size, 3);
+    assert_memory_equal(blob, "\x07\x00\x00", 3);
+    free(blob);
+    assert_int_equal(store_get_safety(c->s, "votes", &blob, &size), PBFT_ERR_NOT_FOUND);
+    assert_int_equal(store_put_safety(c->s, "", "x", 1), PBFT_ERR_ARGUMENT);
+}
+
+static void test_other_genesis_is_refused_as_wrong_chain(void **state) {
+    ctx_t *c = *state;
+    store_close(c->s);
+    c->s = NULL;
+    pbft_genesis_t other;
+    ledger_genesis_copy(&other, &c->f.genesis);
+    other.genesis_time_ms++;
+    ledger_genesis_derive(&other);
+    store_t *s = NULL;
+    char err[256] = "";
+    assert_int_equal(store_open(c->f.data_dir, &other, STORE_READ_WRITE, &s, err, sizeof err),
+                     PBFT_ERR_WRONG_CHAIN);
+    assert_null(s);
+    assert_non_null(strstr(err, "belongs to chain"));
+    assert_int_equal(store_open(c->f.data_dir, &other, STORE_READ_ONLY, &s, err, sizeof err),
+                     PBFT_ERR_WRONG_CHAIN);
+    ledger_genesis_free(&other);
+    reopen(c);
+}
+
+static void test_a_second_writer_is_refused_while_one_is_open(void **state) {
+    ctx_t *c = *state;
+    store_t *s = NULL;
+    char err[256] = "";
+    assert_int_equal(
+        store_open(c->f.data_dir, &c->f.genesis, STORE_READ_WRITE, &s, err, sizeof err),
+        PBFT_ERR_STORE);
+    assert_non_null(strstr(err, "LOCK"));
+}
+
+typedef struct iter_ctx {
+    uint64_t next;
+    uint64_t stop_at;
+    size_t calls;
+} iter_ctx_t;
+
+static bool iter_fn(void *p, const pbft_block_t *block, const pbft_commit_cert_t *cert,
+                    const uint8_t *raw, size_t raw_size) {
+    iter_ctx_t *it = p;
+    assert_true(block->header.height == it->next);
+    assert_true(block->header.height == 0 ? cert == NULL : cert->seq == block->header.height);
+    assert_int_equal(raw_size, codec_block_size(block));
+    assert_non_null(raw);
+    it->next++;
+    it->calls++;
+    return block->header.height < it->stop_at;
+}
+
+static void test_iterate_blocks_in_order_and_stop_on_request(void **state) {
+    ctx_t *c = *state;
+    for (int i = 0; i < 5; i++)
+        commit(c, NULL, 0, NULL);
+    iter_ctx_t it = {.next = 0, .stop_at = UINT64_MAX};
+    assert_int_equal(store_iterate_blocks(c->s, 0, iter_fn, &it), PBFT_OK);
+    assert_int_equal(it.calls, 6);
+    it = (iter_ctx_t){.next = 2, .stop_at = 3};
+    assert_int_equal(store_iterate_blocks(c->s, 2, iter_fn, &it), PBFT_OK);
+    assert_int_equal(it.calls, 2);
+    it = (iter_ctx_t){.next = 9, .stop_at = UINT64_MAX};
+    assert_int_equal(store_iterate_blocks(c->s, 9, iter_fn, &it), PBFT_OK);
+    assert_int_equal(it.calls, 0);
+}
+
+static void test_read_only_secondary_follows_a_live_writer(void **state) {
+    ctx_t *c = *state;
+    commit(c, NULL, 0, NULL);
+    store_t *ro = NULL;
+    char err[256] = "";
+    pbft_status_t st =
+        store_open(c->f.data_dir, &c->f.genesis, STORE_READ_ONLY, &ro, err, sizeof err);
+    if (st != PBFT_OK) fail_msg("open read-only: %s", err);
+    store_tip_t tip;
+    store_get_tip(ro, &tip);
+    assert_true(tip.height == 1);
+    pbft_tx_t tx = fixture_tx(&c->f, 0, c->f.user_addr[5], 1234, 0);
+    commit(c, &tx, 1, NULL);
+    /* not visible before the refresh (the secondary reads its own view) */
+    pbft_block_t b;
+    store_get_tip(ro, &tip);
+    assert_true(tip.height == 1);
+    assert_int_equal(store_refresh(ro), PBFT_OK);
+    store_get_tip(ro, &tip);
+    assert_true(tip.height == 2);
+    store_tip_t wtip;
+    store_get_tip(c->s, &wtip);
+    assert_memory_equal(&tip, &wtip, sizeof tip);
+    assert_int_equal(store_get_block(ro, 2, &b), PBFT_OK);
+    assert_int_equal(b.header.tx_count, 1);
+    codec_block_free(&b);
+    pbft_account_t a;
+    bool exists = false;
+    assert_int_equal(store_get_account(ro, c->f.user_addr[5], &a, &exists), PBFT_OK);
+    assert_true(exists && a.balance == FIXTURE_BALANCE + 1234);
+    uint8_t id[32];
+    codec_tx_id(&tx, id);
+    store_receipt_t r;
+    assert_int_equal(store_get_receipt(ro, id, &r), PBFT_OK);
+    assert_int_equal(crypto_merkle_verify(id, &r.proof, r.header.tx_root), PBFT_OK);
+    /* the secondary cannot write */
+    assert_int_equal(store_put_safety(ro, "view", "x", 1), PBFT_ERR_ARGUMENT);
+    /* many commits, one refresh */
+    for (int i = 0; i < 20; i++)
+        commit(c, NULL, 0, NULL);
+    assert_int_equal(store_refresh(ro), PBFT_OK);
+    store_get_tip(ro, &tip);
+    assert_true(tip.height == 22);
+    assert_int_equal(store_verify_block(ro, 22, err, sizeof err), PBFT_OK);
+    store_close(ro);
+}
+
+static void test_read_only_open_of_a_missing_store_fails_cleanly(void **state) {
+    ctx_t *c = *state;
+    char path[128], err[256] = "";
+    snprintf(path, sizeof path, "%s/nothing-here", c->f.dir);
+    store_t *ro = NULL;
+    pbft_status_t st = store_open(path, &c->f.genesis, STORE_READ_ONLY, &ro, err, sizeof err);
+    assert_int_not_equal(st, PBFT_OK);
+    assert_null(ro);
+    assert_true(err[0] != '\0');
+}
+
+static void test_disk_bytes_grow_with_commits(void **state) {
+    ctx_t *c = *state;
+    uint64_t before = store_disk_bytes(c->s);
+    pbft_tx_t txs[50];
+    for (uint32_t i = 0; i < 50; i++)
+        txs[i] = fixture_tx(&c->f, i % USERS, c->f.user_addr[(i + 1) % USERS], 1, i / USERS);
+    commit(c, txs, 50, NULL);
+    assert_true(store_disk_bytes(c->s) > before);
+    assert_int_equal(store_debug_compact(c->s), PBFT_OK);
+    assert_true(store_disk_bytes(c->s) > 0);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        T(test_open_creates_the_store_from_genesis),
+        T(test_commit_reopen_and_read_back_everything),
+        T(test_receipts_verify_against_genesis_alone),
+        T(test_a_replayed_tx_keeps_its_first_receipt),
+        T(test_account_history_is_newest_first_and_filtered),
+        T(test_checkpoint_certs_and_safety_state_persist),
+        T(test_other_genesis_is_refused_as_wrong_chain),
+        T(test_a_second_writer_is_refused_while_one_is_open),
+        T(test_iterate_blocks_in_order_and_stop_on_request),
+        T(test_read_only_secondary_follows_a_live_writer),
+        T(test_read_only_open_of_a_missing_store_fails_cleanly),
+        T(test_disk_bytes_grow_with_commits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
