@@ -146,6 +146,7 @@ $(SIM): $(call obj,$(SIM_SRC)) $(LIB_CONSENSUS) $(LIB_LEDGER) $(LIB_CRYPTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
+.SECONDARY:
 .SECONDEXPANSION:
 $(BIN)/tests/%: $$(call obj,tests/unit/$$*.c $(UNIT_HELPERS)) $$(call test_libs,$$*)
 	@mkdir -p $(dir $@)
