@@ -161,9 +161,10 @@ void sim_crash(sim_cluster_t *c, uint16_t r) {
 void sim_restart(sim_cluster_t *c, uint16_t r) {
     sim_replica_t *rep = &c->replicas[r];
     if (rep->up) return;
-    sim_log(c, "replica %u restarts from disk: height %llu, %zu safety keys%s", r,
-            (unsigned long long)rep->height, rep->disk.safety_count,
-            rep->disk.has_checkpoint ? ", checkpoint" : "");
+    if (c->now_ms > 0)
+        sim_log(c, "replica %u restarts from disk: height %llu, %zu safety keys%s", r,
+                (unsigned long long)rep->height, rep->disk.safety_count,
+                rep->disk.has_checkpoint ? ", checkpoint" : "");
     rep->up = true;
     sim_glue_create(c, r);
 }
@@ -185,8 +186,21 @@ static void heal(sim_cluster_t *c, uint64_t arg) {
     sim_clients_at_heal(c);
 }
 
+static void trace_event(sim_cluster_t *c, const sim_event_t *ev) {
+    static const char *const kinds[] = {"msg",      "client-tx",   "timer",
+                                        "executed", "client-wake", "action"};
+    if (ev->kind == SIM_EV_MESSAGE)
+        sim_log(c, "msg %s %u->%u view %llu (%zu bytes)%s",
+                sim_msg_name(sim_msg_kind(ev->bytes, ev->size)), ev->from, ev->to,
+                (unsigned long long)sim_msg_view(ev->bytes, ev->size), ev->size,
+                c->replicas[ev->to].up ? "" : " [down]");
+    else if (ev->kind != SIM_EV_ACTION && ev->kind != SIM_EV_CLIENT_WAKE)
+        sim_log(c, "%s at replica %u (a=%llu)", kinds[ev->kind], ev->to, (unsigned long long)ev->a);
+}
+
 static void dispatch(sim_cluster_t *c, sim_event_t *ev) {
     sim_replica_t *rep = ev->to < SIM_REPLICA_MAX ? &c->replicas[ev->to] : NULL;
+    if (c->options.trace) trace_event(c, ev);
     switch (ev->kind) {
         case SIM_EV_MESSAGE:
             if (!rep->up) break;
@@ -289,6 +303,7 @@ static void collect(const sim_cluster_t *c, sim_result_t *out) {
         if (!sim_is_honest(c, r) || !c->replicas[r].up) continue;
         uint64_t vc = sim_glue_view_changes(c, r);
         if (vc > out->view_changes) out->view_changes = vc;
+        if (sim_glue_view(c, r) > out->max_view) out->max_view = sim_glue_view(c, r);
     }
     out->sim_time_ms = c->now_ms;
     out->steps = c->steps;

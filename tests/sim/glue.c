@@ -310,6 +310,10 @@ int sim_msg_kind(const uint8_t *bytes, size_t size) {
     return bytes[1];
 }
 
+const char *sim_msg_name(int kind) {
+    return kind < 0 ? "undecodable" : msg_type_name((uint8_t)kind);
+}
+
 uint64_t sim_msg_view(const uint8_t *bytes, size_t size) {
     int kind = sim_msg_kind(bytes, size);
     switch (kind) {

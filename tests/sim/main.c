@@ -5,10 +5,12 @@
  *   pbft-sim --random N [--base B]          N seeds drawn from base B (printed)
  *   pbft-sim --fixed [--seeds-file PATH]    the fixed list (tests/sim/seeds.txt)
  *   pbft-sim --list                         the scenarios
- * Options: --steps N (per-run step limit), --verbose (trace every event),
+ * Options: --steps N (per-run step limit), --verbose (commits, crashes,
+ * partitions, replica log lines), --trace (also every message and timer),
  * --expect-failure (exit 0 only if some run fails: the mutant self-test;
  * stops at the first failure), --expect-check NAME (only failures of that
  * checker count: agreement, validity, state, liveness, ...),
+ * --quiet (print only failing runs and the totals),
  * --no-cert-check (do not check delivered commit certificates, so a quorum
  * bug must be caught by agreement), --stop-on-failure.
  *
@@ -16,8 +18,10 @@
  * failed), 1 otherwise, 64 on a usage error.
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sim_cluster.h"
 
@@ -32,6 +36,7 @@ typedef struct totals {
 
 typedef struct cli {
     sim_options_t options;
+    bool quiet; /* only failures and totals */
     bool expect_failure;
     bool stop_on_failure;
     const char *expect_check; /* e.g. "agreement": which checker must fire */
@@ -55,8 +60,9 @@ static bool parse_u64(const char *s, uint64_t *out) {
 static void usage(FILE *f) {
     fprintf(f, "usage: pbft-sim [--scenario NAME] [--seed S | --random N [--base B] | --fixed "
                "[--seeds-file PATH] | --list]\n"
-               "                [--steps N] [--verbose] [--expect-failure] [--expect-check NAME]\n"
-               "                [--no-cert-check] [--stop-on-failure]\n");
+               "                [--steps N] [--verbose] [--trace] [--expect-failure] "
+               "[--expect-check NAME]\n"
+               "                [--no-cert-check] [--stop-on-failure] [--quiet]\n");
 }
 
 static void list_scenarios(void) {
@@ -68,21 +74,48 @@ static void list_scenarios(void) {
            SIM_LIVENESS_BOUND_MS);
 }
 
+/* The run in progress, for the crash handler: an assertion or a sanitizer
+ * abort inside consensus still names the seed that replays it. */
+static char crash_note[256];
+
+static void on_crash(int sig) {
+    if (crash_note[0]) {
+        ssize_t ignored = write(STDERR_FILENO, crash_note, strlen(crash_note));
+        (void)ignored;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_crash_handler(void) {
+    signal(SIGABRT, on_crash);
+    signal(SIGSEGV, on_crash);
+    signal(SIGBUS, on_crash);
+    signal(SIGFPE, on_crash);
+}
+
 /* One run: prints the seed first (so a crash still names it), then a
  * deterministic result line. Returns true when it passed. */
 static bool run_one(const cli_t *cli, const sim_scenario_t *sc, uint64_t seed, totals_t *t) {
-    printf("run  %-32s seed=0x%016llx\n", sc->name, (unsigned long long)seed);
+    if (!cli->quiet) printf("run  %-32s seed=0x%016llx\n", sc->name, (unsigned long long)seed);
     fflush(stdout);
+    snprintf(crash_note, sizeof(crash_note),
+             "\npbft-sim: crashed in scenario %s seed 0x%016llx\n"
+             "     replay: pbft-sim --scenario %s --seed 0x%016llx\n",
+             sc->name, (unsigned long long)seed, sc->name, (unsigned long long)seed);
     sim_result_t r;
     sim_run(sc, seed, &cli->options, &r);
-    printf("%s %-32s seed=0x%016llx n=%u commits=%llu view_changes=%llu txs=%llu "
-           "sim_time=%llu.%03llus liveness=%llums steps=%llu msgs=%llu lost=%llu\n",
-           r.passed ? "PASS" : "FAIL", sc->name, (unsigned long long)seed, r.replica_count,
-           (unsigned long long)r.commits, (unsigned long long)r.view_changes,
-           (unsigned long long)r.txs_committed, (unsigned long long)(r.sim_time_ms / 1000),
-           (unsigned long long)(r.sim_time_ms % 1000), (unsigned long long)r.liveness_ms,
-           (unsigned long long)r.steps, (unsigned long long)r.messages,
-           (unsigned long long)r.dropped);
+    crash_note[0] = '\0';
+    if (!cli->quiet || !r.passed)
+        printf("%s %-32s seed=0x%016llx n=%u commits=%llu view_changes=%llu view=%llu txs=%llu "
+               "sim_time=%llu.%03llus liveness=%llums steps=%llu msgs=%llu lost=%llu\n",
+               r.passed ? "PASS" : "FAIL", sc->name, (unsigned long long)seed, r.replica_count,
+               (unsigned long long)r.commits, (unsigned long long)r.view_changes,
+               (unsigned long long)r.max_view, (unsigned long long)r.txs_committed,
+               (unsigned long long)(r.sim_time_ms / 1000),
+               (unsigned long long)(r.sim_time_ms % 1000), (unsigned long long)r.liveness_ms,
+               (unsigned long long)r.steps, (unsigned long long)r.messages,
+               (unsigned long long)r.dropped);
     if (!r.passed) {
         printf("     why: %s\n", r.failure);
         printf("     replay: pbft-sim --scenario %s --seed 0x%016llx\n", sc->name,
@@ -193,11 +226,16 @@ int main(int argc, char **argv) {
             return 0;
         } else if (strcmp(a, "--verbose") == 0) {
             cli.options.verbose = true;
+        } else if (strcmp(a, "--trace") == 0) {
+            cli.options.verbose = true;
+            cli.options.trace = true;
         } else if (strcmp(a, "--fixed") == 0) {
             fixed = true;
         } else if (strcmp(a, "--expect-failure") == 0) {
             cli.expect_failure = true;
             cli.stop_on_failure = true;
+        } else if (strcmp(a, "--quiet") == 0) {
+            cli.quiet = true;
         } else if (strcmp(a, "--no-cert-check") == 0) {
             cli.options.no_cert_check = true;
         } else if (v && strcmp(a, "--expect-check") == 0) {
@@ -235,6 +273,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "pbft-sim: unknown scenario '%s' (see --list)\n", scenario);
         return 64;
     }
+    install_crash_handler();
     totals_t t;
     memset(&t, 0, sizeof(t));
     double start = wall_seconds();

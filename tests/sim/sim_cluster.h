@@ -15,6 +15,7 @@ struct replica; /* pbft/consensus.h */
 
 /* The msg_type_t of a frame (pbft/messages.h), -1 when it has none. */
 int sim_msg_kind(const uint8_t *bytes, size_t size);
+const char *sim_msg_name(int kind);
 /* The view a message speaks for (0 when none or undecodable). */
 uint64_t sim_msg_view(const uint8_t *bytes, size_t size);
 
@@ -123,6 +124,7 @@ typedef struct sim_checker {
 
 typedef struct sim_options {
     bool verbose;
+    bool trace;         /* also every message, timer and client tx (implies verbose) */
     bool no_cert_check; /* mutant self-test: leave agreement to catch it */
     uint64_t steps_max;
 } sim_options_t;
@@ -132,7 +134,8 @@ typedef struct sim_result {
     uint16_t replica_count;
     char failure[512];
     uint64_t commits;      /* highest honest height */
-    uint64_t view_changes; /* highest honest view */
+    uint64_t view_changes; /* most views installed by one honest replica */
+    uint64_t max_view;     /* highest view of an honest replica at the end */
     uint64_t sim_time_ms;
     uint64_t steps;
     uint64_t liveness_ms; /* time from heal to liveness (0 if not reached) */
