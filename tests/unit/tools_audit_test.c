@@ -1,0 +1,354 @@
+/*
+ * tests/unit/tools_audit_test.c — the audit behind pbft-verify: a genuine
+ * chain (with a failed tx and checkpoints) passes with exact counts; each
+ * kind of stored corruption is found at its height with its reason; two
+ * diverging replicas are caught by the comparison.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../tools/common/audit.h"
+#include "pbft/cert.h"
+#include "pbft/codec.h"
+#include "pbft/crypto.h"
+#include "pbft/ledger.h"
+#include "pbft/store.h"
+
+#define CHAIN_HEIGHT 10
+#define CHAIN_CHECKPOINT_INTERVAL 4
+#define CHAIN_ACCOUNTS 3
+#define TXS_PER_BLOCK 3
+
+typedef struct chain {
+    char dir[128];
+    crypto_key_t *validators[4];
+    crypto_key_t *accounts[CHAIN_ACCOUNTS];
+    uint8_t addresses[CHAIN_ACCOUNTS][PBFT_ADDRESS_SIZE];
+    uint64_t nonces[CHAIN_ACCOUNTS];
+    pbft_genesis_t genesis;
+    uint64_t tx_count;
+} chain_t;
+
+static void make_genesis(chain_t *c) {
+    pbft_genesis_t *g = &c->genesis;
+    snprintf(g->chain_name, sizeof(g->chain_name), "audit-test");
+    g->genesis_time_ms = 1700000000000ull;
+    g->validators.count = 4;
+    for (int i = 0; i < 4; i++) {
+        c->validators[i] = crypto_key_generate();
+        crypto_key_public(c->validators[i], g->validators.pubkeys[i]);
+    }
+    g->params = (pbft_consensus_params_t){CHAIN_CHECKPOINT_INTERVAL, 500, 2, 4, 2000, 4000};
+    g->account_count = CHAIN_ACCOUNTS;
+    g->accounts = pbft_xcalloc(CHAIN_ACCOUNTS, sizeof(pbft_account_t));
+    for (int i = 0; i < CHAIN_ACCOUNTS; i++) {
+        uint8_t pubkey[PBFT_PUBKEY_SIZE];
+        c->accounts[i] = crypto_key_generate();
+        crypto_key_public(c->accounts[i], pubkey);
+        crypto_address(pubkey, c->addresses[i]);
+        g->accounts[i].balance = 1000;
+    }
+    /* genesis accounts must be sorted by address */
+    for (int i = 0; i < CHAIN_ACCOUNTS; i++)
+        memcpy(g->accounts[i].address, c->addresses[i], 20);
+    for (int i = 0; i < CHAIN_ACCOUNTS; i++)
+        for (int j = i + 1; j < CHAIN_ACCOUNTS; j++)
+            if (memcmp(g->accounts[j].address, g->accounts[i].address, 20) < 0) {
+                pbft_account_t t = g->accounts[i];
+                g->accounts[i] = g->accounts[j];
+                g->accounts[j] = t;
+            }
+    ledger_genesis_derive(g);
+}
+
+static void make_block(chain_t *c, uint64_t h, const store_tip_t *tip, pbft_block_t *b) {
+    memset(b, 0, sizeof(*b));
+    b->txs = pbft_xcalloc(TXS_PER_BLOCK, sizeof(pbft_tx_t));
+    for (uint32_t i = 0; i < TXS_PER_BLOCK; i++) {
+        int from = (int)((h + i) % CHAIN_ACCOUNTS), to = (from + 1) % CHAIN_ACCOUNTS;
+        pbft_tx_t *tx = &b->txs[i];
+        crypto_key_public(c->accounts[from], tx->sender_pubkey);
+        memcpy(tx->recipient, c->addresses[to], PBFT_ADDRESS_SIZE);
+        tx->amount = 7 + h;
+        /* block 6's last tx replays a used nonce: it must fail as bad_nonce */
+        bool replayed = h == 6 && i == TXS_PER_BLOCK - 1;
+        tx->nonce = replayed ? 0 : c->nonces[from]++;
+        assert_int_equal(codec_tx_sign(tx, c->accounts[from], c->genesis.chain_id), PBFT_OK);
+    }
+    b->header.version = PBFT_BLOCK_VERSION;
+    b->header.height = h;
+    b->header.timestamp_ms = 1700000000000ull + h;
+    memcpy(b->header.prev_hash, tip->block_hash, PBFT_HASH_SIZE);
+    b->header.tx_count = TXS_PER_BLOCK;
+    b->header.proposer = (uint32_t)(h % 4);
+    codec_block_tx_root(b, NULL, b->header.tx_root);
+    c->tx_count += TXS_PER_BLOCK;
+}
+
+static void sign_commit(chain_t *c, const pbft_block_header_t *h, pbft_commit_cert_t *cert) {
+    memset(cert, 0, sizeof(*cert));
+    cert->seq = h->height;
+    codec_header_hash(h, cert->block_hash);
+    cert->count = 3;
+    for (uint16_t r = 0; r < 3; r++) {
+        uint8_t digest[PBFT_HASH_SIZE];
+        cert_vote_digest(CRYPTO_TAG_COMMIT, c->genesis.chain_id, 0, h->height, cert->block_hash, r,
+                         digest);
+        cert->sigs[r].replica = r;
+        assert_int_equal(crypto_sign_digest(c->validators[r], digest, cert->sigs[r].signature),
+                         PBFT_OK);
+    }
+}
+
+static void put_checkpoint(chain_t *c, store_t *s, uint64_t h) {
+    store_tip_t tip;
+    store_get_tip(s, &tip);
+    pbft_checkpoint_cert_t cert;
+    memset(&cert, 0, sizeof(cert));
+    cert.height = h;
+    memcpy(cert.block_hash, tip.block_hash, PBFT_HASH_SIZE);
+    memcpy(cert.state_hash, tip.state_hash, PBFT_HASH_SIZE);
+    cert.count = 3;
+    for (uint16_t r = 0; r < 3; r++) {
+        uint8_t digest[PBFT_HASH_SIZE];
+        cert_checkpoint_digest(c->genesis.chain_id, h, cert.block_hash, cert.state_hash, r, digest);
+        cert.sigs[r].replica = r;
+        assert_int_equal(crypto_sign_digest(c->validators[r], digest, cert.sigs[r].signature),
+                         PBFT_OK);
+    }
+    assert_int_equal(store_put_checkpoint_cert(s, &cert), PBFT_OK);
+}
+
+static store_t *open_rw(chain_t *c) {
+    store_t *s = NULL;
+    char err[256];
+    assert_int_equal(store_open(c->dir, &c->genesis, STORE_READ_WRITE, &s, err, sizeof(err)),
+                     PBFT_OK);
+    return s;
+}
+
+/* Commits heights 1..CHAIN_HEIGHT with certificates and checkpoints. */
+static void build_chain(chain_t *c) {
+    store_t *s = open_rw(c);
+    for (uint64_t h = 1; h <= CHAIN_HEIGHT; h++) {
+        store_tip_t tip;
+        store_get_tip(s, &tip);
+        pbft_block_t b;
+        make_block(c, h, &tip, &b);
+        pbft_commit_cert_t cert;
+        sign_commit(c, &b.header, &cert);
+        ledger_block_result_t res;
+        ledger_state_reader_t reader = store_state_reader(s);
+        ledger_execute_block(&b, &reader, tip.state_hash, &res);
+        assert_int_equal(store_commit_block(s, &b, &cert, &res), PBFT_OK);
+        ledger_block_result_free(&res);
+        codec_block_free(&b);
+        if (h % CHAIN_CHECKPOINT_INTERVAL == 0) put_checkpoint(c, s, h);
+    }
+    store_close(s);
+}
+
+static chain_t *new_chain(void) {
+    chain_t *c = pbft_xcalloc(1, sizeof(*c));
+    snprintf(c->dir, sizeof(c->dir), "/tmp/pbft-audit-test.XXXXXX");
+    assert_non_null(mkdtemp(c->dir));
+    make_genesis(c);
+    build_chain(c);
+    return c;
+}
+
+static void free_chain(chain_t *c) {
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
+    assert_int_equal(system(cmd), 0);
+    for (int i = 0; i < 4; i++)
+        crypto_key_free(c->validators[i]);
+    for (int i = 0; i < CHAIN_ACCOUNTS; i++)
+        crypto_key_free(c->accounts[i]);
+    ledger_genesis_free(&c->genesis);
+    free(c);
+}
+
+static void audit(chain_t *c, bool keep_going, audit_report_t *report) {
+    audit_source_t src;
+    char err[512] = "";
+    assert_int_equal(audit_source_open_dir(&src, c->dir, &c->genesis, err, sizeof(err)), 0);
+    audit_options_t opts = {.keep_going = keep_going, .threads = 2};
+    assert_int_equal(audit_chain(&src, &c->genesis, &opts, report, err, sizeof(err)), PBFT_OK);
+    audit_source_close(&src);
+}
+
+/* Expects the first failure at height with reason containing needle. */
+static void expect_first_failure(chain_t *c, uint64_t height, const char *needle) {
+    audit_report_t r;
+    audit(c, false, &r);
+    assert_true(r.failure_count >= 1);
+    if (r.failures[0].height != height || !strstr(r.failures[0].reason, needle))
+        fail_msg("expected height %llu \"%s\", got height %llu \"%s\"", (unsigned long long)height,
+                 needle, (unsigned long long)r.failures[0].height, r.failures[0].reason);
+    audit_report_free(&r);
+}
+
+static void test_audit_genuine_chain_passes_with_exact_counts(void **state) {
+    (void)state;
+    chain_t *c = new_chain();
+    audit_report_t r;
+    audit(c, true, &r);
+    for (size_t i = 0; i < r.failure_count; i++)
+        print_message("failure: height %llu: %s\n", (unsigned long long)r.failures[i].height,
+                      r.failures[i].reason);
+    assert_int_equal(r.failure_count, 0);
+    assert_int_equal(r.tip, CHAIN_HEIGHT);
+    assert_int_equal(r.blocks, CHAIN_HEIGHT);
+    assert_int_equal(r.txs, c->tx_count);
+    assert_int_equal(r.commit_certs, CHAIN_HEIGHT);
+    assert_int_equal(r.checkpoint_certs, CHAIN_HEIGHT / CHAIN_CHECKPOINT_INTERVAL);
+    assert_int_equal(r.supply, 1000 * CHAIN_ACCOUNTS);
+    audit_report_free(&r);
+    free_chain(c);
+}
+
+static void tamper(chain_t *c, const char *kind, uint64_t h, const uint8_t *bytes, size_t size) {
+    store_t *s = open_rw(c);
+    assert_int_equal(store_debug_put_raw(s, kind, h, bytes, size), PBFT_OK);
+    store_close(s);
+}
+
+static void test_audit_names_height_of_altered_tx_amount(void **state) {
+    (void)state;
+    chain_t *c = new_chain();
+    store_t *s = open_rw(c);
+    pbft_block_t b;
+    assert_int_equal(store_get_block(s, 5, &b), PBFT_OK);
+    store_close(s);
+    b.txs[1].amount += 1;
+    uint8_t raw[8192];
+    size_t size = codec_block_encode(&b, raw, sizeof(raw));
+    codec_block_free(&b);
+    tamper(c, "block", 5, raw, size);
+    expect_first_failure(c, 5, "Merkle root");
+    free_chain(c);
+}
+
+static void test_audit_names_height_of_bad_certificate_signature(void **state) {
+    (void)state;
+    chain_t *c = new_chain();
+    store_t *s = open_rw(c);
+    pbft_commit_cert_t cert;
+    assert_int_equal(store_get_commit_cert(s, 3, &cert), PBFT_OK);
+    store_close(s);
+    cert.sigs[1].signature[20] ^= 0x01;
+    uint8_t raw[4096];
+    size_t size = codec_commit_cert_encode(&cert, raw, sizeof(raw));
+    tamper(c, "cert", 3, raw, size);
+    expect_first_failure(c, 3, "commit certificate: invalid signature (entry 1");
+    free_chain(c);
+}
+
+static void test_audit_names_height_of_altered_stored_result(void **state) {
+    (void)state;
+    chain_t *c = new_chain();
+    uint8_t results[TXS_PER_BLOCK] = {PBFT_TX_OK, PBFT_TX_OK, PBFT_TX_OK}; /* really bad_nonce */
+    tamper(c, "results", 6, results, sizeof(results));
+    expect_first_failure(c, 6, "tx 2: stored result ok, replay gives bad_nonce");
+    free_chain(c);
+}
+
+static void test_audit_names_height_of_altered_state_hash(void **state) {
+    (void)state;
+    chain_t *c = new_chain();
+    uint8_t hash[PBFT_HASH_SIZE];
+    memset(hash, 0xab, sizeof(hash));
+    tamper(c, "state_hash", 7, hash, sizeof(hash));
+    expect_first_failure(c, 7, "state hash");
+    free_chain(c);
+}
+
+static void test_audit_names_height_of_broken_hash_link(void **state) {
+    (void)state;
+    chain_t *c = new_chain();
+    store_t *s = open_rw(c);
+    pbft_block_t b;
+    assert_int_equal(store_get_block(s, 9, &b), PBFT_OK);
+    store_close(s);
+    b.header.prev_hash[0] ^= 1;
+    uint8_t raw[8192];
+    size_t size = codec_block_encode(&b, raw, sizeof(raw));
+    codec_block_free(&b);
+    tamper(c, "block", 9, raw, size);
+    expect_first_failure(c, 9, "prev_hash does not link to block 8");
+    free_chain(c);
+}
+
+static void test_audit_keep_going_lists_every_failure(void **state) {
+    (void)state;
+    chain_t *c = new_chain();
+    uint8_t hash[PBFT_HASH_SIZE];
+    memset(hash, 0xcd, sizeof(hash));
+    tamper(c, "state_hash", 2, hash, sizeof(hash));
+    tamper(c, "state_hash", 9, hash, sizeof(hash));
+    audit_report_t r;
+    audit(c, true, &r);
+    assert_int_equal(r.failure_count, 2);
+    assert_int_equal(r.failures[0].height, 2);
+    assert_int_equal(r.failures[1].height, 9);
+    audit_report_free(&r);
+    free_chain(c);
+}
+
+static void test_compare_finds_diverging_replicas(void **state) {
+    (void)state;
+    chain_t *c = new_chain();
+    /* a second store with the same genesis but other blocks (other txs) */
+    chain_t *d = pbft_xcalloc(1, sizeof(*d));
+    *d = *c;
+    snprintf(d->dir, sizeof(d->dir), "/tmp/pbft-audit-test.XXXXXX");
+    assert_non_null(mkdtemp(d->dir));
+    memset(d->nonces, 0, sizeof(d->nonces));
+    d->nonces[0] = 100; /* different txs from height 1 on */
+    build_chain(d);
+    audit_source_t src[3];
+    char err[512];
+    assert_int_equal(audit_source_open_dir(&src[0], c->dir, &c->genesis, err, sizeof(err)), 0);
+    assert_int_equal(audit_source_open_dir(&src[1], c->dir, &c->genesis, err, sizeof(err)), 0);
+    assert_int_equal(audit_source_open_dir(&src[2], d->dir, &c->genesis, err, sizeof(err)), 0);
+    audit_options_t opts = {.threads = 1};
+    audit_report_t r;
+    memset(&r, 0, sizeof(r));
+    uint64_t common = 0;
+    assert_int_equal(audit_compare(src, 2, &opts, &r, &common, err, sizeof(err)), PBFT_OK);
+    assert_int_equal(r.failure_count, 0);
+    assert_int_equal(common, CHAIN_HEIGHT);
+    assert_int_equal(audit_compare(src, 3, &opts, &r, &common, err, sizeof(err)), PBFT_OK);
+    assert_int_equal(r.failure_count, 1);
+    assert_int_equal(r.failures[0].height, 1);
+    assert_non_null(strstr(r.failures[0].reason, "replicas disagree"));
+    audit_report_free(&r);
+    for (int i = 0; i < 3; i++)
+        audit_source_close(&src[i]);
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
+    assert_int_equal(system(cmd), 0);
+    free(d); /* keys and genesis are shared with c */
+    free_chain(c);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_audit_genuine_chain_passes_with_exact_counts),
+        cmocka_unit_test(test_audit_names_height_of_altered_tx_amount),
+        cmocka_unit_test(test_audit_names_height_of_bad_certificate_signature),
+        cmocka_unit_test(test_audit_names_height_of_altered_stored_result),
+        cmocka_unit_test(test_audit_names_height_of_altered_state_hash),
+        cmocka_unit_test(test_audit_names_height_of_broken_hash_link),
+        cmocka_unit_test(test_audit_keep_going_lists_every_failure),
+        cmocka_unit_test(test_compare_finds_diverging_replicas),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
