@@ -1,0 +1,104 @@
+/*
+ * node/internal.h — the replica process's shared state and the interfaces
+ * between the node/ source files. Not for other modules.
+ */
+#ifndef NODE_INTERNAL_H
+#define NODE_INTERNAL_H
+
+#include <pthread.h>
+
+#include "http.h"
+#include "inbox.h"
+#include "metrics.h"
+#include "net.h"
+#include "node.h"
+#include "pbft/crypto.h"
+#include "verify.h"
+
+/* ---- admission times, for the commit-latency histogram ------------------ */
+
+#define LATENCY_TRACK_MAX PBFT_MEMPOOL_TX_COUNT_MAX
+#define LATENCY_STALE_US (600ull * 1000000ull) /* forget txs pending > 10 min */
+
+typedef struct latency_table latency_table_t;
+latency_table_t *latency_new(void);
+void latency_free(latency_table_t *t);
+/* Records when a tx was admitted here (first admission wins). Thread-safe. */
+void latency_admit(latency_table_t *t, const uint8_t id[PBFT_HASH_SIZE], uint64_t now_us);
+/* Removes the tx; true with *admit_us when it was tracked. Thread-safe. */
+bool latency_take(latency_table_t *t, const uint8_t id[PBFT_HASH_SIZE], uint64_t *admit_us);
+
+/* ---- storage thread ------------------------------------------------------ */
+
+typedef struct storage storage_t;
+/* Starts the thread; it executes on top of the store's current tip. */
+storage_t *storage_start(node_t *node);
+/* Queues a committed block (deep-copied) / a stable checkpoint certificate.
+ * Consensus thread only. Jobs run in the order queued. */
+void storage_deliver(storage_t *s, const pbft_block_t *block, const pbft_commit_cert_t *cert);
+void storage_checkpoint(storage_t *s, const pbft_checkpoint_cert_t *cert);
+/* Finishes the queued jobs, then joins. */
+void storage_stop(storage_t *s);
+size_t storage_queue_depth(storage_t *s);
+
+/* ---- inbound frames -> consensus ---------------------------------------- */
+
+#define INGRESS_QUEUE_COUNT_MAX 4096 /* messages held per sender */
+#define INGRESS_QUEUE_BYTES_MAX (64u * 1024u * 1024u)
+
+typedef struct ingress_item ingress_item_t;
+typedef struct ingress_queue {
+    ingress_item_t *head;
+    ingress_item_t *tail;
+    size_t count;
+    size_t bytes;
+} ingress_queue_t;
+
+/* A frame from peer `link` whose transport header was valid. Messages that
+ * carry transactions are first checked on the verify pool; per sender,
+ * messages reach consensus in arrival order. Consensus thread only. */
+void ingress_on_frame(node_t *node, uint16_t link, const uint8_t *payload, size_t size);
+/* Frees what is still queued (after the verify pool stopped). */
+void ingress_clear(node_t *node);
+
+/* ---- the process --------------------------------------------------------- */
+
+struct node {
+    node_config_t config;
+    pbft_genesis_t genesis;
+    bool genesis_loaded;
+    crypto_key_t *key;
+    store_t *store;
+    net_t *net;
+    verify_pool_t *verify;
+    inbox_t *inbox;
+    storage_t *storage;
+    latency_table_t *latency;
+    http_server_t *http;
+    replica_t *replica;
+    replica_env_t env;
+    metrics_t metrics;
+    int signal_fd;
+
+    bool timer_armed[REPLICA_TIMER_COUNT];
+    uint64_t timer_deadline_ms[REPLICA_TIMER_COUNT];
+    ingress_queue_t ingress[PBFT_REPLICA_COUNT_MAX];
+    uint64_t rng_state;
+
+    pthread_mutex_t status_mutex;
+    replica_status_t status; /* published by the consensus thread */
+    _Atomic uint64_t stored_height;
+    _Atomic bool serving;
+    _Atomic bool stopping;
+    _Atomic int exit_code;
+    _Atomic uint64_t tx_valid_fallbacks; /* tx_valid cache misses verified inline */
+    _Atomic uint64_t ingress_dropped;    /* per-sender queue full */
+    _Atomic uint64_t ingress_bad_tx;     /* tx-carrying message with a bad tx */
+};
+
+uint64_t node_now_ms(void);
+uint64_t node_now_us(void);
+/* Ends node_run with this exit code (any thread). */
+void node_request_stop(node_t *node, int exit_code);
+
+#endif /* NODE_INTERNAL_H */

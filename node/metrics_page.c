@@ -1,0 +1,135 @@
+/*
+ * node/metrics_page.c — renders GET /metrics (Prometheus text 0.0.4) from
+ * the published replica status, the node's counters and the transport's.
+ */
+#include <stdatomic.h>
+
+#include "internal.h"
+
+#define LOAD(x) ((unsigned long long)atomic_load(&(x)))
+
+static void gauge(metrics_text_t *t, const char *name, const char *help, unsigned long long v) {
+    metrics_text_printf(t, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name, v);
+}
+
+static void counter(metrics_text_t *t, const char *name, const char *help, unsigned long long v) {
+    metrics_text_printf(t, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, v);
+}
+
+static void render_consensus(node_t *node, const node_status_t *s, metrics_text_t *t) {
+    const replica_status_t *r = &s->replica;
+    gauge(t, "pbft_height", "Height of the last block committed to the store.", s->stored_height);
+    gauge(t, "pbft_view", "Current PBFT view.", r->view);
+    gauge(t, "pbft_primary", "Primary replica of the current view.", r->primary);
+    gauge(t, "pbft_in_view_change", "1 while a view change is in progress.", r->in_view_change);
+    gauge(t, "pbft_catching_up", "1 while fetching committed blocks from peers.", r->catching_up);
+    gauge(t, "pbft_stable_checkpoint", "Height of the latest stable checkpoint.",
+          r->stable_checkpoint);
+    gauge(t, "pbft_in_flight", "Sequence numbers pre-prepared and not yet committed.",
+          r->in_flight);
+    counter(t, "pbft_view_changes_total", "Views installed since start.", r->view_changes);
+    counter(t, "pbft_blocks_committed_total", "Blocks committed to the store since start.",
+            LOAD(node->metrics.blocks_committed));
+    counter(t, "pbft_state_transfer_blocks_total", "Blocks applied through state transfer.",
+            r->state_transfer_blocks);
+    counter(t, "pbft_persist_failures_total", "Failed writes of the consensus safety state.",
+            r->persist_failures);
+    gauge(t, "pbft_mempool_size", "Transactions waiting in the mempool.", r->mempool_size);
+    unsigned peers = 0;
+    for (uint32_t m = r->peers_seen_mask; m; m &= m - 1)
+        peers++;
+    gauge(t, "pbft_peers_seen", "Replicas a valid signed message was received from.", peers);
+}
+
+static void render_txs(node_t *node, metrics_text_t *t) {
+    metrics_text_printf(t, "# HELP pbft_txs_total Committed transactions by execution result.\n"
+                           "# TYPE pbft_txs_total counter\n");
+    for (int i = 0; i < PBFT_TX_RESULT_COUNT; i++) {
+        metrics_text_printf(t, "pbft_txs_total{result=\"%s\"} %llu\n",
+                            pbft_tx_result_string((pbft_tx_result_t)i),
+                            LOAD(node->metrics.txs_committed[i]));
+    }
+    counter(t, "pbft_tx_submitted_total", "Transactions accepted into the mempool over HTTP.",
+            LOAD(node->metrics.tx_submitted));
+    metrics_text_printf(t,
+                        "# HELP pbft_tx_rejected_total Transactions refused over HTTP.\n"
+                        "# TYPE pbft_tx_rejected_total counter\n"
+                        "pbft_tx_rejected_total{reason=\"bad_signature\"} %llu\n"
+                        "pbft_tx_rejected_total{reason=\"malformed\"} %llu\n"
+                        "pbft_tx_rejected_total{reason=\"mempool_full\"} %llu\n",
+                        LOAD(node->metrics.tx_rejected_signature),
+                        LOAD(node->metrics.tx_rejected_malformed),
+                        LOAD(node->metrics.tx_rejected_full));
+}
+
+static void render_invalid(node_t *node, const replica_status_t *r, metrics_text_t *t) {
+    const net_stats_t *ns = net_stats(node->net);
+    metrics_text_printf(t, "# HELP pbft_invalid_messages_total Frames and messages dropped, by "
+                           "reason.\n# TYPE pbft_invalid_messages_total counter\n");
+    for (int i = 0; i < REPLICA_INVALID_COUNT; i++) {
+        metrics_text_printf(t, "pbft_invalid_messages_total{reason=\"%s\"} %llu\n",
+                            replica_invalid_reason_name((replica_invalid_reason_t)i),
+                            (unsigned long long)r->invalid[i]);
+    }
+    metrics_text_printf(t,
+                        "pbft_invalid_messages_total{reason=\"frame_malformed\"} %llu\n"
+                        "pbft_invalid_messages_total{reason=\"frame_unknown_sender\"} %llu\n"
+                        "pbft_invalid_messages_total{reason=\"frame_oversize\"} %llu\n"
+                        "pbft_invalid_messages_total{reason=\"sender_mismatch\"} %llu\n"
+                        "pbft_invalid_messages_total{reason=\"invalid_tx\"} %llu\n"
+                        "pbft_invalid_messages_total{reason=\"ingress_full\"} %llu\n",
+                        LOAD(ns->rejected_malformed), LOAD(ns->rejected_unknown_sender),
+                        LOAD(ns->rejected_oversize), LOAD(node->metrics.frames_sender_mismatch),
+                        LOAD(node->ingress_bad_tx), LOAD(node->ingress_dropped));
+}
+
+static void render_transport(node_t *node, metrics_text_t *t) {
+    const net_stats_t *ns = net_stats(node->net);
+    counter(t, "pbft_net_frames_received_total", "Frames received from peers.",
+            LOAD(ns->frames_received));
+    counter(t, "pbft_net_frames_sent_total", "Frames handed to nanomsg.", LOAD(ns->frames_sent));
+    counter(t, "pbft_net_bytes_received_total", "Bytes received from peers.",
+            LOAD(ns->bytes_received));
+    counter(t, "pbft_net_bytes_sent_total", "Bytes sent to peers.", LOAD(ns->bytes_sent));
+    counter(t, "pbft_net_send_dropped_total", "Frames dropped because a peer's backlog was full.",
+            LOAD(ns->dropped_backlog_full));
+    gauge(t, "pbft_net_backlog_messages", "Frames waiting for a slow or absent peer.",
+          LOAD(ns->backlog_messages));
+}
+
+static void render_workers(node_t *node, metrics_text_t *t) {
+    gauge(t, "pbft_verify_queue_depth", "Transactions waiting for a verify thread.",
+          verify_pool_queue_depth(node->verify));
+    counter(t, "pbft_verify_signatures_total", "Transaction signatures verified.",
+            verify_pool_verified_total(node->verify));
+    counter(t, "pbft_verify_cache_hits_total", "Transactions found already verified.",
+            verify_pool_cache_hits(node->verify));
+    counter(t, "pbft_verify_preverified_messages_total",
+            "Peer messages whose transactions were verified before consensus saw them.",
+            LOAD(node->metrics.preverified_messages));
+    counter(t, "pbft_verify_inline_total",
+            "Transactions consensus asked about that were not cached.",
+            LOAD(node->tx_valid_fallbacks));
+    gauge(t, "pbft_storage_queue_depth", "Delivered blocks waiting to be executed and stored.",
+          storage_queue_depth(node->storage));
+    metrics_text_printf(t,
+                        "# HELP pbft_store_commit_seconds_total Time spent in synced block "
+                        "writes.\n# TYPE pbft_store_commit_seconds_total counter\n"
+                        "pbft_store_commit_seconds_total %.6f\n",
+                        (double)atomic_load(&node->metrics.store_commit_us_total) / 1e6);
+    counter(t, "pbft_http_requests_total", "HTTP requests served.",
+            LOAD(node->metrics.http_requests));
+    counter(t, "pbft_http_errors_total", "HTTP requests answered with 4xx or 5xx.",
+            LOAD(node->metrics.http_errors));
+}
+
+void node_render_metrics(node_t *node, metrics_text_t *out) {
+    node_status_t s;
+    node_get_status(node, &s);
+    render_consensus(node, &s, out);
+    render_txs(node, out);
+    render_invalid(node, &s.replica, out);
+    render_transport(node, out);
+    render_workers(node, out);
+    metrics_render_latency(&node->metrics, out);
+}

@@ -1,0 +1,255 @@
+/*
+ * node/verify.c — see verify.h.
+ */
+#include "verify.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pbft/codec.h"
+#include "pbft/crypto.h"
+
+typedef struct cache_bucket {
+    uint8_t keys[VERIFY_CACHE_WAYS][PBFT_HASH_SIZE];
+    uint8_t next; /* round-robin victim */
+} cache_bucket_t;
+
+typedef struct work_item {
+    struct work_item *next;
+    verify_batch_t *batch;
+    size_t begin;
+    size_t end;
+} work_item_t;
+
+struct verify_pool {
+    uint8_t chain_id[PBFT_CHAIN_ID_SIZE];
+    uint32_t thread_count;
+    pthread_t *threads;
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    work_item_t *head;
+    work_item_t *tail;
+    bool stopping;
+    _Atomic uint64_t queued_txs;
+    _Atomic uint64_t verified_total;
+    _Atomic uint64_t cache_hits;
+    cache_bucket_t *buckets;
+    pthread_mutex_t locks[VERIFY_CACHE_LOCKS];
+};
+
+static void cache_key(const pbft_tx_t *tx, const uint8_t id[PBFT_HASH_SIZE],
+                      uint8_t key[PBFT_HASH_SIZE]) {
+    uint8_t buf[PBFT_HASH_SIZE + PBFT_SIGNATURE_SIZE];
+    memcpy(buf, id, PBFT_HASH_SIZE);
+    memcpy(buf + PBFT_HASH_SIZE, tx->signature, PBFT_SIGNATURE_SIZE);
+    crypto_sha256(buf, sizeof buf, key);
+}
+
+static uint32_t bucket_of(const uint8_t key[PBFT_HASH_SIZE]) {
+    uint32_t v =
+        (uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16 | (uint32_t)key[3] << 24;
+    return v % VERIFY_CACHE_BUCKETS;
+}
+
+static bool cache_lookup_key(verify_pool_t *pool, const uint8_t key[PBFT_HASH_SIZE]) {
+    uint32_t b = bucket_of(key);
+    pthread_mutex_t *lock = &pool->locks[b % VERIFY_CACHE_LOCKS];
+    bool found = false;
+    pthread_mutex_lock(lock);
+    for (int w = 0; w < VERIFY_CACHE_WAYS && !found; w++) {
+        found = memcmp(pool->buckets[b].keys[w], key, PBFT_HASH_SIZE) == 0;
+    }
+    pthread_mutex_unlock(lock);
+    return found;
+}
+
+static void cache_insert_key(verify_pool_t *pool, const uint8_t key[PBFT_HASH_SIZE]) {
+    uint32_t b = bucket_of(key);
+    pthread_mutex_t *lock = &pool->locks[b % VERIFY_CACHE_LOCKS];
+    pthread_mutex_lock(lock);
+    cache_bucket_t *bucket = &pool->buckets[b];
+    bool present = false;
+    for (int w = 0; w < VERIFY_CACHE_WAYS && !present; w++) {
+        present = memcmp(bucket->keys[w], key, PBFT_HASH_SIZE) == 0;
+    }
+    if (!present) {
+        memcpy(bucket->keys[bucket->next], key, PBFT_HASH_SIZE);
+        bucket->next = (uint8_t)((bucket->next + 1) % VERIFY_CACHE_WAYS);
+    }
+    pthread_mutex_unlock(lock);
+}
+
+bool verify_cache_contains(verify_pool_t *pool, const pbft_tx_t *tx,
+                           const uint8_t id[PBFT_HASH_SIZE]) {
+    uint8_t key[PBFT_HASH_SIZE];
+    cache_key(tx, id, key);
+    return cache_lookup_key(pool, key);
+}
+
+/* Checks one tx: the cache first, else the signature (and caches success). */
+static pbft_status_t check_one(verify_pool_t *pool, const pbft_tx_t *tx,
+                               const uint8_t id[PBFT_HASH_SIZE]) {
+    uint8_t key[PBFT_HASH_SIZE];
+    cache_key(tx, id, key);
+    if (cache_lookup_key(pool, key)) {
+        atomic_fetch_add(&pool->cache_hits, 1);
+        return PBFT_OK;
+    }
+    pbft_status_t st = codec_tx_verify(tx, pool->chain_id);
+    atomic_fetch_add(&pool->verified_total, 1);
+    if (st == PBFT_OK) cache_insert_key(pool, key);
+    return st;
+}
+
+static void batch_finish(verify_batch_t *batch, size_t n) {
+    if (atomic_fetch_sub(&batch->remaining, n) == n && batch->done) {
+        batch->done(batch->done_ctx);
+    }
+}
+
+static void *worker_main(void *arg) {
+    verify_pool_t *pool = arg;
+    for (;;) {
+        pthread_mutex_lock(&pool->mutex);
+        while (!pool->head && !pool->stopping)
+            pthread_cond_wait(&pool->cond, &pool->mutex);
+        work_item_t *item = pool->head;
+        if (!item) {
+            pthread_mutex_unlock(&pool->mutex);
+            return NULL;
+        }
+        pool->head = item->next;
+        if (!pool->head) pool->tail = NULL;
+        pthread_mutex_unlock(&pool->mutex);
+        verify_batch_t *batch = item->batch;
+        for (size_t i = item->begin; i < item->end; i++) {
+            batch->results[i] = check_one(pool, &batch->txs[i], batch->ids[i]);
+        }
+        atomic_fetch_sub(&pool->queued_txs, item->end - item->begin);
+        batch_finish(batch, item->end - item->begin);
+        free(item);
+    }
+}
+
+verify_pool_t *verify_pool_new(uint32_t threads, const uint8_t chain_id[PBFT_CHAIN_ID_SIZE]) {
+    if (threads == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? (uint32_t)cores : 1;
+    }
+    if (threads > VERIFY_THREADS_MAX) threads = VERIFY_THREADS_MAX;
+    verify_pool_t *pool = pbft_xcalloc(1, sizeof *pool);
+    memcpy(pool->chain_id, chain_id, PBFT_CHAIN_ID_SIZE);
+    pool->buckets = pbft_xcalloc(VERIFY_CACHE_BUCKETS, sizeof *pool->buckets);
+    pthread_mutex_init(&pool->mutex, NULL);
+    pthread_cond_init(&pool->cond, NULL);
+    for (int i = 0; i < VERIFY_CACHE_LOCKS; i++)
+        pthread_mutex_init(&pool->locks[i], NULL);
+    pool->threads = pbft_xcalloc(threads, sizeof *pool->threads);
+    pool->thread_count = threads;
+    for (uint32_t i = 0; i < threads; i++) {
+        int rc = pthread_create(&pool->threads[i], NULL, worker_main, pool);
+        PBFT_ASSERT(rc == 0);
+    }
+    return pool;
+}
+
+void verify_pool_free(verify_pool_t *pool) {
+    if (!pool) return;
+    pthread_mutex_lock(&pool->mutex);
+    pool->stopping = true;
+    pthread_cond_broadcast(&pool->cond);
+    pthread_mutex_unlock(&pool->mutex);
+    for (uint32_t i = 0; i < pool->thread_count; i++)
+        pthread_join(pool->threads[i], NULL);
+    PBFT_ASSERT(pool->head == NULL);
+    for (int i = 0; i < VERIFY_CACHE_LOCKS; i++)
+        pthread_mutex_destroy(&pool->locks[i]);
+    pthread_mutex_destroy(&pool->mutex);
+    pthread_cond_destroy(&pool->cond);
+    free(pool->threads);
+    free(pool->buckets);
+    free(pool);
+}
+
+uint32_t verify_pool_threads(const verify_pool_t *pool) {
+    return pool->thread_count;
+}
+
+uint64_t verify_pool_queue_depth(const verify_pool_t *pool) {
+    return atomic_load(&((verify_pool_t *)(uintptr_t)pool)->queued_txs);
+}
+
+uint64_t verify_pool_verified_total(const verify_pool_t *pool) {
+    return atomic_load(&((verify_pool_t *)(uintptr_t)pool)->verified_total);
+}
+
+uint64_t verify_pool_cache_hits(const verify_pool_t *pool) {
+    return atomic_load(&((verify_pool_t *)(uintptr_t)pool)->cache_hits);
+}
+
+void verify_batch_submit(verify_pool_t *pool, verify_batch_t *batch) {
+    atomic_store(&batch->remaining, batch->count + 1); /* +1: the submitter's hold */
+    work_item_t *first = NULL, *last = NULL;
+    size_t queued = 0;
+    for (size_t begin = 0; begin < batch->count; begin += VERIFY_CHUNK_TXS) {
+        work_item_t *item = pbft_xmalloc(sizeof *item);
+        item->next = NULL;
+        item->batch = batch;
+        item->begin = begin;
+        item->end = PBFT_MIN(begin + VERIFY_CHUNK_TXS, batch->count);
+        queued += item->end - item->begin;
+        if (last)
+            last->next = item;
+        else
+            first = item;
+        last = item;
+    }
+    if (first) {
+        atomic_fetch_add(&pool->queued_txs, queued);
+        pthread_mutex_lock(&pool->mutex);
+        if (pool->tail)
+            pool->tail->next = first;
+        else
+            pool->head = first;
+        pool->tail = last;
+        pthread_cond_broadcast(&pool->cond);
+        pthread_mutex_unlock(&pool->mutex);
+    }
+    batch_finish(batch, 1);
+}
+
+typedef struct sync_wait {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    bool done;
+} sync_wait_t;
+
+static void sync_done(void *ctx) {
+    sync_wait_t *w = ctx;
+    pthread_mutex_lock(&w->mutex);
+    w->done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mutex);
+}
+
+void verify_batch_run(verify_pool_t *pool, const pbft_tx_t *txs,
+                      const uint8_t (*ids)[PBFT_HASH_SIZE], size_t count, pbft_status_t *results) {
+    sync_wait_t w = {.done = false};
+    pthread_mutex_init(&w.mutex, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    verify_batch_t batch = {.txs = txs,
+                            .ids = ids,
+                            .count = count,
+                            .results = results,
+                            .done = sync_done,
+                            .done_ctx = &w};
+    verify_batch_submit(pool, &batch);
+    pthread_mutex_lock(&w.mutex);
+    while (!w.done)
+        pthread_cond_wait(&w.cond, &w.mutex);
+    pthread_mutex_unlock(&w.mutex);
+    pthread_mutex_destroy(&w.mutex);
+    pthread_cond_destroy(&w.cond);
+}
