@@ -160,8 +160,14 @@ static void *bench_thread_main(void *arg) {
     return NULL;
 }
 
-/* Operations per second of op on thread_count threads for seconds. */
-static double bench_run(const bench_fixture_t *f, bench_op_t op, int thread_count, double seconds) {
+typedef struct bench_total {
+    uint64_t ops;
+    double elapsed_s;
+} bench_total_t;
+
+/* Runs op on thread_count threads for seconds; adds to total. */
+static void bench_run(bench_total_t *total, const bench_fixture_t *f, bench_op_t op,
+                      int thread_count, double seconds) {
     bench_thread_t threads[BENCH_THREADS_MAX];
     atomic_store(&bench_stop, false);
     atomic_store(&bench_ready, 0);
@@ -189,7 +195,20 @@ static double bench_run(const bench_fixture_t *f, bench_op_t op, int thread_coun
                 (int)op);
         exit(1);
     }
-    return (double)ops / elapsed;
+    total->ops += ops;
+    total->elapsed_s += elapsed;
+}
+
+static double rate(const bench_total_t *t) {
+    return t->elapsed_s > 0 ? (double)t->ops / t->elapsed_s : 0.0;
+}
+
+static void warm_cache(const bench_fixture_t *f) {
+    for (int i = 0; i < WARM_KEY_COUNT; i++) {
+        if (crypto_verify_digest(f->warm[i].pub, f->warm[i].digest, f->warm[i].sig) != PBFT_OK) {
+            die("warm-up verification failed");
+        }
+    }
 }
 
 static void fixture_init(bench_fixture_t *f, int thread_count) {
@@ -234,13 +253,6 @@ int main(int argc, char **argv) {
     bench_fixture_t *f = pbft_xcalloc(1, sizeof(*f));
     fixture_init(f, threads);
 
-    /* Warm the cache with the warm set. */
-    for (int i = 0; i < WARM_KEY_COUNT; i++) {
-        if (crypto_verify_digest(f->warm[i].pub, f->warm[i].digest, f->warm[i].sig) != PBFT_OK) {
-            die("warm-up verification failed");
-        }
-    }
-
     static const struct {
         bench_op_t op;
         const char *name;
@@ -253,13 +265,34 @@ int main(int argc, char **argv) {
         {OP_SHA256_TX, "crypto_sha256, 200-byte tx", "hash/s"},
         {OP_MERKLE_BLOCK, "crypto_merkle_root, 2048 leaves", "root/s"},
     };
+    /*
+     * The figures are taken in interleaved slices (every row, 1 thread then
+     * all threads, SLICES rounds), so load from other processes that comes
+     * and goes during the run falls on every row alike and the ratios stay
+     * meaningful on a shared machine.
+     */
+    int slices = quick ? 3 : 5;
+    double slice_s = seconds / slices;
+    bench_total_t one_t[PBFT_ARRAY_COUNT(rows)] = {0}, all_t[PBFT_ARRAY_COUNT(rows)] = {0};
+    uint64_t warm_hits = 0, warm_lookups = 0;
+    for (int round = 0; round < slices; round++) {
+        for (size_t r = 0; r < PBFT_ARRAY_COUNT(rows); r++) {
+            crypto_key_cache_stats_t before, after;
+            if (rows[r].op == OP_VERIFY_WARM) warm_cache(f);
+            crypto_key_cache_stats(&before);
+            bench_run(&one_t[r], f, rows[r].op, 1, slice_s);
+            bench_run(&all_t[r], f, rows[r].op, threads, slice_s);
+            crypto_key_cache_stats(&after);
+            if (rows[r].op == OP_VERIFY_WARM) {
+                warm_hits += after.hits - before.hits;
+                warm_lookups += (after.hits - before.hits) + (after.misses - before.misses);
+            }
+        }
+    }
     double one[PBFT_ARRAY_COUNT(rows)], all[PBFT_ARRAY_COUNT(rows)];
-    crypto_key_cache_stats_t before, after;
     for (size_t r = 0; r < PBFT_ARRAY_COUNT(rows); r++) {
-        if (rows[r].op == OP_VERIFY_WARM) crypto_key_cache_stats(&before);
-        one[r] = bench_run(f, rows[r].op, 1, seconds);
-        all[r] = bench_run(f, rows[r].op, threads, seconds);
-        if (rows[r].op == OP_VERIFY_WARM) crypto_key_cache_stats(&after);
+        one[r] = rate(&one_t[r]);
+        all[r] = rate(&all_t[r]);
     }
 
     printf("crypto bench: ECDSA P-256 / SHA-256, %s, %ld cores, %.1f s per figure%s\n",
@@ -275,10 +308,10 @@ int main(int argc, char **argv) {
            all[2] / all[3]);
     printf("%-40s %14.1f %14s\n", "cost of a cache miss (decode), us", 1e6 / one[2] - 1e6 / one[1],
            "");
-    uint64_t lookups = (after.hits - before.hits) + (after.misses - before.misses);
-    printf("warm runs: key cache hit rate %.4f over %llu lookups\n",
-           lookups ? (double)(after.hits - before.hits) / (double)lookups : 0.0,
-           (unsigned long long)lookups);
+    printf("warm runs: key cache hit rate %.4f over %llu lookups; %d interleaved slices per "
+           "figure\n",
+           warm_lookups ? (double)warm_hits / (double)warm_lookups : 0.0,
+           (unsigned long long)warm_lookups, slices);
     fixture_free(f, threads);
     free(f);
     return 0;
