@@ -142,8 +142,9 @@ bool crypto_pubkey_valid(const uint8_t pubkey[PBFT_PUBKEY_SIZE]) {
     if (ec == NULL) {
         /* No memory for the verifier: decide without the cache. */
         EC_POINT *point = crypto_pubkey_decode(pubkey);
+        bool valid = point != NULL;
         EC_POINT_free(point);
-        return point != NULL;
+        return valid;
     }
     return crypto_key_cache_load(pubkey, ec) == PBFT_OK;
 }
