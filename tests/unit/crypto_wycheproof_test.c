@@ -1,7 +1,8 @@
 /*
  * tests/unit/crypto_wycheproof_test.c — conformance of our ECDSA P-256
- * verifier against Project Wycheproof (../shared/vectors/wycheproof/, or
- * $PBFT_VECTORS_DIR/wycheproof/ when set).
+ * verifier against Project Wycheproof: $PBFT_VECTORS_DIR/wycheproof/ when set,
+ * else ../shared/vectors/wycheproof/, else the copy in tests/unit/crypto_vectors/
+ * (relative to the repository root, where the tests run).
  *
  * P1363 file (r||s, our wire form): the raw verifier accepts all 173 valid
  * and rejects all 89 invalid vectors; the policy verifier rejects exactly the
@@ -43,9 +44,19 @@ static bool skip_vectors(void) {
     return skip != NULL && strcmp(skip, "1") == 0;
 }
 
+static bool is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* $PBFT_VECTORS_DIR when set (and then only it), else the shared checkout
+ * beside the repository, else the copy vendored in the repository. */
 static void vector_path(const char *file, char *out, size_t size) {
     const char *dir = getenv("PBFT_VECTORS_DIR");
-    if (dir == NULL || dir[0] == '\0') dir = "../shared/vectors";
+    if (dir == NULL || dir[0] == '\0') {
+        dir = is_dir("../shared/vectors/wycheproof") ? "../shared/vectors"
+                                                     : "tests/unit/crypto_vectors";
+    }
     snprintf(out, size, "%s/wycheproof/%s", dir, file);
 }
 
