@@ -20,7 +20,7 @@
 #include "pbft/store.h"
 
 #define FIXTURE_VALIDATORS 4
-#define FIXTURE_USERS_MAX 16
+#define FIXTURE_USERS_MAX 1024
 #define FIXTURE_BALANCE 1000000000ull
 
 typedef struct fixture {
