@@ -1,0 +1,178 @@
+/*
+ * consensus/mempool.c — the bounded pool of pending transactions.
+ *
+ * FIFO by arrival (a doubly linked list over an entry array that grows by
+ * doubling up to the limit) plus an open-addressing index by tx id (linear
+ * probing, backward-shift deletion, so no tombstones). The primary marks the
+ * entries it has put in an in-flight block as `proposed` so it never puts a
+ * tx in two blocks of its window; they leave the pool when they commit.
+ */
+#include <string.h>
+
+#include "replica_internal.h"
+
+#define MEMPOOL_CAPACITY_MIN 64u
+
+static uint32_t id_hash(const uint8_t id[PBFT_HASH_SIZE]) {
+    uint32_t h;
+    memcpy(&h, id, sizeof(h)); /* ids are SHA-256 outputs: already uniform */
+    return h;
+}
+
+static uint32_t index_find(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
+    if (m->index == NULL) return MEMPOOL_NIL;
+    for (uint32_t i = id_hash(id) & m->index_mask;; i = (i + 1) & m->index_mask) {
+        uint32_t e = m->index[i];
+        if (e == MEMPOOL_NIL) return MEMPOOL_NIL;
+        if (memcmp(m->entries[e].id, id, PBFT_HASH_SIZE) == 0) return i;
+    }
+}
+
+static void index_insert(mempool_t *m, uint32_t entry) {
+    uint32_t i = id_hash(m->entries[entry].id) & m->index_mask;
+    while (m->index[i] != MEMPOOL_NIL)
+        i = (i + 1) & m->index_mask;
+    m->index[i] = entry;
+}
+
+/* Backward-shift deletion keeps every probe chain unbroken. */
+static void index_delete(mempool_t *m, uint32_t hole) {
+    uint32_t i = hole;
+    for (;;) {
+        i = (i + 1) & m->index_mask;
+        uint32_t e = m->index[i];
+        if (e == MEMPOOL_NIL) break;
+        uint32_t home = id_hash(m->entries[e].id) & m->index_mask;
+        /* Move e into the hole if its home is not in (hole, i]. */
+        bool between = (hole <= i) ? (home > hole && home <= i) : (home > hole || home <= i);
+        if (!between) {
+            m->index[hole] = e;
+            hole = i;
+        }
+    }
+    m->index[hole] = MEMPOOL_NIL;
+}
+
+static void grow(mempool_t *m) {
+    uint32_t capacity = m->capacity ? m->capacity * 2 : MEMPOOL_CAPACITY_MIN;
+    if (capacity > m->limit) capacity = m->limit;
+    PBFT_ASSERT(capacity > m->capacity);
+    m->entries = pbft_xrealloc(m->entries, (size_t)capacity * sizeof(mempool_entry_t));
+    for (uint32_t i = m->capacity; i < capacity; i++) {
+        m->entries[i].used = false;
+        m->entries[i].next = (i + 1 < capacity) ? i + 1 : m->free_head;
+    }
+    m->free_head = m->capacity;
+    m->capacity = capacity;
+    /* Index at least twice the entries, a power of two. */
+    uint32_t slots = 1;
+    while (slots < 2 * capacity)
+        slots <<= 1;
+    free(m->index);
+    m->index = pbft_xmalloc((size_t)slots * sizeof(uint32_t));
+    m->index_mask = slots - 1;
+    for (uint32_t i = 0; i < slots; i++)
+        m->index[i] = MEMPOOL_NIL;
+    for (uint32_t e = m->head; e != MEMPOOL_NIL; e = m->entries[e].next)
+        index_insert(m, e);
+}
+
+void mempool_init(mempool_t *m, uint32_t limit) {
+    PBFT_ASSERT(limit >= 1 && limit <= PBFT_MEMPOOL_TX_COUNT_MAX);
+    memset(m, 0, sizeof(*m));
+    m->limit = limit;
+    m->free_head = MEMPOOL_NIL;
+    m->head = m->tail = MEMPOOL_NIL;
+}
+
+void mempool_destroy(mempool_t *m) {
+    free(m->entries);
+    free(m->index);
+    memset(m, 0, sizeof(*m));
+}
+
+pbft_status_t mempool_add(mempool_t *m, const pbft_tx_t *tx, const uint8_t id[PBFT_HASH_SIZE],
+                          uint64_t now_ms) {
+    if (index_find(m, id) != MEMPOOL_NIL) return PBFT_ERR_DUPLICATE;
+    if (m->count >= m->limit) return PBFT_ERR_FULL;
+    if (m->free_head == MEMPOOL_NIL) grow(m);
+    uint32_t e = m->free_head;
+    PBFT_ASSERT(e != MEMPOOL_NIL && !m->entries[e].used);
+    m->free_head = m->entries[e].next;
+    mempool_entry_t *entry = &m->entries[e];
+    entry->tx = *tx;
+    memcpy(entry->id, id, PBFT_HASH_SIZE);
+    entry->arrival_ms = now_ms;
+    entry->used = true;
+    entry->proposed = false;
+    entry->prev = m->tail;
+    entry->next = MEMPOOL_NIL;
+    if (m->tail != MEMPOOL_NIL)
+        m->entries[m->tail].next = e;
+    else
+        m->head = e;
+    m->tail = e;
+    index_insert(m, e);
+    m->count++;
+    m->unproposed++;
+    return PBFT_OK;
+}
+
+bool mempool_contains(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
+    return index_find(m, id) != MEMPOOL_NIL;
+}
+
+void mempool_remove(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
+    uint32_t slot = index_find(m, id);
+    if (slot == MEMPOOL_NIL) return;
+    uint32_t e = m->index[slot];
+    index_delete(m, slot);
+    mempool_entry_t *entry = &m->entries[e];
+    PBFT_ASSERT(entry->used && m->count > 0);
+    if (entry->prev != MEMPOOL_NIL)
+        m->entries[entry->prev].next = entry->next;
+    else
+        m->head = entry->next;
+    if (entry->next != MEMPOOL_NIL)
+        m->entries[entry->next].prev = entry->prev;
+    else
+        m->tail = entry->prev;
+    if (!entry->proposed) m->unproposed--;
+    entry->used = false;
+    entry->next = m->free_head;
+    m->free_head = e;
+    m->count--;
+}
+
+void mempool_set_proposed(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE], bool proposed) {
+    uint32_t slot = index_find(m, id);
+    if (slot == MEMPOOL_NIL) return;
+    mempool_entry_t *entry = &m->entries[m->index[slot]];
+    if (entry->proposed == proposed) return;
+    entry->proposed = proposed;
+    if (proposed)
+        m->unproposed--;
+    else
+        m->unproposed++;
+}
+
+void mempool_clear_proposed(mempool_t *m) {
+    for (uint32_t e = m->head; e != MEMPOOL_NIL; e = m->entries[e].next)
+        m->entries[e].proposed = false;
+    m->unproposed = m->count;
+}
+
+const mempool_entry_t *mempool_oldest(const mempool_t *m) {
+    return m->head == MEMPOOL_NIL ? NULL : &m->entries[m->head];
+}
+
+const mempool_entry_t *mempool_oldest_unproposed(const mempool_t *m) {
+    if (m->unproposed == 0) return NULL;
+    for (uint32_t e = m->head; e != MEMPOOL_NIL; e = m->entries[e].next)
+        if (!m->entries[e].proposed) return &m->entries[e];
+    PBFT_UNREACHABLE();
+}
+
+uint32_t mempool_next(const mempool_t *m, uint32_t at) {
+    return at == MEMPOOL_NIL ? m->head : m->entries[at].next;
+}
