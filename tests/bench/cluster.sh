@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/bench/cluster.sh --build DIR [--quick] [--keep] [--out FILE] [--accounts K]
+# tests/bench/cluster.sh --build DIR [--quick] [--keep] [--out FILE] [--accounts K] [--perf]
 #
 # The cluster benchmark (issue 7): anyone can rerun it and get the same kind
 # of figures on their machine.
@@ -19,6 +19,9 @@
 #     time until it reaches the others' height;
 #  7. stops everything it started (by pid), prints a table and writes
 #     docs/BENCHMARKS.md (or --out FILE).
+# --perf adds one more closed run at the peak concurrency under
+# `perf record -g` of replicas 0 (primary) and 1 (backup) and prints the top
+# of `perf report` for each (kept in the work dir with --keep).
 #
 # Exit status: 0 when the cluster committed transactions and the chain
 # verified; 1 otherwise (figures are printed either way); 64 usage.
@@ -26,6 +29,7 @@ set -u
 build=build/release
 quick=0
 keep=0
+perf=0
 out=""
 accounts=""
 while [ $# -gt 0 ]; do
@@ -33,6 +37,7 @@ while [ $# -gt 0 ]; do
         --build) build=$2; shift 2 ;;
         --quick) quick=1; shift ;;
         --keep) keep=1; shift ;;
+        --perf) perf=1; shift ;;
         --out) out=$2; shift 2 ;;
         --accounts) accounts=$2; shift 2 ;;
         *) echo "cluster.sh: unknown argument $1" >&2; exit 64 ;;
@@ -301,7 +306,9 @@ else:
 if catch_s is not None:
     if catch_ok:
         summary.append(f"state transfer (empty data dir): {catch_h:,.0f} blocks in {catch_s:.2f} s = "
-                       f"{catch_h / catch_s:,.0f} blocks/s, {chain_txs / catch_s:,.0f} txs/s")
+                       f"{catch_h / catch_s:,.0f} blocks/s, {chain_txs / catch_s:,.0f} txs/s"
+                       + ("; same block hash as replica 0 at that height" if facts.get("catchup_hash_match") == "1"
+                          else "; block hash DIFFERS from replica 0"))
     else:
         summary.append(f"state transfer: replica 3 did NOT reach height {catch_h:,.0f} "
                        f"(reached {facts.get('catchup_height') or '?'}) in {catch_s:.0f} s")
@@ -459,6 +466,34 @@ else
     failed=1
 fi
 
+# ---------------------------------------------------------------- 3b. profile
+if [ $perf = 1 ] && [ -n "$peak_label" ] && command -v perf >/dev/null; then
+    c=${peak_label#closed-c}
+    log "perf record -g of replicas 0 and 1 during a closed run at C=$c"
+    perf record -F 499 -g -o "$work/perf.data" -p "${pids[0]},${pids[1]}" \
+        >"$work/perf-record.log" 2>&1 &
+    perf_pid=$!
+    sleep 0.5
+    "$bin/pbft-load" --dir "$net" --pids "$(pid_list)" --label "perf-c$c" --drain "$DRAIN" \
+        --closed "$c" --batch "$BATCH" --seconds "$CLOSED_S" --warmup 1 --txs "$closed_txs" \
+        --poll-ms 2 >"$work/run-perf.json" 2>"$work/run-perf.err"
+    sed 's/^/    /' "$work/run-perf.err" | grep -v '^    pbft-load: [0-9]* accounts' >&2
+    kill -INT "$perf_pid" 2>/dev/null
+    wait "$perf_pid" 2>/dev/null
+    for i in 0 1; do
+        perf report -i "$work/perf.data" --pid "${pids[$i]}" --stdio --no-children \
+            --sort dso,sym --percent-limit 0.7 -g none 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | head -40 >"$work/perf-r$i.txt"
+        perf report -i "$work/perf.data" --pid "${pids[$i]}" --stdio --no-children \
+            --sort dso -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 \
+            >"$work/perf-dso-r$i.txt"
+        echo "== perf: replica $i (pid ${pids[$i]}), by shared object" >&2
+        cat "$work/perf-dso-r$i.txt" >&2
+        echo "== perf: replica $i, top symbols" >&2
+        cat "$work/perf-r$i.txt" >&2
+    done
+fi
+
 # ---------------------------------------------------------------- 4. chain, disk, RSS
 "$bin/pbft-load" --chain-stats --dir "$net" --watch 0 >"$work/chain.json" 2>/dev/null
 chain_height=$(json_get "$work/chain.json" height 2>/dev/null || echo 0)
@@ -523,7 +558,20 @@ if [ "$chain_height" != 0 ]; then
     fact catchup_seconds "$(python3 -c "print(round($t1 - $t0, 3))")"
     fact catchup_height "$(status_field 3 height)"
     fact catchup_vmhwm_kb "$(awk '/VmHWM/ {print $2}' "/proc/${pids[3]}/status" 2>/dev/null)"
-    [ $caught = 1 ] || log "replica 3 did not catch up within $CATCHUP_DEADLINE s"
+    if [ $caught = 1 ]; then
+        # the caught-up replica must hold the same block at the target height
+        h3=$(curl -sf -m 10 "$(url 3)/block/$target" | python3 -c 'import json,sys; print(json.load(sys.stdin)["hash"])' 2>/dev/null)
+        h0=$(curl -sf -m 10 "$(url 0)/block/$target" | python3 -c 'import json,sys; print(json.load(sys.stdin)["hash"])' 2>/dev/null)
+        if [ -n "$h3" ] && [ "$h3" = "$h0" ]; then
+            fact catchup_hash_match 1
+        else
+            fact catchup_hash_match 0
+            log "replica 3 block $target hash '$h3' != replica 0 '$h0'"
+            failed=1
+        fi
+    else
+        log "replica 3 did not catch up within $CATCHUP_DEADLINE s"
+    fi
 fi
 fact loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 
