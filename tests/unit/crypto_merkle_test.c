@@ -263,6 +263,33 @@ static void test_proof_at_block_size_limit(void **state) {
     free(leaves);
 }
 
+static void test_every_size_to_64_every_leaf_round_trips(void **state) {
+    (void)state;
+    uint8_t leaves[LEAF_COUNT_MAX][PBFT_HASH_SIZE];
+    make_leaves(leaves, LEAF_COUNT_MAX);
+    const uint8_t(*cleaves)[PBFT_HASH_SIZE] = (const uint8_t(*)[PBFT_HASH_SIZE])leaves;
+    for (size_t n = 1; n <= LEAF_COUNT_MAX; n++) {
+        uint8_t root[PBFT_HASH_SIZE];
+        crypto_merkle_root(cleaves, n, root);
+        for (size_t i = 0; i < n; i++) {
+            crypto_merkle_proof_t proof;
+            crypto_merkle_prove(cleaves, n, i, &proof);
+            uint8_t sides[PBFT_MERKLE_DEPTH_MAX];
+            assert_int_equal(proof.sibling_count, reference_shape(n, i, sides));
+            assert_int_equal(crypto_merkle_verify(leaves[i], &proof, root), PBFT_OK);
+            /* The same leaf claimed at the mirrored index never verifies. */
+            if (n > 1) {
+                crypto_merkle_proof_t bad = proof;
+                bad.leaf_index = (uint32_t)(n - 1 - i);
+                if (bad.leaf_index != i) {
+                    assert_int_equal(crypto_merkle_verify(leaves[i], &bad, root),
+                                     PBFT_ERR_BAD_MERKLE_PROOF);
+                }
+            }
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_root_of_zero_and_one_leaf),
@@ -272,6 +299,7 @@ int main(void) {
         cmocka_unit_test(test_proofs_for_every_leaf_verify_and_match_rfc6962),
         cmocka_unit_test(test_tampered_proofs_fail),
         cmocka_unit_test(test_proof_at_block_size_limit),
+        cmocka_unit_test(test_every_size_to_64_every_leaf_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

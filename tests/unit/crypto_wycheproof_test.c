@@ -240,11 +240,76 @@ static void test_der_decoder_known_forms(void **state) {
     }
 }
 
+/* Minimal DER of r||s: the one encoding a strict decoder may accept. */
+static size_t der_encode(const uint8_t sig[PBFT_SIGNATURE_SIZE], uint8_t out[72]) {
+    size_t pos = 2;
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *v = sig + 32 * half;
+        size_t skip = 0;
+        while (skip < 31 && v[skip] == 0)
+            skip++;
+        size_t len = 32 - skip;
+        bool pad = (v[skip] & 0x80) != 0;
+        out[pos++] = 0x02;
+        out[pos++] = (uint8_t)(len + pad);
+        if (pad) out[pos++] = 0x00;
+        memcpy(out + pos, v + skip, len);
+        pos += len;
+    }
+    out[0] = 0x30;
+    out[1] = (uint8_t)(pos - 2);
+    return pos;
+}
+
+/* Accepted input == the minimal encoding of what it decoded to. */
+static void assert_der_canonical(const uint8_t *der, size_t size, int *accepted) {
+    uint8_t sig[PBFT_SIGNATURE_SIZE], again[72];
+    if (crypto_sig_from_der(der, size, sig) != PBFT_OK) return;
+    (*accepted)++;
+    size_t n = der_encode(sig, again);
+    assert_int_equal(n, size);
+    assert_memory_equal(again, der, size);
+}
+
+static void test_der_decoder_accepts_only_canonical_encodings(void **state) {
+    (void)state;
+    json_t *root = load_vectors("ecdsa_secp256r1_sha256_test.json");
+    if (root == NULL) skip();
+    int accepted = 0;
+    int mutants = 0;
+    size_t gi;
+    json_t *group;
+    json_array_foreach(json_object_get(root, "testGroups"), gi, group) {
+        size_t ti;
+        json_t *test;
+        json_array_foreach(json_object_get(group, "tests"), ti, test) {
+            static uint8_t der[VECTOR_SIG_SIZE_MAX];
+            size_t size = hex_field(test, "sig", der, sizeof(der));
+            assert_der_canonical(der, size, &accepted);
+            if (size > 80) continue;
+            /* Every byte of every short vector, set to a few telling values. */
+            static const uint8_t values[] = {0x00, 0x01, 0x7f, 0x80, 0x81, 0xff};
+            for (size_t i = 0; i < size; i++) {
+                uint8_t saved = der[i];
+                for (size_t v = 0; v < sizeof(values); v++) {
+                    der[i] = values[v];
+                    assert_der_canonical(der, size, &mutants);
+                }
+                der[i] = saved;
+            }
+        }
+    }
+    json_decref(root);
+    print_message("DER: %d vectors and %d mutants accepted, all canonical\n", accepted, mutants);
+    assert_true(accepted >= 174);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_der_decoder_known_forms),
         cmocka_unit_test(test_wycheproof_p1363_raw_and_policy),
         cmocka_unit_test(test_wycheproof_der_strict),
+        cmocka_unit_test(test_der_decoder_accepts_only_canonical_encodings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
