@@ -6,7 +6,8 @@
  * an already decoded EC_KEY skips the per-call key parsing and provider
  * fetches that EVP_DigestVerify pays, and that is the node's hottest path.
  * Everything here is thread-safe: the group is shared read-only, every BN_CTX
- * is per call, and decoded keys are reference counted (see keycache.c).
+ * is per call, each thread verifies with its own EC_KEY, and the decoded-key
+ * cache copies points out under its locks (see keycache.c).
  */
 #include "internal.h"
 
