@@ -268,6 +268,23 @@ static void test_high_s_raw_accepts_policy_rejects(void **state) {
     crypto_key_free(key);
 }
 
+static void test_low_s_boundary_is_half_the_order(void **state) {
+    (void)state;
+    uint8_t sig[PBFT_SIGNATURE_SIZE] = {0};
+    sig[31] = 1;
+    /* floor(n/2) */
+    hex_to("7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8", sig + 32, 32);
+    assert_true(crypto_signature_is_low_s(sig));
+    sig[63] = 0xa9; /* floor(n/2) + 1 */
+    assert_false(crypto_signature_is_low_s(sig));
+    memset(sig + 32, 0, 32);
+    sig[63] = 1;
+    assert_true(crypto_signature_is_low_s(sig));
+    hex_to(p256_order_hex, sig + 32, 32);
+    sig[63] -= 1; /* n - 1 */
+    assert_false(crypto_signature_is_low_s(sig));
+}
+
 static void test_signature_scalars_out_of_range_rejected(void **state) {
     (void)state;
     crypto_key_t *key = crypto_key_generate();
@@ -867,6 +884,7 @@ int main(void) {
         cmocka_unit_test(test_sign_verify_round_trip_low_s),
         cmocka_unit_test(test_tampered_digest_signature_or_key_rejected),
         cmocka_unit_test(test_high_s_raw_accepts_policy_rejects),
+        cmocka_unit_test(test_low_s_boundary_is_half_the_order),
         cmocka_unit_test(test_signature_scalars_out_of_range_rejected),
         cmocka_unit_test(test_invalid_public_keys_rejected),
         cmocka_unit_test(test_domain_separation_tag_and_chain),
