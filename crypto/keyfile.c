@@ -69,6 +69,28 @@ static BIO *key_to_pem(const crypto_key_t *key) {
     return bio;
 }
 
+/* Makes the new directory entry durable too, so a crash right after a node
+ * or wallet creates its key cannot leave it without one. Best effort: some
+ * file systems refuse fsync on a directory, and the data is already synced. */
+static void sync_parent_dir(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (slash == NULL) {
+        snprintf(dir, sizeof(dir), ".");
+    } else if (slash == path) {
+        snprintf(dir, sizeof(dir), "/");
+    } else {
+        size_t len = (size_t)(slash - path);
+        if (len >= sizeof(dir)) return;
+        memcpy(dir, path, len);
+        dir[len] = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    (void)fsync(fd);
+    close(fd);
+}
+
 pbft_status_t crypto_key_save(const crypto_key_t *key, const char *path) {
     PBFT_ASSERT(key != NULL && key->ec != NULL);
     if (path == NULL || path[0] == '\0') return PBFT_ERR_ARGUMENT;
@@ -93,6 +115,7 @@ pbft_status_t crypto_key_save(const crypto_key_t *key, const char *path) {
         unlink(path);
         return PBFT_ERR_IO;
     }
+    sync_parent_dir(path);
     return PBFT_OK;
 }
 
