@@ -84,7 +84,7 @@ static void set_err(char *err, size_t err_size, const char *fmt, ...) {
     if (!err || !err_size) return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
+    vsnprintf(err, err_size, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
 }
 
@@ -125,7 +125,7 @@ static size_t meta_key(const char *name, uint8_t key[STORE_KEY_SIZE_MAX]) {
     size_t len = strlen(name);
     PBFT_ASSERT(len + 1 <= STORE_KEY_SIZE_MAX);
     key[0] = 'M';
-    memcpy(key + 1, name, len);
+    memcpy(key + 1, name, len); // NOLINT(bugprone-not-null-terminated-result): a key, not a string
     return len + 1;
 }
 
@@ -375,7 +375,7 @@ static pbft_status_t check_stored(store_t *s, char *err, size_t err_size) {
     store_tip_t tip;
     decode_tip(buf, &tip);
     pbft_block_header_t header;
-    uint8_t hash[PBFT_HASH_SIZE];
+    uint8_t hash[PBFT_HASH_SIZE] = {0};
     st = store_get_header(s, tip.height, &header);
     if (st == PBFT_OK) codec_header_hash(&header, hash);
     if (st != PBFT_OK || memcmp(hash, tip.block_hash, PBFT_HASH_SIZE) != 0) {
@@ -940,7 +940,7 @@ static pbft_status_t verify_fail(pbft_status_t st, char *err, size_t err_size, c
     if (err && err_size) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
+        vsnprintf(err, err_size, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
         va_end(ap);
     }
     return st;
@@ -1007,7 +1007,7 @@ static pbft_status_t safety_key(const char *name, uint8_t key[STORE_KEY_SIZE_MAX
     size_t len = strlen(name);
     if (len == 0 || len > STORE_SAFETY_KEY_SIZE_MAX) return PBFT_ERR_ARGUMENT;
     key[0] = 'Z';
-    memcpy(key + 1, name, len);
+    memcpy(key + 1, name, len); // NOLINT(bugprone-not-null-terminated-result): a key, not a string
     *size = len + 1;
     return PBFT_OK;
 }
