@@ -169,24 +169,27 @@ PBFT_NORETURN static inline void pbft_assert_fail_(const char *expr, const char 
 /* ------------------------------------------------------------------------ */
 /* Allocation: failure aborts inside the wrapper so call sites stay clean.   */
 
-static inline void *pbft_alloc_fail_(size_t size) {
+PBFT_NORETURN static inline void pbft_alloc_fail_(size_t size) {
     fprintf(stderr, "FATAL: out of memory allocating %zu bytes\n", size);
     abort();
 }
 
 static inline void *pbft_xmalloc(size_t size) {
     void *p = malloc(size ? size : 1);
-    return p ? p : pbft_alloc_fail_(size);
+    if (p == NULL) pbft_alloc_fail_(size);
+    return p;
 }
 
 static inline void *pbft_xcalloc(size_t count, size_t size) {
     void *p = calloc(count ? count : 1, size ? size : 1);
-    return p ? p : pbft_alloc_fail_(count * size);
+    if (p == NULL) pbft_alloc_fail_(count * size);
+    return p;
 }
 
 static inline void *pbft_xrealloc(void *old, size_t size) {
     void *p = realloc(old, size ? size : 1);
-    return p ? p : pbft_alloc_fail_(size);
+    if (p == NULL) pbft_alloc_fail_(size);
+    return p;
 }
 
 #define PBFT_ARRAY_COUNT(a) (sizeof(a) / sizeof((a)[0]))
