@@ -104,7 +104,7 @@ static int parse_cli(int argc, char **argv, cli_t *cli) {
                 break;
             default:
                 fprintf(stderr, "pbftd: unknown or incomplete option '%s'\n", argv[optind - 1]);
-                usage(stderr);
+                fprintf(stderr, "run 'pbftd --help' for usage\n");
                 return NODE_EXIT_USAGE;
         }
         cli->flag_keys[cli->flag_count] = key;
@@ -112,14 +112,12 @@ static int parse_cli(int argc, char **argv, cli_t *cli) {
         cli->flag_values[cli->flag_count++] = optarg;
     }
     if (optind < argc) {
-        fprintf(stderr, "pbftd: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
+        fprintf(stderr, "pbftd: unexpected argument '%s' (run 'pbftd --help')\n", argv[optind]);
         return NODE_EXIT_USAGE;
     }
     if (!cli->home) cli->home = getenv("PBFT_HOME");
     if (!cli->home || !cli->home[0]) {
-        fprintf(stderr, "pbftd: --home DIR is required\n");
-        usage(stderr);
+        fprintf(stderr, "pbftd: --home DIR is required (run 'pbftd --help')\n");
         return NODE_EXIT_USAGE;
     }
     return 0;

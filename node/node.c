@@ -48,9 +48,15 @@ void node_request_stop(node_t *node, int exit_code) {
 /* ------------------------------------------------------------------------ */
 /* The replica's environment (all called on the consensus thread).          */
 
+/* Wall-clock milliseconds: consensus stamps blocks with now_ms and checks a
+ * proposal's timestamp against it, and genesis carries a wall-clock time, so
+ * replicas on different hosts must share this clock. Our own timers run on
+ * CLOCK_MONOTONIC (env_set_timer takes a relative delay). */
 static uint64_t env_now_ms(void *ctx) {
     (void)ctx;
-    return node_now_ms();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void env_send(void *ctx, uint16_t to, const uint8_t *msg, size_t size) {
