@@ -509,25 +509,43 @@ void store_get_tip(store_t *s, store_tip_t *out) {
 /* ------------------------------------------------------------------------ */
 /* Commit                                                                     */
 
-/* The tx index keeps the first location of a tx id: a tx replayed in a later
- * block (it fails with a bad nonce) must not hide the receipt of the original. */
+static void put_tx_location(rocksdb_writebatch_t *b, const uint8_t key[1 + PBFT_HASH_SIZE],
+                            uint64_t height, uint32_t index, uint8_t result) {
+    uint8_t value[STORE_TX_LOCATION_SIZE_MAX];
+    store_tx_location_t loc = {.height = height, .index = index, .result = result};
+    batch_put(b, key, 1 + PBFT_HASH_SIZE, value, encode_location(&loc, value));
+}
+
+/* Which inclusion of a tx id the index names. A tx id can succeed at most
+ * once (its nonce is used up), but can be included again and fail: a
+ * Byzantine primary may re-propose a committed tx, or a tx may be included
+ * once too early (nonce ahead) and again in time. So the index holds the
+ * successful inclusion when there is one, else the first failed one:
+ *   - failed txs are put only when the id is not indexed yet, in reverse
+ *     block order (within a batch a later put wins, so the block's first
+ *     occurrence stays);
+ *   - successful txs are put last, overwriting any failed entry.
+ * Only failed txs cost a read, so the common all-ok block does none. */
 static pbft_status_t batch_tx_index(store_t *s, rocksdb_writebatch_t *b, const pbft_block_t *block,
                                     const uint8_t (*ids)[PBFT_HASH_SIZE], const uint8_t *results) {
     uint32_t n = block->header.tx_count;
-    /* Reverse order: within the batch a later put wins, so the block's first
-     * occurrence of a repeated id is the one that stays. */
+    uint8_t key[1 + PBFT_HASH_SIZE];
+    key[0] = 'T';
     for (uint32_t k = n; k-- > 0;) {
-        uint8_t key[1 + PBFT_HASH_SIZE], value[STORE_TX_LOCATION_SIZE_MAX], *old = NULL;
-        size_t old_size = 0;
-        key[0] = 'T';
+        if (results[k] == PBFT_TX_OK) continue;
         memcpy(key + 1, ids[k], PBFT_HASH_SIZE);
+        uint8_t *old = NULL;
+        size_t old_size = 0;
         pbft_status_t st = db_get(s, key, sizeof key, &old, &old_size);
         free(old);
         if (st == PBFT_OK) continue;
         if (st != PBFT_ERR_NOT_FOUND) return st;
-        store_tx_location_t loc = {
-            .height = block->header.height, .index = k, .result = results[k]};
-        batch_put(b, key, sizeof key, value, encode_location(&loc, value));
+        put_tx_location(b, key, block->header.height, k, results[k]);
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        if (results[k] != PBFT_TX_OK) continue;
+        memcpy(key + 1, ids[k], PBFT_HASH_SIZE);
+        put_tx_location(b, key, block->header.height, k, results[k]);
     }
     return PBFT_OK;
 }

@@ -254,6 +254,34 @@ static void test_a_replayed_tx_keeps_its_first_receipt(void **state) {
     assert_true(loc.height == 1 && loc.index == 0 && loc.result == PBFT_TX_OK);
 }
 
+static void test_a_tx_included_early_then_in_time_is_indexed_at_its_success(void **state) {
+    ctx_t *c = *state;
+    pbft_tx_t first = fixture_tx(&c->f, 2, c->f.user_addr[3], 5, 0);
+    pbft_tx_t ahead = fixture_tx(&c->f, 2, c->f.user_addr[3], 6, 1);
+    ledger_block_result_t r;
+    pbft_tx_t b1[] = {ahead, ahead};
+    commit(c, b1, 2, &r); /* nonce 1 while the account is at 0: fails twice */
+    assert_int_equal(r.tx_results[0], PBFT_TX_BAD_NONCE);
+    ledger_block_result_free(&r);
+    uint8_t id[32];
+    codec_tx_id(&ahead, id);
+    store_tx_location_t loc;
+    assert_int_equal(store_get_tx_location(c->s, id, &loc), PBFT_OK);
+    assert_true(loc.height == 1 && loc.index == 0 && loc.result == PBFT_TX_BAD_NONCE);
+    pbft_tx_t b2[] = {ahead, first, ahead};
+    commit(c, b2, 3, &r); /* fails, then first, then succeeds */
+    assert_int_equal(r.tx_results[2], PBFT_TX_OK);
+    ledger_block_result_free(&r);
+    assert_int_equal(store_get_tx_location(c->s, id, &loc), PBFT_OK);
+    assert_true(loc.height == 2 && loc.index == 2 && loc.result == PBFT_TX_OK);
+    commit(c, &ahead, 1, NULL); /* replayed after success: fails, index unchanged */
+    assert_int_equal(store_get_tx_location(c->s, id, &loc), PBFT_OK);
+    assert_true(loc.height == 2 && loc.index == 2 && loc.result == PBFT_TX_OK);
+    store_receipt_t rc;
+    assert_int_equal(store_get_receipt(c->s, id, &rc), PBFT_OK);
+    assert_int_equal(crypto_merkle_verify(id, &rc.proof, rc.header.tx_root), PBFT_OK);
+}
+
 static void test_account_history_is_newest_first_and_filtered(void **state) {
     ctx_t *c = *state;
     uint8_t fresh[20];
@@ -486,6 +514,7 @@ int main(void) {
         T(test_commit_reopen_and_read_back_everything),
         T(test_receipts_verify_against_genesis_alone),
         T(test_a_replayed_tx_keeps_its_first_receipt),
+        T(test_a_tx_included_early_then_in_time_is_indexed_at_its_success),
         T(test_account_history_is_newest_first_and_filtered),
         T(test_checkpoint_certs_and_safety_state_persist),
         T(test_other_genesis_is_refused_as_wrong_chain),
