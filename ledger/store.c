@@ -492,11 +492,13 @@ pbft_status_t store_refresh(store_t *s) {
     if (st != PBFT_OK) return st == PBFT_ERR_NOT_FOUND ? PBFT_ERR_CORRUPT : st;
     store_tip_t tip;
     decode_tip(buf, &tip);
+    /* The primary never un-commits; a tip that went down was rewritten on
+     * disk behind its back (bytes from a file: a status, not an assertion). */
     pthread_mutex_lock(&s->tip_lock);
-    PBFT_ASSERT(tip.height >= s->tip.height); /* the primary never un-commits */
-    s->tip = tip;
+    bool went_down = tip.height < s->tip.height;
+    if (!went_down) s->tip = tip;
     pthread_mutex_unlock(&s->tip_lock);
-    return PBFT_OK;
+    return went_down ? PBFT_ERR_CORRUPT : PBFT_OK;
 }
 
 void store_get_tip(store_t *s, store_tip_t *out) {
