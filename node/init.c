@@ -77,6 +77,7 @@ static int path_join(char *out, const char *dir, const char *name) {
 
 /* Creates dir with mode, or accepts an existing directory. */
 static int make_dir(const char *path, mode_t mode) {
+    PBFT_ASSERT(path != NULL);
     if (mkdir(path, mode) == 0) return 0;
     struct stat st;
     if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
@@ -483,8 +484,7 @@ static int write_testnet_json(const init_options_t *o, bool testnet, const pbft_
     if (rc == 0) {
         size_t len = strlen(text);
         char *with_newline = pbft_xmalloc(len + 2);
-        memcpy(with_newline, text, len);
-        memcpy(with_newline + len, "\n", 2);
+        snprintf(with_newline, len + 2, "%s\n", text);
         rc = write_new_file(path, with_newline, 0644);
         free(with_newline);
     }

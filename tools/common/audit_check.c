@@ -90,7 +90,7 @@ void audit_report_fail(audit_report_t *r, uint64_t height, const char *fmt, ...)
     f->height = height;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(f->reason, sizeof(f->reason), fmt, ap);
+    vsnprintf(f->reason, sizeof(f->reason), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
 }
 

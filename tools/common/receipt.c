@@ -154,7 +154,7 @@ tools_receipt_status_t tools_receipt_verify(const pbft_genesis_t *genesis,
                                             const uint8_t tx_id[PBFT_HASH_SIZE],
                                             const json_t *tx_json, tools_receipt_t *out, char *why,
                                             size_t why_size) {
-    tools_receipt_t local;
+    tools_receipt_t local = {0};
     tools_receipt_t *r = out ? out : &local;
     tools_receipt_status_t s = tools_receipt_parse(tx_json, r, why, why_size);
     if (s != TOOLS_RECEIPT_OK) return s;

@@ -73,6 +73,7 @@ static int tx_from_options(wallet_ctx_t *ctx, pbft_tx_t *tx, bool *have_nonce) {
 /* Builds and signs a tx from --from and the options; fetches the nonce from
  * the node unless --nonce was given (or offline is set, which requires it). */
 static int build_signed_tx(wallet_ctx_t *ctx, bool offline, pbft_tx_t *tx) {
+    memset(tx, 0, sizeof(*tx));
     if (!ctx->from) return wallet_fail(ctx, WALLET_EXIT_USAGE, "usage", "--from NAME is required");
     bool have_nonce = false;
     int rc = tx_from_options(ctx, tx, &have_nonce);
@@ -275,7 +276,8 @@ static int submit_and_wait(wallet_ctx_t *ctx, const pbft_tx_t *tx) {
 int wallet_cmd_send(wallet_ctx_t *ctx, int argc, char **argv) {
     (void)argv;
     if (argc != 0) return wallet_fail(ctx, WALLET_EXIT_USAGE, "usage", "send takes no arguments");
-    pbft_tx_t tx;
+    pbft_tx_t tx = {0};
+    memset(&tx, 0, sizeof(tx));
     int rc = wallet_need_http(ctx);
     if (rc == 0) rc = build_signed_tx(ctx, false, &tx);
     if (rc) return rc;
@@ -315,7 +317,7 @@ int wallet_cmd_sign(wallet_ctx_t *ctx, int argc, char **argv) {
         return wallet_fail(ctx, WALLET_EXIT_USAGE, "usage",
                            "usage: pbft-wallet --from NAME sign --to ADDR|NAME --amount N "
                            "--nonce N [--memo TEXT] -o FILE");
-    pbft_tx_t tx;
+    pbft_tx_t tx = {0};
     int rc = build_signed_tx(ctx, true, &tx);
     if (rc == 0) rc = write_tx_file(ctx, &tx);
     if (rc) return rc;
@@ -376,7 +378,7 @@ static int read_tx_file(wallet_ctx_t *ctx, const char *path, pbft_tx_t *tx) {
 int wallet_cmd_broadcast(wallet_ctx_t *ctx, int argc, char **argv) {
     if (argc != 1)
         return wallet_fail(ctx, WALLET_EXIT_USAGE, "usage", "usage: pbft-wallet broadcast FILE");
-    pbft_tx_t tx;
+    pbft_tx_t tx = {0};
     int rc = read_tx_file(ctx, argv[0], &tx);
     if (rc == 0) rc = wallet_need_genesis(ctx);
     if (rc == 0) rc = wallet_need_http(ctx);
@@ -437,6 +439,7 @@ int wallet_cmd_tx(wallet_ctx_t *ctx, int argc, char **argv) {
         return report_not_committed(ctx, argv[0], state, false);
     }
     tools_receipt_t rec;
+    memset(&rec, 0, sizeof(rec));
     char why[512];
     bool decoded = tools_receipt_parse(r.json, &rec, why, sizeof(why)) == TOOLS_RECEIPT_OK;
     if (ctx->json) {

@@ -14,7 +14,7 @@ int wallet_fail(const wallet_ctx_t *ctx, int exit_code, const char *name, const 
     char message[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
+    vsnprintf(message, sizeof(message), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
     fprintf(stderr, "pbft-wallet: %s\n", message);
     if (ctx->json) {
