@@ -11,6 +11,10 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
 #include "store_fixture.h"
 
 #define USERS 6
@@ -506,6 +510,74 @@ static void test_disk_bytes_grow_with_commits(void **state) {
     assert_true(store_disk_bytes(c->s) > 0);
 }
 
+typedef struct reader_arg {
+    store_t *s;
+    atomic_bool stop;
+    atomic_int failures;
+    atomic_long reads;
+} reader_arg_t;
+
+/* Whatever tip a reader sees, everything up to it is complete. */
+static void *reader_thread(void *p) {
+    reader_arg_t *a = p;
+    while (!atomic_load(&a->stop)) {
+        store_tip_t tip;
+        store_get_tip(a->s, &tip);
+        pbft_block_header_t h;
+        pbft_commit_cert_t cert;
+        uint8_t sh[32], *results = NULL;
+        uint32_t count = 0;
+        bool ok = store_get_header(a->s, tip.height, &h) == PBFT_OK;
+        uint8_t hash[32];
+        if (ok) codec_header_hash(&h, hash);
+        ok = ok && memcmp(hash, tip.block_hash, 32) == 0;
+        ok = ok && store_get_state_hash(a->s, tip.height, sh) == PBFT_OK;
+        ok = ok && (tip.height == 0 || store_get_commit_cert(a->s, tip.height, &cert) == PBFT_OK);
+        ok = ok && store_get_block_results(a->s, tip.height, &results, &count) == PBFT_OK;
+        ok = ok && count == h.tx_count;
+        free(results);
+        if (ok && h.tx_count > 0) {
+            pbft_block_t b;
+            ok = store_get_block(a->s, tip.height, &b) == PBFT_OK;
+            if (ok) {
+                uint8_t id[32];
+                codec_tx_id(&b.txs[0], id);
+                store_receipt_t r;
+                ok = store_get_receipt(a->s, id, &r) == PBFT_OK &&
+                     crypto_merkle_verify(id, &r.proof, r.header.tx_root) == PBFT_OK;
+                codec_block_free(&b);
+            }
+        }
+        if (!ok) atomic_fetch_add(&a->failures, 1);
+        atomic_fetch_add(&a->reads, 1);
+    }
+    return NULL;
+}
+
+static void test_readers_on_other_threads_always_see_complete_blocks(void **state) {
+    ctx_t *c = *state;
+    reader_arg_t a = {.s = c->s};
+    atomic_init(&a.stop, false);
+    atomic_init(&a.failures, 0);
+    atomic_init(&a.reads, 0);
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, reader_thread, &a), 0);
+    for (uint64_t h = 0; h < 40; h++) {
+        pbft_tx_t txs[3];
+        for (uint32_t i = 0; i < 3; i++)
+            txs[i] = fixture_tx(&c->f, i, c->f.user_addr[i + 1], 1 + h, h);
+        commit(c, txs, 3, NULL);
+    }
+    /* let the readers see the final tip too, then stop them */
+    while (atomic_load(&a.reads) < 100)
+        sched_yield();
+    atomic_store(&a.stop, true);
+    for (int i = 0; i < 2; i++)
+        pthread_join(threads[i], NULL);
+    assert_int_equal(atomic_load(&a.failures), 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -521,6 +593,7 @@ int main(void) {
         T(test_a_second_writer_is_refused_while_one_is_open),
         T(test_iterate_blocks_in_order_and_stop_on_request),
         T(test_read_only_secondary_follows_a_live_writer),
+        T(test_readers_on_other_threads_always_see_complete_blocks),
         T(test_read_only_open_of_a_missing_store_fails_cleanly),
         T(test_disk_bytes_grow_with_commits),
     };
