@@ -116,6 +116,11 @@ void replica_checkpoint_executed(replica_t *r, uint64_t height) {
     memcpy(m.u.checkpoint.block_hash, r->executed_hash, PBFT_HASH_SIZE);
     memcpy(m.u.checkpoint.state_hash, r->state_hash, PBFT_HASH_SIZE);
     if (!replica_queue_msg(r, REPLICA_LINK_UNKNOWN, &m, NULL, NULL)) return;
+    /* Our own vote joins our certificate only if it verifies (wrong key). */
+    uint8_t digest[PBFT_HASH_SIZE];
+    cert_checkpoint_digest(r->chain_id, height, r->executed_hash, r->state_hash, r->self, digest);
+    if (r->env.verify(r->env.verify_ctx, &r->validators, r->self, digest, m.signature) != PBFT_OK)
+        return;
     (void)record_vote(r, r->self, &m.u.checkpoint, m.signature);
     check_stable(r, &m.u.checkpoint, r->self);
 }

@@ -88,12 +88,15 @@ void mempool_init(mempool_t *m, uint32_t limit) {
 void mempool_destroy(mempool_t *m) {
     free(m->entries);
     free(m->index);
+    free(m->recent);
+    free(m->recent_index);
     memset(m, 0, sizeof(*m));
 }
 
 pbft_status_t mempool_add(mempool_t *m, const pbft_tx_t *tx, const uint8_t id[PBFT_HASH_SIZE],
                           uint64_t now_ms) {
     if (index_find(m, id) != MEMPOOL_NIL) return PBFT_ERR_DUPLICATE;
+    if (mempool_recently_committed(m, id)) return PBFT_ERR_EXISTS;
     if (m->count >= m->limit) return PBFT_ERR_FULL;
     if (m->free_head == MEMPOOL_NIL) grow(m);
     uint32_t e = m->free_head;
@@ -175,4 +178,65 @@ const mempool_entry_t *mempool_oldest_unproposed(const mempool_t *m) {
 
 uint32_t mempool_next(const mempool_t *m, uint32_t at) {
     return at == MEMPOOL_NIL ? m->head : m->entries[at].next;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Recently committed ids (linear probing over ring positions).              */
+
+#define RECENT_INDEX_SIZE (2 * MEMPOOL_RECENT_COMMITTED_MAX)
+#define RECENT_INDEX_MASK (RECENT_INDEX_SIZE - 1)
+
+static uint32_t recent_find(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
+    if (m->recent == NULL) return MEMPOOL_NIL;
+    for (uint32_t i = id_hash(id) & RECENT_INDEX_MASK;; i = (i + 1) & RECENT_INDEX_MASK) {
+        uint32_t e = m->recent_index[i];
+        if (e == MEMPOOL_NIL) return MEMPOOL_NIL;
+        if (memcmp(m->recent[e], id, PBFT_HASH_SIZE) == 0) return i;
+    }
+}
+
+static void recent_delete(mempool_t *m, uint32_t hole) {
+    uint32_t i = hole;
+    for (;;) {
+        i = (i + 1) & RECENT_INDEX_MASK;
+        uint32_t e = m->recent_index[i];
+        if (e == MEMPOOL_NIL) break;
+        uint32_t home = id_hash(m->recent[e]) & RECENT_INDEX_MASK;
+        bool between = (hole <= i) ? (home > hole && home <= i) : (home > hole || home <= i);
+        if (!between) {
+            m->recent_index[hole] = e;
+            hole = i;
+        }
+    }
+    m->recent_index[hole] = MEMPOOL_NIL;
+}
+
+bool mempool_recently_committed(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
+    return recent_find(m, id) != MEMPOOL_NIL;
+}
+
+void mempool_commit(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
+    mempool_remove(m, id);
+    if (m->recent == NULL) {
+        m->recent = pbft_xcalloc(MEMPOOL_RECENT_COMMITTED_MAX, PBFT_HASH_SIZE);
+        m->recent_index = pbft_xmalloc(RECENT_INDEX_SIZE * sizeof(uint32_t));
+        for (uint32_t i = 0; i < RECENT_INDEX_SIZE; i++)
+            m->recent_index[i] = MEMPOOL_NIL;
+    }
+    if (recent_find(m, id) != MEMPOOL_NIL) return;
+    uint32_t pos = m->recent_next;
+    if (m->recent_count == MEMPOOL_RECENT_COMMITTED_MAX) {
+        uint32_t old = recent_find(m, m->recent[pos]); /* evict the oldest */
+        PBFT_ASSERT(old != MEMPOOL_NIL);
+        recent_delete(m, old);
+    } else {
+        m->recent_count++;
+    }
+    memcpy(m->recent[pos], id, PBFT_HASH_SIZE);
+    uint32_t i = id_hash(id) & RECENT_INDEX_MASK;
+    while (m->recent_index[i] != MEMPOOL_NIL)
+        i = (i + 1) & RECENT_INDEX_MASK;
+    m->recent_index[i] = pos;
+    m->recent_next = (pos + 1) & (MEMPOOL_RECENT_COMMITTED_MAX - 1);
+    PBFT_ASSERT(m->recent_count <= MEMPOOL_RECENT_COMMITTED_MAX);
 }

@@ -221,6 +221,11 @@ static void send_vote(replica_t *r, slot_t *s, uint8_t type) {
     replica_safety_record(r, s->pp_view, s->seq, s->hash,
                           type == MSG_PREPARE ? SAFETY_PHASE_PREPARE : SAFETY_PHASE_COMMIT);
     if (!replica_queue_msg(r, REPLICA_LINK_UNKNOWN, &m, NULL, NULL)) return;
+    /* A vote we cannot verify ourselves (wrong key) must not spoil our
+     * certificates; one verification per vote we send. */
+    if (!replica_verify_vote(r, msg_type_tag(type), s->pp_view, s->seq, s->hash, r->self,
+                             m.signature))
+        return;
     vote_t *own = type == MSG_PREPARE ? &s->prepares[r->self] : &s->commits[r->self];
     own->present = true;
     own->view = s->pp_view;
@@ -278,7 +283,7 @@ bool replica_deliver(replica_t *r, const pbft_block_t *block, const pbft_commit_
     for (uint32_t i = 0; i < block->header.tx_count; i++) {
         uint8_t id[PBFT_HASH_SIZE];
         codec_tx_id(&block->txs[i], id);
-        mempool_remove(&r->pool, id);
+        mempool_commit(&r->pool, id);
     }
     if (r->next_seq <= r->committed) r->next_seq = r->committed + 1;
     replica_update_context(r, r->committed);
@@ -374,6 +379,9 @@ static void build_block(replica_t *r, uint64_t seq, const pbft_block_header_t *p
 
 void replica_try_propose(replica_t *r) {
     if (!replica_is_primary(r) || r->in_view_change) return;
+    /* Fresh blocks only once every block the NEW-VIEW built on is committed
+     * here: their txs must not be proposed twice. */
+    if (r->committed < r->view_base) return;
     uint64_t now = replica_now(r);
     for (;;) {
         if (r->next_seq <= r->committed) r->next_seq = r->committed + 1;
@@ -426,7 +434,8 @@ pbft_status_t replica_on_request(replica_t *r, msg_t *m) {
     for (uint16_t i = 0; i < q->tx_count; i++) {
         uint8_t id[PBFT_HASH_SIZE];
         codec_tx_id(&q->txs[i], id);
-        if (mempool_contains(&r->pool, id)) continue;
+        if (mempool_contains(&r->pool, id) || mempool_recently_committed(&r->pool, id)) continue;
+        if (r->env.tx_committed && r->env.tx_committed(r->env.ctx, id)) continue;
         if (!r->env.tx_valid(r->env.ctx, &q->txs[i], id)) {
             result = replica_reject(r, REPLICA_INVALID_BAD_TX, PBFT_ERR_BAD_SIGNATURE);
             continue;
@@ -439,4 +448,56 @@ pbft_status_t replica_on_request(replica_t *r, msg_t *m) {
     replica_try_propose(r);
     replica_rearm_request_timer(r);
     return result;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Retransmission to a peer whose STATUS shows it stuck below our log        */
+/* (links drop messages; OSDI'99 §4.2 assumes retransmission).               */
+
+static void resend_vote(replica_t *r, uint16_t to, const slot_t *s, uint8_t type, const vote_t *v) {
+    msg_t m;
+    memset(&m, 0, sizeof(m));
+    m.type = type;
+    m.sender = r->self;
+    m.u.vote.view = v->view;
+    m.u.vote.seq = s->seq;
+    memcpy(m.u.vote.block_hash, v->hash, PBFT_HASH_SIZE);
+    memcpy(m.signature, v->sig, PBFT_SIGNATURE_SIZE);
+    uint8_t frame[MSG_HEADER_SIZE + 16 + PBFT_HASH_SIZE + PBFT_SIGNATURE_SIZE];
+    size_t size = msg_encode(&m, frame, sizeof(frame), NULL);
+    PBFT_ASSERT(size == sizeof(frame));
+    replica_queue_frame(r, to, frame, size);
+}
+
+static void resend_pre_prepare(replica_t *r, uint16_t to, const slot_t *s) {
+    msg_t m;
+    memset(&m, 0, sizeof(m));
+    m.type = MSG_PRE_PREPARE;
+    m.sender = r->self;
+    m.u.pre_prepare.view = s->pp_view;
+    m.u.pre_prepare.seq = s->seq;
+    m.u.pre_prepare.block = s->block; /* borrowed for the encode */
+    memcpy(m.signature, s->pp_sig, PBFT_SIGNATURE_SIZE);
+    size_t size = msg_size(&m);
+    uint8_t *frame = pbft_xmalloc(size);
+    size_t written = msg_encode(&m, frame, size, NULL);
+    PBFT_ASSERT(written == size);
+    replica_queue_frame(r, to, frame, size);
+    free(frame);
+}
+
+void replica_retransmit(replica_t *r, uint16_t to, uint64_t peer_committed) {
+    if (r->in_view_change) return;
+    uint64_t from = PBFT_MAX(peer_committed, r->committed) + 1;
+    uint32_t sent = 0;
+    for (uint64_t seq = from; seq <= r->committed + r->log_span && sent < r->window; seq++) {
+        const slot_t *s = slot_peek(r, seq);
+        if (s == NULL || !s->has_block || s->pp_view != r->view) continue;
+        sent++;
+        if (replica_primary(r, s->pp_view) == r->self) resend_pre_prepare(r, to, s);
+        if (own_vote_matches(&s->prepares[r->self], s))
+            resend_vote(r, to, s, MSG_PREPARE, &s->prepares[r->self]);
+        if (own_vote_matches(&s->commits[r->self], s))
+            resend_vote(r, to, s, MSG_COMMIT, &s->commits[r->self]);
+    }
 }

@@ -127,6 +127,14 @@ static void restore_position(replica_t *r, const pbft_genesis_t *g, const replic
     memcpy(r->committed_hash, r->executed_hash, PBFT_HASH_SIZE);
 }
 
+/* Signs a probe digest and verifies it against our validator key. */
+static bool check_own_key(replica_t *r) {
+    uint8_t digest[PBFT_HASH_SIZE], sig[PBFT_SIGNATURE_SIZE];
+    crypto_domain_hash("pbft/key-probe", r->chain_id, &r->self, sizeof(r->self), digest);
+    if (r->env.sign(r->env.ctx, digest, sig) != PBFT_OK) return false;
+    return r->env.verify(r->env.verify_ctx, &r->validators, r->self, digest, sig) == PBFT_OK;
+}
+
 pbft_status_t replica_create(const pbft_genesis_t *genesis, uint16_t self, const replica_env_t *env,
                              const replica_options_t *options, const replica_restore_t *restore,
                              replica_t **out) {
@@ -168,12 +176,11 @@ pbft_status_t replica_create(const pbft_genesis_t *genesis, uint16_t self, const
         }
     }
     replica_checkpoint_restore(r, restore ? restore->stable : NULL);
-    /* A restarted primary continues after what it already proposed. */
+    /* A restarted primary does not re-propose over what it proposed before
+     * the crash (safety entries refuse); it waits until those commit. */
     r->next_seq = r->committed + 1;
-    for (uint64_t s = r->committed + 1; s <= r->committed + REPLICA_SAFETY_SLOTS_MAX; s++) {
-        const safety_entry_t *e = replica_safety_get(r, s);
-        if (e && e->view == r->view && e->phase == SAFETY_PHASE_PRE_PREPARE) r->next_seq = s + 1;
-    }
+    r->own_key_ok = check_own_key(r);
+    if (!r->own_key_ok) replica_logf(r, 2, "our signatures do not verify: wrong key?");
     replica_update_context(r, r->committed);
     *out = r;
     return PBFT_OK;
@@ -376,6 +383,9 @@ pbft_status_t replica_on_message(replica_t *r, uint16_t from_link, const uint8_t
         uint16_t sender = m.sender;
         status = dispatch(r, &m, bytes);
         if (status == PBFT_OK && msg_type_is_signed(type)) r->peers_seen_mask |= 1u << sender;
+        if (status != PBFT_OK)
+            replica_logf(r, 0, "rejected %s from %u: %s", msg_type_name(type), sender,
+                         pbft_status_name(status));
     }
     msg_free(&m);
     end_event(r);
@@ -420,7 +430,9 @@ void replica_on_timer(replica_t *r, replica_timer_t t) {
 pbft_status_t replica_on_client_tx(replica_t *r, const pbft_tx_t *tx,
                                    const uint8_t id[PBFT_HASH_SIZE]) {
     begin_event(r);
-    pbft_status_t status = mempool_add(&r->pool, tx, id, replica_now(r));
+    pbft_status_t status = PBFT_ERR_EXISTS;
+    if (!(r->env.tx_committed && r->env.tx_committed(r->env.ctx, id)))
+        status = mempool_add(&r->pool, tx, id, replica_now(r));
     if (status == PBFT_OK) {
         if (replica_is_primary(r) && !r->in_view_change) {
             replica_try_propose(r);
@@ -508,8 +520,11 @@ void replica_get_status(const replica_t *r, replica_status_t *out) {
     out->low_water_mark = r->stable;
     out->high_water_mark = replica_high_water_mark(r);
     out->mempool_size = r->pool.count;
-    out->in_flight = r->next_seq > r->committed + 1 && replica_is_primary(r)
-                         ? (uint32_t)(r->next_seq - 1 - r->committed)
+    /* What this primary has proposed beyond the agreed base (committed, or
+     * the c of the NEW-VIEW it installed while still catching up). */
+    uint64_t base = PBFT_MAX(r->committed, r->view_base);
+    out->in_flight = replica_is_primary(r) && !r->in_view_change && r->next_seq > base + 1
+                         ? (uint32_t)(r->next_seq - 1 - base)
                          : 0;
     out->peers_seen_mask = r->peers_seen_mask;
     out->view_changes = r->view_changes;

@@ -56,6 +56,9 @@ typedef struct mempool_entry {
 } mempool_entry_t;
 
 #define MEMPOOL_NIL UINT32_MAX
+/* Ids of recently committed txs, so a late relay or a client retry does not
+ * put a committed tx into a second block (power of two). */
+#define MEMPOOL_RECENT_COMMITTED_MAX (1u << 16)
 
 typedef struct mempool {
     uint32_t limit;
@@ -67,6 +70,11 @@ typedef struct mempool {
     uint32_t head, tail; /* FIFO by arrival */
     uint32_t *index;     /* open addressing, slot -> entry or MEMPOOL_NIL */
     uint32_t index_mask;
+    /* Recently committed ids: a FIFO ring with its own index. */
+    uint8_t (*recent)[PBFT_HASH_SIZE];
+    uint32_t *recent_index; /* 2 * MEMPOOL_RECENT_COMMITTED_MAX slots */
+    uint32_t recent_next;   /* ring position of the next insert */
+    uint32_t recent_count;
 } mempool_t;
 
 void mempool_init(mempool_t *m, uint32_t limit);
@@ -75,6 +83,9 @@ pbft_status_t mempool_add(mempool_t *m, const pbft_tx_t *tx, const uint8_t id[PB
                           uint64_t now_ms);
 bool mempool_contains(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]);
 void mempool_remove(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]);
+/* Removes a committed tx and remembers its id (mempool_add then says EXISTS). */
+void mempool_commit(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]);
+bool mempool_recently_committed(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]);
 void mempool_set_proposed(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE], bool proposed);
 void mempool_clear_proposed(mempool_t *m);
 /* Oldest entry (head) or NULL; oldest not yet proposed or NULL. */
@@ -168,6 +179,7 @@ struct replica {
     uint32_t log_span; /* seqs accepted above committed */
     replica_options_t options;
     replica_env_t env;
+    bool own_key_ok; /* env->sign produces signatures env->verify accepts */
 
     /* View (§4.4). */
     uint64_t view;
@@ -193,7 +205,8 @@ struct replica {
 
     /* The log: slots[seq % REPLICA_LOG_SPAN_MAX] for committed < seq <= committed + log_span. */
     slot_t *slots;
-    uint64_t next_seq; /* primary: next seq to propose */
+    uint64_t next_seq;  /* primary: next seq to propose */
+    uint64_t view_base; /* c of the last NEW-VIEW: fresh proposals wait for it */
 
     /* Safety state (safety.c). */
     safety_entry_t *safety; /* [REPLICA_SAFETY_SLOTS_MAX], seq % size */
@@ -299,6 +312,9 @@ pbft_status_t replica_on_request(replica_t *r, msg_t *m);
 void replica_progress(replica_t *r);
 void replica_try_propose(replica_t *r);
 bool replica_deliver(replica_t *r, const pbft_block_t *block, const pbft_commit_cert_t *cert);
+/* Re-sends our PRE-PREPARE/PREPARE/COMMIT of current-view slots above
+ * peer_committed to a peer that is stuck. */
+void replica_retransmit(replica_t *r, uint16_t to, uint64_t peer_committed);
 
 /* checkpoint.c */
 void replica_checkpoint_executed(replica_t *r, uint64_t height);

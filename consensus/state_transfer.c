@@ -128,6 +128,9 @@ pbft_status_t replica_on_status(replica_t *r, msg_t *m) {
     /* The envelope signature was checked by dispatch (replica.c). */
     const msg_status_t *st = &m->u.status;
     peer_state_t *p = &r->peers[m->sender];
+    /* Same view, no progress since its last STATUS: it lost messages. */
+    bool stuck = p->seen && p->view == st->view && st->view == r->view && !st->in_view_change &&
+                 p->committed_height == st->committed_height;
     p->seen = true;
     p->view = st->view;
     p->in_view_change = st->in_view_change;
@@ -140,6 +143,7 @@ pbft_status_t replica_on_status(replica_t *r, msg_t *m) {
     if (!r->in_view_change && replica_is_primary(r) && r->new_view_frame != NULL &&
         r->new_view_frame_view == r->view && behind)
         replica_queue_frame(r, m->sender, r->new_view_frame, r->new_view_size);
+    if (stuck) replica_retransmit(r, m->sender, st->committed_height);
     return PBFT_OK;
 }
 

@@ -262,6 +262,7 @@ static void reforward_pending(replica_t *r) {
     r->forward_count = 0;
     for (uint32_t e = mempool_next(&r->pool, MEMPOOL_NIL);
          e != MEMPOOL_NIL && sent < REPLICA_REFORWARD_TX_MAX; e = mempool_next(&r->pool, e)) {
+        if (r->pool.entries[e].proposed) continue; /* in a re-proposed block */
         r->forward[r->forward_count++] = r->pool.entries[e].tx;
         sent++;
         if (r->forward_count == MSG_REQUEST_TX_COUNT_MAX) replica_flush_forward(r);
@@ -297,14 +298,15 @@ static void install_new_view(replica_t *r, uint64_t view, const oset_t *o, pbft_
             free(ids[i]);
             continue;
         }
-        if (primary)
-            for (uint32_t t = 0; t < blocks[i].header.tx_count; t++)
-                mempool_set_proposed(&r->pool, ids[i][t], true);
+        /* In flight again: not to be proposed (primary) or re-forwarded. */
+        for (uint32_t t = 0; t < blocks[i].header.tx_count; t++)
+            mempool_set_proposed(&r->pool, ids[i][t], true);
         if (primary)
             replica_safety_record(r, view, o->e[i].seq, o->e[i].hash, SAFETY_PHASE_PRE_PREPARE);
         replica_slot_set_block(r, s, view, &blocks[i], ids[i], sigs[i]);
     }
     r->next_seq = PBFT_MAX(o->c + o->count, r->committed) + 1;
+    r->view_base = o->c;
     replica_logf(r, 1, "installed view %llu: c=%llu, %u re-proposed", (unsigned long long)view,
                  (unsigned long long)o->c, o->count);
     if (r->committed < o->c) replica_catch_up(r, o->c, o->c_sender);

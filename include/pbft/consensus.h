@@ -83,6 +83,11 @@ typedef struct replica_env {
     void (*stable_checkpoint)(void *ctx, const pbft_checkpoint_cert_t *cert);
     /* Seeded randomness (peer choice in state transfer). */
     uint64_t (*random)(void *ctx);
+    /* Optional (NULL allowed): is this tx id already in the committed
+     * ledger? Consulted before a tx enters the mempool (client or relayed),
+     * so a tx committed before a restart is not proposed again. The replica
+     * itself remembers the last 65536 ids it saw committed. */
+    bool (*tx_committed)(void *ctx, const uint8_t tx_id[PBFT_HASH_SIZE]);
     /* Optional (NULL allowed): one human-readable line about a notable
      * event (view change, state transfer, rejected message). level: 0 debug,
      * 1 info, 2 warn. */
@@ -134,7 +139,9 @@ pbft_status_t replica_on_message(replica_t *r, uint16_t from_link, const uint8_t
                                  size_t size);
 void replica_on_timer(replica_t *r, replica_timer_t t);
 /* A client tx whose signature the caller has verified. PBFT_OK (queued),
- * PBFT_ERR_DUPLICATE (already pending), PBFT_ERR_FULL (mempool full). */
+ * PBFT_ERR_DUPLICATE (already pending), PBFT_ERR_EXISTS (committed recently:
+ * the replica remembers the last 65536 committed ids; older
+ * ones are the store's business), PBFT_ERR_FULL (mempool full). */
 pbft_status_t replica_on_client_tx(replica_t *r, const pbft_tx_t *tx,
                                    const uint8_t id[PBFT_HASH_SIZE]);
 /* The env executed block `height` (delivered earlier) with this resulting
