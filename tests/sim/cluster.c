@@ -176,7 +176,7 @@ static void heal(sim_cluster_t *c, uint64_t arg) {
     (void)arg;
     sim_log(c, "faults stop: network healed, crashed replicas restart");
     sim_net_heal(&c->net);
-    c->replay_enabled = false;
+    c->replay_pm = 0; /* the network adversary stops; a Byzantine replica may go on */
     for (uint16_t r = 0; r < c->replica_count; r++)
         sim_restart(c, r);
     c->healed = true;
@@ -241,13 +241,15 @@ static bool liveness_holds(const sim_cluster_t *c) {
 }
 
 static void liveness_failure(sim_cluster_t *c) {
-    char detail[256] = "";
+    char detail[384] = "";
     size_t used = 0;
     for (uint16_t r = 0; r < c->replica_count && used < sizeof(detail) - 40; r++)
-        used += (size_t)snprintf(detail + used, sizeof(detail) - used, " r%u:h=%llu,v=%llu%s", r,
-                                 (unsigned long long)c->replicas[r].height,
+        used += (size_t)snprintf(detail + used, sizeof(detail) - used, " r%u:h=%llu,v=%llu%s%s%s",
+                                 r, (unsigned long long)c->replicas[r].height,
                                  (unsigned long long)sim_replica_view(c, r),
-                                 sim_is_honest(c, r) ? "" : "(byz)");
+                                 sim_is_honest(c, r) ? "" : "(byz ",
+                                 sim_is_honest(c, r) ? "" : sim_byz_name(c->replicas[r].byz),
+                                 sim_is_honest(c, r) ? "" : ")");
     uint64_t stuck = 0;
     for (uint16_t i = 0; i < c->client_count; i++)
         if (c->clients[i].committed <= c->clients[i].committed_at_heal) stuck |= 1ull << i;
@@ -259,7 +261,7 @@ static void liveness_failure(sim_cluster_t *c) {
 }
 
 static void step_checks(sim_cluster_t *c) {
-    if (!c->healed || c->liveness_at_ms) return;
+    if (c->failed || !c->healed || c->liveness_at_ms) return;
     if (liveness_holds(c)) {
         c->liveness_at_ms = c->now_ms;
         c->end_ms = c->now_ms + SIM_TAIL_MS;
@@ -284,7 +286,7 @@ static void run_loop(sim_cluster_t *c) {
                  (unsigned long long)c->seed, (unsigned long long)c->now_ms);
         dispatch(c, &ev);
         free(ev.bytes);
-        if (c->replay_enabled && sim_rng_chance(&c->rng, c->replay_pm)) sim_net_replay_one(c);
+        if (c->replay_pm && sim_rng_chance(&c->rng, c->replay_pm)) sim_net_replay_one(c);
         c->steps++;
         step_checks(c);
         if (c->steps >= c->options.steps_max)

@@ -107,7 +107,7 @@ void sim_net_send(sim_cluster_t *c, uint16_t from, uint16_t to, const uint8_t *b
     sim_net_t *net = &c->net;
     PBFT_ASSERT(from < c->replica_count && to < c->replica_count);
     net->stats.sent++;
-    if (c->replay_enabled) remember_for_replay(c, from, bytes, size);
+    if (c->replay_record) remember_for_replay(c, from, bytes, size);
     if (net->blocked[from][to]) {
         net->stats.blocked++;
         return;

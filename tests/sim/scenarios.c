@@ -160,6 +160,7 @@ static void setup_crash_all_restart(sim_cluster_t *c) {
 static void set_byz(sim_cluster_t *c, uint16_t r, sim_byz_kind_t kind, uint16_t target) {
     c->replicas[r].byz = kind;
     c->replicas[r].byz_target = target;
+    if (kind == SIM_BYZ_REPLAY) c->replay_record = true;
 }
 
 static void act_byz_silent(sim_cluster_t *c, uint64_t r) {
@@ -206,7 +207,7 @@ static void setup_impersonation(sim_cluster_t *c) {
 
 static void setup_replay_old_view(sim_cluster_t *c) {
     set_byz(c, 2, SIM_BYZ_REPLAY, 0);
-    c->replay_enabled = true;
+    c->replay_record = true;
     c->replay_pm = 20;
     /* Two view changes, so there are old views to replay from. */
     sim_at(c, 3000, act_isolate_primary, 0);
@@ -304,7 +305,7 @@ static void setup_swarm(sim_cluster_t *c) {
         }
     }
     if (sim_rng_chance(&c->rng, 300)) {
-        c->replay_enabled = true;
+        c->replay_record = true;
         c->replay_pm = (uint32_t)sim_rng_between(&c->rng, 1, 50);
     }
     act_random_net(c, 0);

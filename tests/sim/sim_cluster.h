@@ -161,8 +161,8 @@ struct sim_cluster {
     sim_client_t clients[SIM_CLIENT_MAX];
     uint16_t client_count;
     sim_net_t net;
-    bool replay_enabled;
-    uint32_t replay_pm; /* chance per step that the adversary replays */
+    bool replay_record; /* remember sent frames for replay attacks */
+    uint32_t replay_pm; /* per-step chance the network adversary replays one (until heal) */
     sim_checker_t checker;
     /* Phases: faults until heal_ms; then liveness must hold within
      * SIM_LIVENESS_BOUND_MS; the run ends a little after it does. */
