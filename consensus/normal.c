@@ -133,6 +133,8 @@ pbft_status_t replica_on_pre_prepare(replica_t *r, msg_t *m) {
     if (pp->seq <= r->committed) return replica_reject(r, REPLICA_INVALID_STALE, PBFT_ERR_STALE);
     if (pp->seq > r->committed + r->log_span || pp->seq > replica_high_water_mark(r))
         return replica_reject(r, REPLICA_INVALID_OUT_OF_WINDOW, PBFT_ERR_OUT_OF_WINDOW);
+    if (pp->seq <= r->view_floor) /* decided by this view's NEW-VIEW */
+        return replica_reject(r, REPLICA_INVALID_CONFLICT, PBFT_ERR_CONFLICT);
     replica_update_context(r, pp->seq);
     uint8_t hash[PBFT_HASH_SIZE];
     codec_header_hash(&pp->block.header, hash);
@@ -377,11 +379,24 @@ static void build_block(replica_t *r, uint64_t seq, const pbft_block_header_t *p
     *ids_out = ids;
 }
 
+/* A tx may have (re-)entered the pool after the block carrying it was
+ * proposed in this view (a relay, a client retry, a NEW-VIEW re-proposal
+ * that arrived before the tx did): mark every tx of the blocks in flight. */
+static void mark_in_flight(replica_t *r, uint64_t seq) {
+    for (uint64_t s = r->committed + 1; s < seq; s++) {
+        const slot_t *slot = slot_peek(r, s);
+        if (slot == NULL || !slot->has_block || slot->pp_view != r->view || slot->ids == NULL)
+            continue;
+        for (uint32_t i = 0; i < slot->block.header.tx_count; i++)
+            mempool_set_proposed(&r->pool, slot->ids[i], true);
+    }
+}
+
 void replica_try_propose(replica_t *r) {
     if (!replica_is_primary(r) || r->in_view_change) return;
     /* Fresh blocks only once every block the NEW-VIEW built on is committed
      * here: their txs must not be proposed twice. */
-    if (r->committed < r->view_base) return;
+    if (r->committed < r->view_floor) return;
     uint64_t now = replica_now(r);
     for (;;) {
         if (r->next_seq <= r->committed) r->next_seq = r->committed + 1;
@@ -390,6 +405,7 @@ void replica_try_propose(replica_t *r) {
         const pbft_block_header_t *prev;
         const uint8_t *prev_hash;
         if (!prev_of(r, seq, &prev, &prev_hash)) return;
+        mark_in_flight(r, seq);
         if (!should_cut(r, seq, now)) return;
         pbft_block_t block;
         uint8_t(*ids)[PBFT_HASH_SIZE];
@@ -494,7 +510,9 @@ void replica_retransmit(replica_t *r, uint16_t to, uint64_t peer_committed) {
         const slot_t *s = slot_peek(r, seq);
         if (s == NULL || !s->has_block || s->pp_view != r->view) continue;
         sent++;
-        if (replica_primary(r, s->pp_view) == r->self) resend_pre_prepare(r, to, s);
+        /* Blocks re-proposed by a NEW-VIEW travel only inside it. */
+        if (replica_primary(r, s->pp_view) == r->self && s->block.header.view == s->pp_view)
+            resend_pre_prepare(r, to, s);
         if (own_vote_matches(&s->prepares[r->self], s))
             resend_vote(r, to, s, MSG_PREPARE, &s->prepares[r->self]);
         if (own_vote_matches(&s->commits[r->self], s))

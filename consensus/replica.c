@@ -178,7 +178,7 @@ pbft_status_t replica_create(const pbft_genesis_t *genesis, uint16_t self, const
     replica_checkpoint_restore(r, restore ? restore->stable : NULL);
     /* A restarted primary does not re-propose over what it proposed before
      * the crash (safety entries refuse); it waits until those commit. */
-    r->next_seq = r->committed + 1;
+    r->next_seq = PBFT_MAX(r->committed, r->view_floor) + 1;
     r->own_key_ok = check_own_key(r);
     if (!r->own_key_ok) replica_logf(r, 2, "our signatures do not verify: wrong key?");
     replica_update_context(r, r->committed);
@@ -522,7 +522,7 @@ void replica_get_status(const replica_t *r, replica_status_t *out) {
     out->mempool_size = r->pool.count;
     /* What this primary has proposed beyond the agreed base (committed, or
      * the c of the NEW-VIEW it installed while still catching up). */
-    uint64_t base = PBFT_MAX(r->committed, r->view_base);
+    uint64_t base = PBFT_MAX(r->committed, r->view_floor);
     out->in_flight = replica_is_primary(r) && !r->in_view_change && r->next_seq > base + 1
                          ? (uint32_t)(r->next_seq - 1 - base)
                          : 0;

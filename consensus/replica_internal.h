@@ -205,8 +205,13 @@ struct replica {
 
     /* The log: slots[seq % REPLICA_LOG_SPAN_MAX] for committed < seq <= committed + log_span. */
     slot_t *slots;
-    uint64_t next_seq;  /* primary: next seq to propose */
-    uint64_t view_base; /* c of the last NEW-VIEW: fresh proposals wait for it */
+    uint64_t next_seq; /* primary: next seq to propose */
+    /* Highest seq the NEW-VIEW of `view` decided (c + re-proposals; 0 in
+     * view 0). In this view, a PRE-PREPARE at or below it is refused, and
+     * the primary proposes fresh blocks only once it committed up to it:
+     * it must neither contradict nor repeat what the NEW-VIEW carried.
+     * Persisted with the safety state, so a restart does not forget it. */
+    uint64_t view_floor;
 
     /* Safety state (safety.c). */
     safety_entry_t *safety; /* [REPLICA_SAFETY_SLOTS_MAX], seq % size */

@@ -11,7 +11,7 @@
  * event, before any frame of that event leaves (replica.c).
  *
  * Format (little-endian): u8 version=1 | u64 view | u8 flags (bit 0: in
- * view change) | u16 count | count × (u64 seq | u64 view | hash[32] | u8
+ * view change) | u64 view_floor | u16 count | count × (u64 seq | u64 view | hash[32] | u8
  * phase), seqs strictly increasing.
  */
 #include <string.h>
@@ -67,6 +67,7 @@ size_t replica_safety_encode(const replica_t *r, uint8_t *out, size_t capacity) 
     codec_put_u8(&w, SAFETY_VERSION);
     codec_put_u64(&w, r->view);
     codec_put_u8(&w, r->in_view_change ? SAFETY_FLAG_IN_VIEW_CHANGE : 0);
+    codec_put_u64(&w, r->view_floor);
     uint16_t count = 0;
     for (uint64_t seq = r->executed + 1; seq <= r->executed + REPLICA_SAFETY_SLOTS_MAX; seq++)
         if (replica_safety_get(r, seq) != NULL) count++;
@@ -91,6 +92,7 @@ pbft_status_t replica_safety_decode(replica_t *r, const uint8_t *data, size_t si
     if (codec_get_u8(&rd) != SAFETY_VERSION) return PBFT_ERR_CORRUPT;
     uint64_t view = codec_get_u64(&rd);
     uint8_t flags = codec_get_u8(&rd);
+    uint64_t view_floor = codec_get_u64(&rd);
     uint16_t count = codec_get_u16(&rd);
     if (rd.status != PBFT_OK || (flags & ~SAFETY_FLAG_IN_VIEW_CHANGE) ||
         count > REPLICA_SAFETY_SLOTS_MAX)
@@ -111,6 +113,7 @@ pbft_status_t replica_safety_decode(replica_t *r, const uint8_t *data, size_t si
     }
     if (codec_reader_finish(&rd) != PBFT_OK) return PBFT_ERR_CORRUPT;
     r->view = view;
+    r->view_floor = view_floor;
     r->in_view_change = (flags & SAFETY_FLAG_IN_VIEW_CHANGE) != 0;
     return PBFT_OK;
 }

@@ -305,8 +305,8 @@ static void install_new_view(replica_t *r, uint64_t view, const oset_t *o, pbft_
             replica_safety_record(r, view, o->e[i].seq, o->e[i].hash, SAFETY_PHASE_PRE_PREPARE);
         replica_slot_set_block(r, s, view, &blocks[i], ids[i], sigs[i]);
     }
-    r->next_seq = PBFT_MAX(o->c + o->count, r->committed) + 1;
-    r->view_base = o->c;
+    r->view_floor = o->c + o->count;
+    r->next_seq = PBFT_MAX(r->view_floor, r->committed) + 1;
     replica_logf(r, 1, "installed view %llu: c=%llu, %u re-proposed", (unsigned long long)view,
                  (unsigned long long)o->c, o->count);
     if (r->committed < o->c) replica_catch_up(r, o->c, o->c_sender);
