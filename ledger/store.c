@@ -580,10 +580,11 @@ static void batch_block(rocksdb_writebatch_t *b, const pbft_block_t *block,
     PBFT_ASSERT(codec_block_encode(block, raw, size) == size);
     batch_put(b, key, height_key('B', h, key), raw, size);
     free(raw);
-    uint8_t cert_raw[8 + 8 + PBFT_HASH_SIZE + 2 + PBFT_REPLICA_COUNT_MAX * (2 + 64) + 64];
-    size = codec_commit_cert_encode(cert, cert_raw, sizeof cert_raw);
-    PBFT_ASSERT(size > 0);
+    size = codec_commit_cert_size(cert);
+    uint8_t *cert_raw = pbft_xmalloc(size);
+    PBFT_ASSERT(codec_commit_cert_encode(cert, cert_raw, size) == size);
     batch_put(b, key, height_key('C', h, key), cert_raw, size);
+    free(cert_raw);
     batch_put(b, key, height_key('R', h, key), result->tx_results, result->tx_count);
     batch_put(b, key, height_key('S', h, key), result->state_hash, PBFT_HASH_SIZE);
 }
@@ -728,10 +729,13 @@ pbft_status_t store_get_state_hash(store_t *s, uint64_t height, uint8_t out[PBFT
 
 pbft_status_t store_put_checkpoint_cert(store_t *s, const pbft_checkpoint_cert_t *cert) {
     PBFT_ASSERT(s != NULL && cert != NULL);
-    uint8_t key[9], raw[8 + 2 * PBFT_HASH_SIZE + 2 + PBFT_REPLICA_COUNT_MAX * (2 + 64) + 64];
-    size_t size = codec_checkpoint_cert_encode(cert, raw, sizeof raw);
-    PBFT_ASSERT(size > 0);
-    return db_put_synced(s, key, height_key('K', cert->height, key), raw, size);
+    uint8_t key[9];
+    size_t size = codec_checkpoint_cert_size(cert);
+    uint8_t *raw = pbft_xmalloc(size);
+    PBFT_ASSERT(codec_checkpoint_cert_encode(cert, raw, size) == size);
+    pbft_status_t st = db_put_synced(s, key, height_key('K', cert->height, key), raw, size);
+    free(raw);
+    return st;
 }
 
 static pbft_status_t decode_checkpoint(const uint8_t *raw, size_t size, uint64_t height,
@@ -870,22 +874,30 @@ pbft_status_t store_get_receipt(store_t *s, const uint8_t tx_id[PBFT_HASH_SIZE],
     return st;
 }
 
-/* The id of tx `index` of a raw block, walking the encoding without
- * allocating. False when the block is malformed or too short. */
-static bool raw_block_tx_id(const uint8_t *raw, size_t size, uint32_t index,
-                            uint8_t out[PBFT_HASH_SIZE]) {
-    codec_reader_t r;
-    codec_reader_init(&r, raw, size);
-    pbft_block_header_t h;
-    codec_header_read(&r, &h);
-    if (r.status != PBFT_OK || index >= h.tx_count) return false;
-    pbft_tx_t *tx = pbft_xmalloc(sizeof *tx);
-    for (uint32_t i = 0; i <= index && r.status == PBFT_OK; i++)
-        codec_tx_read(&r, tx);
-    bool ok = r.status == PBFT_OK;
-    if (ok) codec_tx_id(tx, out);
-    free(tx);
-    return ok;
+/* The tx ids of a stored block (malloc'd, *count of them), checked against
+ * its header's tx_root. False when missing or corrupt. */
+static bool stored_block_ids(store_t *s, uint64_t height, uint8_t (**ids)[PBFT_HASH_SIZE],
+                             uint32_t *count) {
+    uint8_t *raw = NULL;
+    size_t size = 0;
+    if (store_get_block_raw(s, height, &raw, &size) != PBFT_OK) return false;
+    pbft_block_t b;
+    pbft_status_t st = codec_block_decode(raw, size, &b);
+    free(raw);
+    if (st != PBFT_OK) return false;
+    uint32_t n = b.header.tx_count;
+    *ids = pbft_xmalloc((size_t)PBFT_MAX(n, 1) * PBFT_HASH_SIZE);
+    uint8_t root[PBFT_HASH_SIZE];
+    codec_block_tx_root(&b, *ids, root);
+    bool ok = b.header.height == height && memcmp(root, b.header.tx_root, PBFT_HASH_SIZE) == 0;
+    codec_block_free(&b);
+    if (!ok) {
+        free(*ids);
+        *ids = NULL;
+        return false;
+    }
+    *count = n;
+    return true;
 }
 
 size_t store_account_history(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
@@ -899,9 +911,10 @@ size_t store_account_history(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE
     rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->read_options);
     rocksdb_iter_seek_for_prev(it, (const char *)key, sizeof key);
     size_t count = 0;
-    uint8_t *raw = NULL;
-    size_t raw_size = 0;
-    uint64_t raw_height = UINT64_MAX;
+    /* The ids of the block being walked: one decode per distinct height. */
+    uint8_t(*block_ids)[PBFT_HASH_SIZE] = NULL;
+    uint32_t block_count = 0;
+    uint64_t block_height = UINT64_MAX;
     for (; count < max && rocksdb_iter_valid(it); rocksdb_iter_prev(it)) {
         size_t ksize = 0;
         const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &ksize);
@@ -910,17 +923,18 @@ size_t store_account_history(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE
             break;
         uint64_t height = get_be(k + 1 + PBFT_ADDRESS_SIZE, 8);
         uint32_t index = (uint32_t)get_be(k + 1 + PBFT_ADDRESS_SIZE + 8, 2);
-        if (height != raw_height) {
-            free(raw);
-            raw = NULL;
-            raw_height = height;
-            if (store_get_block_raw(s, height, &raw, &raw_size) != PBFT_OK) break;
+        if (height != block_height) {
+            free(block_ids);
+            block_ids = NULL;
+            block_height = height;
+            if (!stored_block_ids(s, height, &block_ids, &block_count)) break;
         }
-        if (!raw || !raw_block_tx_id(raw, raw_size, index, ids[count])) break;
+        if (index >= block_count) break; /* corrupt: stop, never read past */
+        memcpy(ids[count], block_ids[index], PBFT_HASH_SIZE);
         if (heights) heights[count] = height;
         count++;
     }
-    free(raw);
+    free(block_ids);
     rocksdb_iter_destroy(it);
     return count;
 }
