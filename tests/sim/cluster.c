@@ -190,9 +190,10 @@ static void trace_event(sim_cluster_t *c, const sim_event_t *ev) {
     static const char *const kinds[] = {"msg",      "client-tx",   "timer",
                                         "executed", "client-wake", "action"};
     if (ev->kind == SIM_EV_MESSAGE)
-        sim_log(c, "msg %s %u->%u view %llu (%zu bytes)%s",
+        sim_log(c, "msg %s %u->%u view %llu seq %llu (%zu bytes)%s",
                 sim_msg_name(sim_msg_kind(ev->bytes, ev->size)), ev->from, ev->to,
-                (unsigned long long)sim_msg_view(ev->bytes, ev->size), ev->size,
+                (unsigned long long)sim_msg_view(ev->bytes, ev->size),
+                (unsigned long long)sim_msg_seq(ev->bytes, ev->size), ev->size,
                 c->replicas[ev->to].up ? "" : " [down]");
     else if (ev->kind != SIM_EV_ACTION && ev->kind != SIM_EV_CLIENT_WAKE)
         sim_log(c, "%s at replica %u (a=%llu)", kinds[ev->kind], ev->to, (unsigned long long)ev->a);
@@ -322,6 +323,12 @@ void sim_run(const sim_scenario_t *sc, uint64_t seed, const sim_options_t *opt, 
     for (uint16_t r = 0; r < c->replica_count; r++)
         sim_restart(c, r);
     sc->setup(c);
+    for (uint16_t r = 0; r < c->replica_count; r++)
+        if (c->replicas[r].byz != SIM_BYZ_NONE)
+            sim_log(c, "replica %u is Byzantine: %s (target %u)", r,
+                    sim_byz_name(c->replicas[r].byz), c->replicas[r].byz_target);
+    sim_log(c, "n=%u f=%u clients=%u; faults stop at %llu ms", c->replica_count, c->f,
+            c->client_count, (unsigned long long)c->heal_ms);
     sim_at(c, c->heal_ms, heal, 0);
     run_loop(c);
     collect(c, out);

@@ -91,6 +91,13 @@ static bool env_tx_valid(void *ctx, const pbft_tx_t *tx, const uint8_t tx_id[PBF
     return sim_tx_valid(tx, g->c->genesis.chain_id);
 }
 
+/* The store's tx index: is the tx in this replica's own committed chain? */
+static bool env_tx_committed(void *ctx, const uint8_t tx_id[PBFT_HASH_SIZE]) {
+    sim_glue_t *g = ctx;
+    uint64_t at = sim_checker_tx_height(&g->c->checker, tx_id);
+    return at != 0 && at <= g->c->replicas[g->r].height;
+}
+
 static void env_deliver(void *ctx, const pbft_block_t *block, const pbft_commit_cert_t *cert) {
     sim_glue_t *g = ctx;
     sim_log(g->c, "replica %u delivers height %llu (%u txs, view %llu)", g->r,
@@ -150,6 +157,7 @@ static void fill_env(sim_glue_t *g) {
     e->load_committed = env_load_committed;
     e->stable_checkpoint = env_stable_checkpoint;
     e->random = env_random;
+    e->tx_committed = env_tx_committed;
     e->log = env_log;
 }
 
@@ -308,6 +316,16 @@ int sim_msg_kind(const uint8_t *bytes, size_t size) {
     if (size < MSG_HEADER_SIZE || bytes[0] != MSG_VERSION) return -1;
     if (bytes[1] < MSG_TYPE_FIRST || bytes[1] > MSG_TYPE_LAST) return -1;
     return bytes[1];
+}
+
+uint64_t sim_msg_seq(const uint8_t *bytes, size_t size) {
+    int kind = sim_msg_kind(bytes, size);
+    if (kind != MSG_PRE_PREPARE && kind != MSG_PREPARE && kind != MSG_COMMIT) return 0;
+    if (size < MSG_HEADER_SIZE + 16) return 0;
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | bytes[MSG_HEADER_SIZE + 8 + i];
+    return v;
 }
 
 const char *sim_msg_name(int kind) {

@@ -16,6 +16,8 @@ struct replica; /* pbft/consensus.h */
 /* The msg_type_t of a frame (pbft/messages.h), -1 when it has none. */
 int sim_msg_kind(const uint8_t *bytes, size_t size);
 const char *sim_msg_name(int kind);
+/* The seq of a PRE-PREPARE, PREPARE or COMMIT (0 otherwise). */
+uint64_t sim_msg_seq(const uint8_t *bytes, size_t size);
 /* The view a message speaks for (0 when none or undecodable). */
 uint64_t sim_msg_view(const uint8_t *bytes, size_t size);
 
