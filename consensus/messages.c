@@ -66,7 +66,7 @@ void msg_patch_signature(uint8_t *frame, size_t signed_size,
 /* ------------------------------------------------------------------------ */
 /* Prepared certificates.                                                     */
 
-static void prepared_cert_write(codec_writer_t *w, const msg_prepared_cert_t *c) {
+void msg_prepared_cert_write(codec_writer_t *w, const msg_prepared_cert_t *c) {
     PBFT_ASSERT(c->prepare_count <= PBFT_REPLICA_COUNT_MAX);
     codec_put_u64(w, c->view);
     codec_put_u64(w, c->seq);
@@ -79,7 +79,7 @@ static void prepared_cert_write(codec_writer_t *w, const msg_prepared_cert_t *c)
     }
 }
 
-static void prepared_cert_read(codec_reader_t *r, msg_prepared_cert_t *c) {
+void msg_prepared_cert_read(codec_reader_t *r, msg_prepared_cert_t *c) {
     memset(c, 0, sizeof(*c));
     c->view = codec_get_u64(r);
     c->seq = codec_get_u64(r);
@@ -100,7 +100,7 @@ static void prepared_cert_read(codec_reader_t *r, msg_prepared_cert_t *c) {
     }
 }
 
-static size_t prepared_cert_size(const msg_prepared_cert_t *c) {
+size_t msg_prepared_cert_size(const msg_prepared_cert_t *c) {
     return 8 + 8 + PBFT_HASH_SIZE + PBFT_SIGNATURE_SIZE + 1 +
            (size_t)c->prepare_count * (2 + PBFT_SIGNATURE_SIZE);
 }
@@ -118,7 +118,7 @@ static void view_change_body_write(codec_writer_t *w, const msg_view_change_t *v
     if (vc->has_committed) codec_commit_cert_write(w, &vc->committed);
     codec_put_u8(w, vc->cert_count);
     for (uint8_t i = 0; i < vc->cert_count; i++)
-        prepared_cert_write(w, &vc->certs[i]);
+        msg_prepared_cert_write(w, &vc->certs[i]);
 }
 
 static void view_change_body_read(codec_reader_t *r, msg_view_change_t *vc) {
@@ -137,7 +137,7 @@ static void view_change_body_read(codec_reader_t *r, msg_view_change_t *vc) {
         return;
     }
     for (uint8_t i = 0; i < vc->cert_count && r->status == PBFT_OK; i++) {
-        prepared_cert_read(r, &vc->certs[i]);
+        msg_prepared_cert_read(r, &vc->certs[i]);
         if (i > 0 && vc->certs[i].seq <= vc->certs[i - 1].seq)
             codec_fail(r, PBFT_ERR_NOT_CANONICAL);
     }
@@ -200,7 +200,7 @@ size_t msg_view_change_signed_size(const msg_view_change_t *vc) {
     if (vc->has_checkpoint) size += codec_checkpoint_cert_size(&vc->checkpoint);
     if (vc->has_committed) size += codec_commit_cert_size(&vc->committed);
     for (uint8_t i = 0; i < vc->cert_count; i++)
-        size += prepared_cert_size(&vc->certs[i]);
+        size += msg_prepared_cert_size(&vc->certs[i]);
     return size;
 }
 

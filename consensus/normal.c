@@ -252,6 +252,7 @@ static void step_slot(replica_t *r, slot_t *s) {
             s->prepared = true; /* §4.2 prepared(m, v, n, i) + chain rule */
             replica_build_prepared_cert(r, s, &s->pcert);
             s->has_pcert = true;
+            replica_safety_record_pcert(r, &s->pcert);
             if (s->pcert_own_block) codec_block_free(&s->pcert_block);
             s->pcert_own_block = false;
             if (replica_safety_allows(r, s->pp_view, s->seq, s->hash)) send_vote(r, s, MSG_COMMIT);

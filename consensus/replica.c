@@ -165,6 +165,7 @@ pbft_status_t replica_create(const pbft_genesis_t *genesis, uint16_t self, const
     r->env = *env;
     r->slots = pbft_xcalloc(REPLICA_LOG_SPAN_MAX, sizeof(slot_t));
     r->safety = pbft_xcalloc(REPLICA_SAFETY_SLOTS_MAX, sizeof(safety_entry_t));
+    r->safety_buf = pbft_xmalloc(REPLICA_SAFETY_SIZE_MAX);
     r->forward = pbft_xcalloc(MSG_REQUEST_TX_COUNT_MAX, sizeof(pbft_tx_t));
     mempool_init(&r->pool, opts.mempool_max);
     restore_position(r, genesis, restore);
@@ -196,6 +197,7 @@ void replica_destroy(replica_t *r) {
     mempool_destroy(&r->pool);
     free(r->slots);
     free(r->safety);
+    free(r->safety_buf);
     free(r->forward);
     free(r);
 }
@@ -226,9 +228,8 @@ static void end_event(replica_t *r) {
     }
     bool send = true;
     if (r->safety_dirty) {
-        uint8_t buf[REPLICA_SAFETY_SIZE_MAX];
-        size_t size = replica_safety_encode(r, buf, sizeof(buf));
-        if (r->env.persist(r->env.ctx, buf, size) == PBFT_OK) {
+        size_t size = replica_safety_encode(r, r->safety_buf, REPLICA_SAFETY_SIZE_MAX);
+        if (r->env.persist(r->env.ctx, r->safety_buf, size) == PBFT_OK) {
             r->safety_dirty = false;
         } else {
             /* Not durable: nothing of this event may leave. */

@@ -36,7 +36,8 @@
 /* Room kept in a NEW-VIEW for its VIEW-CHANGEs; the rest bounds the blocks
  * and so the effective window (replica_create). */
 #define REPLICA_NEW_VIEW_OVERHEAD_SIZE (1024u * 1024u)
-#define REPLICA_SAFETY_SIZE_MAX (64 + REPLICA_SAFETY_SLOTS_MAX * (8 + 8 + PBFT_HASH_SIZE + 1))
+#define REPLICA_SAFETY_SIZE_MAX                                                                    \
+    (64 + REPLICA_SAFETY_SLOTS_MAX * (8 + 8 + PBFT_HASH_SIZE + 1 + 1 + MSG_PREPARED_CERT_SIZE_MAX))
 
 _Static_assert(REPLICA_LOG_SPAN_MAX >= 2 * PBFT_WINDOW_MAX, "log holds the window twice");
 _Static_assert(REPLICA_STATE_REPLY_SIZE_MAX + PBFT_BLOCK_SIZE_MAX < PBFT_MESSAGE_SIZE_MAX,
@@ -134,7 +135,11 @@ typedef struct safety_entry {
     uint64_t seq; /* 0: empty */
     uint64_t view;
     uint8_t hash[PBFT_HASH_SIZE];
-    uint8_t phase; /* SAFETY_PHASE_* (highest sent in `view`) */
+    uint8_t phase; /* SAFETY_PHASE_* (highest sent in `view`), 0: none */
+    /* Our best prepared certificate for seq (we sent COMMIT on it): it must
+     * survive a crash, because a VIEW-CHANGE has to report it (§4.4). */
+    bool has_pcert;
+    msg_prepared_cert_t pcert;
 } safety_entry_t;
 
 #define SAFETY_PHASE_PRE_PREPARE 1
@@ -215,6 +220,7 @@ struct replica {
 
     /* Safety state (safety.c). */
     safety_entry_t *safety; /* [REPLICA_SAFETY_SLOTS_MAX], seq % size */
+    uint8_t *safety_buf;    /* [REPLICA_SAFETY_SIZE_MAX] encode buffer */
     bool safety_dirty;
 
     /* View change (view_change.c): latest valid VIEW-CHANGE per sender. */
@@ -300,6 +306,7 @@ bool replica_safety_allows(const replica_t *r, uint64_t view, uint64_t seq,
 void replica_safety_record(replica_t *r, uint64_t view, uint64_t seq,
                            const uint8_t hash[PBFT_HASH_SIZE], uint8_t phase);
 const safety_entry_t *replica_safety_get(const replica_t *r, uint64_t seq);
+void replica_safety_record_pcert(replica_t *r, const msg_prepared_cert_t *pcert);
 size_t replica_safety_encode(const replica_t *r, uint8_t *out, size_t capacity);
 pbft_status_t replica_safety_decode(replica_t *r, const uint8_t *data, size_t size);
 

@@ -11,12 +11,15 @@
  * event, before any frame of that event leaves (replica.c).
  *
  * Format (little-endian): u8 version=1 | u64 view | u8 flags (bit 0: in
- * view change) | u64 view_floor | u16 count | count × (u64 seq | u64 view | hash[32] | u8
- * phase), seqs strictly increasing.
+ * view change) | u64 view_floor | u16 count | count × (u64 seq | u64 view |
+ * hash[32] | u8 phase (0..3) | u8 has_pcert | [prepared cert, as in a
+ * VIEW-CHANGE]), seqs strictly increasing. The prepared certificates make a
+ * restarted replica's VIEW-CHANGE report what it committed on.
  */
 #include <string.h>
 
 #include "pbft/codec.h"
+#include "pbft/messages.h"
 #include "replica_internal.h"
 
 #define SAFETY_VERSION 1
@@ -35,17 +38,13 @@ const safety_entry_t *replica_safety_get(const replica_t *r, uint64_t seq) {
 bool replica_safety_allows(const replica_t *r, uint64_t view, uint64_t seq,
                            const uint8_t hash[PBFT_HASH_SIZE]) {
     const safety_entry_t *e = replica_safety_get(r, seq);
-    if (e == NULL) return true;
+    if (e == NULL || e->phase == 0) return true;
     if (e->view > view) return false;
     if (e->view == view && memcmp(e->hash, hash, PBFT_HASH_SIZE) != 0) return false;
     return true;
 }
 
-void replica_safety_record(replica_t *r, uint64_t view, uint64_t seq,
-                           const uint8_t hash[PBFT_HASH_SIZE], uint8_t phase) {
-    PBFT_ASSERT(replica_safety_allows(r, view, seq, hash));
-    PBFT_ASSERT(seq > r->executed && phase >= SAFETY_PHASE_PRE_PREPARE &&
-                phase <= SAFETY_PHASE_COMMIT);
+static safety_entry_t *entry_for(replica_t *r, uint64_t seq) {
     safety_entry_t *e = entry_at(r, seq);
     if (e->seq != seq) {
         /* The ring only reuses an entry the executed height has passed. */
@@ -53,7 +52,27 @@ void replica_safety_record(replica_t *r, uint64_t view, uint64_t seq,
         memset(e, 0, sizeof(*e));
         e->seq = seq;
     }
-    if (e->view == view && e->phase >= phase && memcmp(e->hash, hash, PBFT_HASH_SIZE) == 0) return;
+    return e;
+}
+
+void replica_safety_record_pcert(replica_t *r, const msg_prepared_cert_t *pcert) {
+    PBFT_ASSERT(pcert->seq > r->executed);
+    safety_entry_t *e = entry_for(r, pcert->seq);
+    if (e->has_pcert && e->pcert.view >= pcert->view) return;
+    e->has_pcert = true;
+    e->pcert = *pcert;
+    r->safety_dirty = true;
+}
+
+void replica_safety_record(replica_t *r, uint64_t view, uint64_t seq,
+                           const uint8_t hash[PBFT_HASH_SIZE], uint8_t phase) {
+    PBFT_ASSERT(replica_safety_allows(r, view, seq, hash));
+    PBFT_ASSERT(seq > r->executed && phase >= SAFETY_PHASE_PRE_PREPARE &&
+                phase <= SAFETY_PHASE_COMMIT);
+    safety_entry_t *e = entry_for(r, seq);
+    if (e->phase != 0 && e->view == view && e->phase >= phase &&
+        memcmp(e->hash, hash, PBFT_HASH_SIZE) == 0)
+        return;
     if (e->view != view) e->phase = 0;
     e->view = view;
     memcpy(e->hash, hash, PBFT_HASH_SIZE);
@@ -79,6 +98,8 @@ size_t replica_safety_encode(const replica_t *r, uint8_t *out, size_t capacity) 
         codec_put_u64(&w, e->view);
         codec_put_bytes(&w, e->hash, PBFT_HASH_SIZE);
         codec_put_u8(&w, e->phase);
+        codec_put_u8(&w, e->has_pcert ? 1 : 0);
+        if (e->has_pcert) msg_prepared_cert_write(&w, &e->pcert);
     }
     PBFT_ASSERT(!w.failed);
     return w.size;
@@ -104,8 +125,12 @@ pbft_status_t replica_safety_decode(replica_t *r, const uint8_t *data, size_t si
         e.view = codec_get_u64(&rd);
         codec_get_bytes(&rd, e.hash, PBFT_HASH_SIZE);
         e.phase = codec_get_u8(&rd);
-        if (rd.status != PBFT_OK || e.seq <= prev_seq || e.phase < SAFETY_PHASE_PRE_PREPARE ||
-            e.phase > SAFETY_PHASE_COMMIT || e.view > view)
+        uint8_t has_pcert = codec_get_u8(&rd);
+        e.has_pcert = has_pcert == 1;
+        memset(&e.pcert, 0, sizeof(e.pcert));
+        if (e.has_pcert) msg_prepared_cert_read(&rd, &e.pcert);
+        if (rd.status != PBFT_OK || e.seq <= prev_seq || e.phase > SAFETY_PHASE_COMMIT ||
+            e.view > view || has_pcert > 1 || (e.has_pcert && e.pcert.seq != e.seq))
             return PBFT_ERR_CORRUPT;
         prev_seq = e.seq;
         if (e.seq <= r->executed || e.seq > r->executed + REPLICA_SAFETY_SLOTS_MAX) continue;

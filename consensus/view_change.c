@@ -174,10 +174,20 @@ static bool oset_links(const oset_t *o, const pbft_block_t *blocks) {
 /* ------------------------------------------------------------------------ */
 /* Sending a VIEW-CHANGE (§4.4).                                              */
 
-static const pbft_block_t *pcert_block(const slot_t *s) {
-    return s->pcert_own_block ? &s->pcert_block : &s->block;
+/* The block of a prepared certificate, when the log still has it (after a
+ * restart it may not: the certificate alone is reported). */
+static const pbft_block_t *pcert_block(replica_t *r, const msg_prepared_cert_t *pc) {
+    const slot_t *s = &r->slots[pc->seq % REPLICA_LOG_SPAN_MAX];
+    if (s->seq != pc->seq) return NULL;
+    if (s->has_block && memcmp(s->hash, pc->block_hash, PBFT_HASH_SIZE) == 0) return &s->block;
+    if (s->pcert_own_block && s->has_pcert &&
+        memcmp(s->pcert.block_hash, pc->block_hash, PBFT_HASH_SIZE) == 0)
+        return &s->pcert_block;
+    return NULL;
 }
 
+/* §4.4: P = our prepared certificates above our committed height, taken
+ * from the persisted safety state (so they survive a restart). */
 static msg_view_change_t *build_own_vc(replica_t *r, uint64_t new_view) {
     msg_view_change_t *vc = pbft_xcalloc(1, sizeof(*vc));
     vc->new_view = new_view;
@@ -189,10 +199,11 @@ static msg_view_change_t *build_own_vc(replica_t *r, uint64_t new_view) {
     vc->blocks = pbft_xcalloc(MSG_PREPARED_CERT_COUNT_MAX, sizeof(pbft_block_t));
     for (uint64_t seq = r->committed + 1; seq <= r->committed + r->log_span; seq++) {
         if (vc->cert_count == MSG_PREPARED_CERT_COUNT_MAX) break;
-        slot_t *s = &r->slots[seq % REPLICA_LOG_SPAN_MAX];
-        if (s->seq != seq || !s->has_pcert) continue;
-        vc->certs[vc->cert_count++] = s->pcert;
-        block_copy(&vc->blocks[vc->block_count++], pcert_block(s));
+        const safety_entry_t *e = replica_safety_get(r, seq);
+        if (e == NULL || !e->has_pcert) continue;
+        vc->certs[vc->cert_count++] = e->pcert;
+        const pbft_block_t *b = pcert_block(r, &e->pcert);
+        if (b != NULL) block_copy(&vc->blocks[vc->block_count++], b);
     }
     return vc;
 }

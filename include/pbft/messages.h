@@ -249,6 +249,11 @@ void msg_signing_digest(uint8_t type, const uint8_t chain_id[PBFT_CHAIN_ID_SIZE]
 size_t msg_view_change_encode_signed(const msg_view_change_t *vc, uint8_t *out, size_t capacity,
                                      size_t *signed_size);
 size_t msg_view_change_signed_size(const msg_view_change_t *vc);
+/* The compact prepared certificate alone (also used by the replica's
+ * persisted safety state). read checks structure only. */
+void msg_prepared_cert_write(codec_writer_t *w, const msg_prepared_cert_t *c);
+void msg_prepared_cert_read(codec_reader_t *r, msg_prepared_cert_t *c);
+size_t msg_prepared_cert_size(const msg_prepared_cert_t *c);
 /* Frees the appendix blocks of a view change (not the struct itself). */
 void msg_view_change_clear(msg_view_change_t *vc);
 
