@@ -213,3 +213,29 @@ pbft_status_t tools_http_post_json(tools_http_t *c, const char *path, const json
     free(text);
     return st;
 }
+
+pbft_status_t tools_http_post_json_to(tools_http_t *c, size_t index, const char *path,
+                                      const json_t *body, tools_http_response_t *out, char *err,
+                                      size_t err_size) {
+    memset(out, 0, sizeof(*out));
+    if (index >= c->url_count) return PBFT_ERR_ARGUMENT;
+    char *text = json_dumps(body, JSON_COMPACT);
+    if (!text) return PBFT_ERR_INTERNAL;
+    size_t saved = c->current;
+    c->current = index;
+    body_buffer_t buf = {0};
+    long status = 0;
+    CURLcode rc = perform_once(c, path, text, &buf, &status);
+    c->current = saved;
+    free(text);
+    if (rc != CURLE_OK) {
+        free(buf.data);
+        snprintf(err, err_size, "%s%s: %s", c->urls[index], path, curl_easy_strerror(rc));
+        return rc == CURLE_OPERATION_TIMEDOUT ? PBFT_ERR_TIMEOUT : PBFT_ERR_UNAVAILABLE;
+    }
+    out->status = status;
+    out->body = buf.data ? buf.data : pbft_xcalloc(1, 1);
+    out->body_size = buf.size;
+    out->json = json_loadb(out->body, out->body_size, 0, NULL);
+    return PBFT_OK;
+}

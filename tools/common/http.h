@@ -51,4 +51,10 @@ PBFT_MUST_USE pbft_status_t tools_http_post_json(tools_http_t *c, const char *pa
                                                  const json_t *body, tools_http_response_t *out,
                                                  char *err, size_t err_size);
 
+/* POST to the index-th base URL only, without fallback (for broadcasting a
+ * request to every replica, as a PBFT client does when the primary is slow). */
+PBFT_MUST_USE pbft_status_t tools_http_post_json_to(tools_http_t *c, size_t index, const char *path,
+                                                    const json_t *body, tools_http_response_t *out,
+                                                    char *err, size_t err_size);
+
 #endif /* PBFT_TOOLS_HTTP_H */

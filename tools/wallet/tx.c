@@ -25,6 +25,8 @@
 #define WALLET_POLL_MS_MIN 50
 #define WALLET_POLL_MS_MAX 500
 #define WALLET_RESUBMIT_MS 1000
+#define WALLET_BROADCAST_MS 1500 /* pending this long: send to every replica */
+#define WALLET_BROADCAST_TIMEOUT_MS 2000
 
 static uint64_t monotonic_ms(void) {
     struct timespec ts;
@@ -195,6 +197,25 @@ static int report_timeout(wallet_ctx_t *ctx, const char *id_hex, const pbft_tx_t
                        id_hex, ctx->timeout_ms / 1000, last, tx->nonce);
 }
 
+/* Sends the tx to every configured replica (PBFT §4.1: a client whose
+ * request is slow broadcasts it, so every backup starts its request timer
+ * and a primary that is down or censoring gets replaced). Idempotent: a
+ * replica that already has it answers "pending". */
+static void broadcast(wallet_ctx_t *ctx, const char *hex) {
+    size_t n = tools_http_url_count(ctx->http);
+    if (n < 2) return;
+    json_t *body = json_object();
+    json_object_set_new(body, "tx", json_string(hex));
+    tools_http_set_timeout(ctx->http, WALLET_BROADCAST_TIMEOUT_MS);
+    for (size_t i = 0; i < n; i++) {
+        tools_http_response_t r;
+        char err[256];
+        if (tools_http_post_json_to(ctx->http, i, "/tx", body, &r, err, sizeof(err)) == PBFT_OK)
+            tools_http_response_free(&r);
+    }
+    json_decref(body);
+}
+
 /* Polls /tx/ID until it is committed or --timeout passes, re-submitting the
  * (idempotent) tx when a node does not know it — e.g. after failing over to
  * another replica. Then verifies and reports. */
@@ -204,7 +225,8 @@ static int wait_and_report(wallet_ctx_t *ctx, const pbft_tx_t *tx, const char *h
     codec_tx_id(tx, id);
     crypto_hex_encode(id, PBFT_HASH_SIZE, id_hex);
     uint64_t start = monotonic_ms(), deadline = start + (uint64_t)ctx->timeout_ms;
-    uint64_t poll_ms = WALLET_POLL_MS_MIN, last_submit = start;
+    uint64_t poll_ms = WALLET_POLL_MS_MIN, last_submit = start, last_broadcast = start;
+    uint64_t broadcast_ms = WALLET_BROADCAST_MS;
     while (true) {
         uint64_t now = monotonic_ms();
         if (now >= deadline) return report_timeout(ctx, id_hex, tx, last);
@@ -228,6 +250,11 @@ static int wait_and_report(wallet_ctx_t *ctx, const pbft_tx_t *tx, const char *h
         if (state == TX_UNKNOWN && monotonic_ms() - last_submit >= WALLET_RESUBMIT_MS) {
             (void)submit(ctx, hex, id_hex, true);
             last_submit = monotonic_ms();
+        }
+        if (monotonic_ms() - last_broadcast >= broadcast_ms) {
+            broadcast(ctx, hex);
+            last_broadcast = monotonic_ms();
+            broadcast_ms = PBFT_MIN(broadcast_ms * 2, 10000u);
         }
         sleep_ms(PBFT_MIN(poll_ms, deadline - PBFT_MIN(monotonic_ms(), deadline)));
         poll_ms = PBFT_MIN(poll_ms * 3 / 2, (uint64_t)WALLET_POLL_MS_MAX);
