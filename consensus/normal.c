@@ -253,6 +253,10 @@ static void step_slot(replica_t *r, slot_t *s) {
             replica_build_prepared_cert(r, s, &s->pcert);
             s->has_pcert = true;
             replica_safety_record_pcert(r, &s->pcert);
+            if (r->env.persist_block && r->env.persist_block(r->env.ctx, &s->block) != PBFT_OK) {
+                r->persist_failures++; /* no COMMIT without a durable block */
+                return;
+            }
             if (s->pcert_own_block) codec_block_free(&s->pcert_block);
             s->pcert_own_block = false;
             if (replica_safety_allows(r, s->pp_view, s->seq, s->hash)) send_vote(r, s, MSG_COMMIT);

@@ -127,6 +127,30 @@ static void restore_position(replica_t *r, const pbft_genesis_t *g, const replic
     memcpy(r->committed_hash, r->executed_hash, PBFT_HASH_SIZE);
 }
 
+/* Blocks of persisted prepared certificates go back into the log, so a
+ * VIEW-CHANGE after the restart can carry them. */
+static void restore_prepared_blocks(replica_t *r, const replica_restore_t *rs) {
+    for (size_t i = 0; i < rs->prepared_block_count; i++) {
+        const pbft_block_t *b = &rs->prepared_blocks[i];
+        const safety_entry_t *e = replica_safety_get(r, b->header.height);
+        if (e == NULL || !e->has_pcert) continue;
+        uint8_t hash[PBFT_HASH_SIZE];
+        codec_header_hash(&b->header, hash);
+        if (memcmp(hash, e->pcert.block_hash, PBFT_HASH_SIZE) != 0) continue;
+        slot_t *s = replica_slot(r, b->header.height);
+        if (s == NULL || s->pcert_own_block) continue;
+        s->has_pcert = true;
+        s->pcert = e->pcert;
+        s->pcert_own_block = true;
+        s->pcert_block.header = b->header;
+        s->pcert_block.txs = NULL;
+        if (b->header.tx_count) {
+            s->pcert_block.txs = pbft_xmalloc(b->header.tx_count * sizeof(pbft_tx_t));
+            memcpy(s->pcert_block.txs, b->txs, b->header.tx_count * sizeof(pbft_tx_t));
+        }
+    }
+}
+
 /* Signs a probe digest and verifies it against our validator key. */
 static bool check_own_key(replica_t *r) {
     uint8_t digest[PBFT_HASH_SIZE], sig[PBFT_SIGNATURE_SIZE];
@@ -177,6 +201,7 @@ pbft_status_t replica_create(const pbft_genesis_t *genesis, uint16_t self, const
         }
     }
     replica_checkpoint_restore(r, restore ? restore->stable : NULL);
+    if (restore) restore_prepared_blocks(r, restore);
     /* A restarted primary does not re-propose over what it proposed before
      * the crash (safety entries refuse); it waits until those commit. */
     r->next_seq = PBFT_MAX(r->committed, r->view_floor) + 1;

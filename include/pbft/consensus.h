@@ -83,6 +83,15 @@ typedef struct replica_env {
     void (*stable_checkpoint)(void *ctx, const pbft_checkpoint_cert_t *cert);
     /* Seeded randomness (peer choice in state transfer). */
     uint64_t (*random)(void *ctx);
+    /* Optional (NULL allowed; strongly recommended): durable copy of a block
+     * this replica prepared. After a crash, its VIEW-CHANGE must report the
+     * prepared certificate (kept in the safety state) AND be able to supply
+     * the block, or a new primary may find no copy anywhere. Called once per
+     * prepared (seq, block), synchronously, before the COMMIT that depends
+     * on it leaves (a failure withholds that COMMIT). Hand the blocks above
+     * the executed height back in replica_restore_t.prepared_blocks; blocks
+     * at or below the executed height may be dropped. */
+    pbft_status_t (*persist_block)(void *ctx, const pbft_block_t *block);
     /* Optional (NULL allowed): is this tx id already in the committed
      * ledger? Consulted before a tx enters the mempool (client or relayed),
      * so a tx committed before a restart is not proposed again. The replica
@@ -116,6 +125,10 @@ typedef struct replica_restore {
     /* Bytes last given to env->persist (NULL/0: never persisted). */
     const uint8_t *safety;
     size_t safety_size;
+    /* Blocks given to env->persist_block above the executed height (any
+     * order; extra or stale ones are ignored). Borrowed. */
+    const pbft_block_t *prepared_blocks;
+    size_t prepared_block_count;
 } replica_restore_t;
 
 /* Creates replica `self` of genesis->validators. genesis is copied (not
