@@ -172,14 +172,17 @@ static void check_commit_cert(chain_state_t *cs, uint64_t h, const pbft_block_he
         r->commit_certs++;
         return;
     }
-    size_t bad = 0;
+    size_t bad = SIZE_MAX;
     if (cert_check_commit(&cs->genesis->validators, cs->genesis->chain_id, &cert, &bad) == PBFT_OK)
         audit_report_fail(r, h, "commit certificate: %s (certifies seq %" PRIu64 ")",
                           pbft_status_string(st), cert.seq);
-    else
+    else if (bad < cert.count)
         audit_report_fail(r, h, "commit certificate: %s (entry %zu, replica %u)",
-                          pbft_status_string(st), bad,
-                          bad < cert.count ? (unsigned)cert.sigs[bad].replica : 0u);
+                          pbft_status_string(st), bad, (unsigned)cert.sigs[bad].replica);
+    else
+        audit_report_fail(r, h, "commit certificate: %s (%u signatures, quorum %u)",
+                          pbft_status_string(st), (unsigned)cert.count,
+                          (unsigned)pbft_validator_quorum(&cs->genesis->validators));
 }
 
 /* Explicit invariants over one block's result, before it is applied. */
@@ -271,11 +274,15 @@ static void check_checkpoint(chain_state_t *cs, uint64_t h) {
         return;
     }
     free(raw);
-    size_t bad = 0;
+    size_t bad = SIZE_MAX;
     st = cert_check_checkpoint(&cs->genesis->validators, cs->genesis->chain_id, &cert, &bad);
     if (st != PBFT_OK) {
-        audit_report_fail(r, h, "checkpoint certificate: %s (entry %zu)", pbft_status_string(st),
-                          bad);
+        if (bad < cert.count)
+            audit_report_fail(r, h, "checkpoint certificate: %s (entry %zu, replica %u)",
+                              pbft_status_string(st), bad, (unsigned)cert.sigs[bad].replica);
+        else
+            audit_report_fail(r, h, "checkpoint certificate: %s (%u signatures)",
+                              pbft_status_string(st), (unsigned)cert.count);
     } else if (cert.height != h || memcmp(cert.block_hash, cs->prev_hash, PBFT_HASH_SIZE) != 0) {
         audit_report_fail(r, h, "checkpoint certificate certifies another block");
     } else if (cs->replaying && memcmp(cert.state_hash, cs->state_hash, PBFT_HASH_SIZE) != 0) {

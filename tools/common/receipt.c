@@ -116,11 +116,15 @@ static tools_receipt_status_t check_cert(const pbft_genesis_t *g, const tools_re
                  r->header.height, r->cert.seq);
         return fail(TOOLS_RECEIPT_CERT_WRONG_BLOCK, why, why_size, detail);
     }
-    size_t bad = 0;
-    if (cert_check_commit(&g->validators, g->chain_id, &r->cert, &bad) == PBFT_OK) bad = 0;
-    snprintf(detail, sizeof(detail), "%s (entry %zu, %u signatures, quorum %u)",
-             pbft_status_string(st), bad, (unsigned)r->cert.count,
-             (unsigned)pbft_validator_quorum(&g->validators));
+    size_t bad = SIZE_MAX;
+    if (cert_check_commit(&g->validators, g->chain_id, &r->cert, &bad) == PBFT_OK) bad = SIZE_MAX;
+    if (bad < r->cert.count)
+        snprintf(detail, sizeof(detail), "%s (entry %zu, replica %u)", pbft_status_string(st), bad,
+                 (unsigned)r->cert.sigs[bad].replica);
+    else
+        snprintf(detail, sizeof(detail), "%s (%u signatures, quorum %u of %u)",
+                 pbft_status_string(st), (unsigned)r->cert.count,
+                 (unsigned)pbft_validator_quorum(&g->validators), (unsigned)g->validators.count);
     if (st == PBFT_ERR_NO_QUORUM) return fail(TOOLS_RECEIPT_CERT_NO_QUORUM, why, why_size, detail);
     if (st == PBFT_ERR_UNKNOWN_REPLICA || st == PBFT_ERR_DUPLICATE_SIGNER)
         return fail(TOOLS_RECEIPT_CERT_BAD_SIGNER, why, why_size, detail);
