@@ -1,0 +1,7 @@
+/*
+ * tests/fuzz/fuzz_msg_new_view.c — the new-view decoder (pbft/messages.h):
+ * strict decode, then encode(decode(x)) == x. See fuzz_msg_common.h.
+ */
+#include "fuzz_msg_common.h"
+
+FUZZ_MSG_TARGET(MSG_NEW_VIEW)

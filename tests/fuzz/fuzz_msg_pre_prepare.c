@@ -1,0 +1,7 @@
+/*
+ * tests/fuzz/fuzz_msg_pre_prepare.c — the pre-prepare decoder (pbft/messages.h):
+ * strict decode, then encode(decode(x)) == x. See fuzz_msg_common.h.
+ */
+#include "fuzz_msg_common.h"
+
+FUZZ_MSG_TARGET(MSG_PRE_PREPARE)
