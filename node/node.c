@@ -295,13 +295,14 @@ static int open_network(node_t *node) {
     return NODE_EXIT_OK;
 }
 
-/* SIGINT/SIGTERM are blocked in every thread and read from a signalfd by
+/* SIGINT/SIGTERM/SIGHUP are blocked in every thread and read from a signalfd by
  * the consensus loop, so shutdown runs as ordinary code, not in a handler. */
 static int setup_signals(node_t *node) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP); /* a closed terminal: shut down cleanly too */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     node->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -91,7 +91,7 @@ kill_node() { # i [signal]
 
 # get i PATH -> body on stdout (empty on failure)
 get() { curl -s --max-time 5 "http://$(http_addr "$1")$2"; }
-status_field() { get "$1" /status | jq -r ".$2 // empty" 2>/dev/null; }
+status_field() { get "$1" /status | jq -r "if has(\"$2\") then .$2 else empty end" 2>/dev/null; }
 height() { local h; h=$(status_field "$1" height); echo "${h:-0}"; }
 
 # wait_until DEADLINE_S DESCRIPTION COMMAND... (polls every 0.2 s)
