@@ -20,10 +20,12 @@
 #define BYZ_PHANTOM_SEQS 3
 #define BYZ_REPLAY_PM 300
 
-static const char *const byz_names[SIM_BYZ_KIND_COUNT] = {
+static const char *const byz_names[] = {
     "none",        "equivocate",      "censor",    "silent",      "invalid-tx", "bad-prev-hash",
-    "double-vote", "phantom-prepare", "wrong-key", "impersonate", "replay",
+    "double-vote", "phantom-prepare", "wrong-key", "impersonate", "replay",     "dup-tx",
 };
+
+_Static_assert(PBFT_ARRAY_COUNT(byz_names) == SIM_BYZ_KIND_COUNT, "a name per behaviour");
 
 const char *sim_byz_name(sim_byz_kind_t kind) {
     return (unsigned)kind < SIM_BYZ_KIND_COUNT ? byz_names[kind] : "?";
@@ -136,6 +138,26 @@ static void mutate_block_invalid_tx(sim_cluster_t *c, pbft_block_t *b) {
     fix_root(b);
 }
 
+/* Puts a tx this replica has already seen committed into the block (in
+ * place of its last tx, so the block stays within batch_max). Returns false
+ * when there is nothing committed to repeat yet. */
+static bool mutate_block_dup_tx(sim_cluster_t *c, const sim_replica_t *rep, pbft_block_t *b) {
+    const sim_disk_t *d = &rep->disk;
+    for (int tries = 0; tries < 8 && d->chain_count > 0; tries++) {
+        const sim_chain_entry_t *e = &d->chain[sim_rng_below(&c->rng, d->chain_count)];
+        if (e->block.header.tx_count == 0) continue;
+        const pbft_tx_t *old = &e->block.txs[sim_rng_below(&c->rng, e->block.header.tx_count)];
+        if (b->header.tx_count == 0) {
+            b->txs = pbft_xcalloc(1, sizeof(pbft_tx_t));
+            b->header.tx_count = 1;
+        }
+        b->txs[b->header.tx_count - 1] = *old;
+        fix_root(b);
+        return true;
+    }
+    return false;
+}
+
 static void on_pre_prepare(sim_cluster_t *c, uint16_t from, uint16_t to, msg_t *m,
                            const uint8_t *bytes, size_t size) {
     sim_replica_t *rep = &c->replicas[from];
@@ -159,6 +181,10 @@ static void on_pre_prepare(sim_cluster_t *c, uint16_t from, uint16_t to, msg_t *
             return;
         case SIM_BYZ_BAD_PREV_HASH:
             pp->block.header.prev_hash[0] ^= 0xff;
+            send_signed(c, from, to, m, from);
+            return;
+        case SIM_BYZ_DUP_TX:
+            if (!mutate_block_dup_tx(c, rep, &pp->block)) break;
             send_signed(c, from, to, m, from);
             return;
         default:

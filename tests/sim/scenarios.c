@@ -188,6 +188,10 @@ static void setup_bad_prev_hash_primary(sim_cluster_t *c) {
     set_byz(c, 0, SIM_BYZ_BAD_PREV_HASH, 0);
 }
 
+static void setup_duplicate_tx_primary(sim_cluster_t *c) {
+    set_byz(c, 0, SIM_BYZ_DUP_TX, 0);
+}
+
 static void setup_double_vote_backup(sim_cluster_t *c) {
     set_byz(c, 2, SIM_BYZ_DOUBLE_VOTE, 0);
     c->net.faults.drop_pm = 50;
@@ -354,6 +358,8 @@ static const sim_scenario_t scenarios[] = {
      setup_invalid_tx_primary},
     {"bad_prev_hash_primary", "primary's blocks do not link", 4, 15000,
      setup_bad_prev_hash_primary},
+    {"duplicate_tx_primary", "primary's blocks repeat an already committed tx", 4, 15000,
+     setup_duplicate_tx_primary},
     {"double_vote_backup", "backup votes for two digests per seq", 4, 15000,
      setup_double_vote_backup},
     {"phantom_prepare_backup", "backup prepares digests it never received", 4, 15000,
