@@ -63,6 +63,16 @@ void ingress_clear(node_t *node);
 
 /* ---- the process --------------------------------------------------------- */
 
+#define NODE_OUTBOX_BROADCAST UINT16_MAX
+
+/* A message held back until the safety state it derives from is synced. */
+typedef struct outbox_msg {
+    struct outbox_msg *next;
+    uint16_t to; /* replica, or NODE_OUTBOX_BROADCAST */
+    size_t size;
+    uint8_t bytes[];
+} outbox_msg_t;
+
 struct node {
     node_config_t config;
     pbft_genesis_t genesis;
@@ -85,6 +95,14 @@ struct node {
     ingress_queue_t ingress[PBFT_REPLICA_COUNT_MAX];
     uint64_t rng_state;
 
+    /* group commit of the safety state (consensus thread only) */
+    uint8_t *safety;
+    size_t safety_size;
+    size_t safety_capacity;
+    bool safety_dirty;
+    outbox_msg_t *outbox_head;
+    outbox_msg_t *outbox_tail;
+
     pthread_mutex_t status_mutex;
     replica_status_t status; /* published by the consensus thread */
     _Atomic uint64_t stored_height;
@@ -98,6 +116,9 @@ struct node {
 
 uint64_t node_now_ms(void);
 uint64_t node_now_us(void);
+/* Writes a pending safety state (synced), then sends the messages held back
+ * behind it. Consensus thread only. */
+void node_flush(node_t *node);
 /* Ends node_run with this exit code (any thread). */
 void node_request_stop(node_t *node, int exit_code);
 

@@ -23,6 +23,8 @@ typedef struct metrics {
     _Atomic uint64_t frames_sender_mismatch;
     _Atomic uint64_t preverified_messages; /* tx-carrying messages checked on the pool */
     _Atomic uint64_t store_commit_us_total;
+    _Atomic uint64_t persist_us_total; /* synced safety-state writes (consensus thread) */
+    _Atomic uint64_t persist_count;
     /* commit latency: admission here -> synced commit */
     _Atomic uint64_t latency_buckets[METRICS_LATENCY_BUCKET_COUNT]; /* non-cumulative */
     _Atomic uint64_t latency_count;

@@ -117,6 +117,13 @@ static void render_workers(node_t *node, metrics_text_t *t) {
                         "writes.\n# TYPE pbft_store_commit_seconds_total counter\n"
                         "pbft_store_commit_seconds_total %.6f\n",
                         (double)atomic_load(&node->metrics.store_commit_us_total) / 1e6);
+    metrics_text_printf(t,
+                        "# HELP pbft_persist_seconds_total Time the consensus thread spent "
+                        "in synced safety-state writes.\n# TYPE pbft_persist_seconds_total "
+                        "counter\npbft_persist_seconds_total %.6f\n",
+                        (double)atomic_load(&node->metrics.persist_us_total) / 1e6);
+    counter(t, "pbft_persist_total", "Synced safety-state writes.",
+            LOAD(node->metrics.persist_count));
     counter(t, "pbft_http_requests_total", "HTTP requests served.",
             LOAD(node->metrics.http_requests));
     counter(t, "pbft_http_errors_total", "HTTP requests answered with 4xx or 5xx.",

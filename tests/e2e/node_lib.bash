@@ -28,12 +28,14 @@ fail() {
 
 cleanup() {
     local pid
-    for pid in "${NODE_PID[@]}" "${EXTRA_PIDS[@]}"; do
-        [ -n "$pid" ] || continue
-        kill -CONT "$pid" 2>/dev/null
-        kill -KILL "$pid" 2>/dev/null
-    done
-    wait 2>/dev/null
+    {
+        for pid in "${NODE_PID[@]}" "${EXTRA_PIDS[@]}"; do
+            [ -n "$pid" ] || continue
+            kill -CONT "$pid"
+            kill -KILL "$pid"
+        done
+        wait
+    } 2>/dev/null
     if [ -n "$TN" ] && [ "${KEEP:-0}" != 1 ]; then rm -rf "$TN"; fi
 }
 trap cleanup EXIT
@@ -82,11 +84,13 @@ node_alive() { kill -0 "${NODE_PID[$1]}" 2>/dev/null; }
 
 kill_node() { # i [signal]
     local i=$1 sig=${2:-KILL}
-    kill -"$sig" "${NODE_PID[$i]}" 2>/dev/null
-    if [ "$sig" = KILL ] || [ "$sig" = TERM ] || [ "$sig" = INT ]; then
-        wait "${NODE_PID[$i]}" 2>/dev/null
-        NODE_PID[$i]=""
-    fi
+    {
+        kill -"$sig" "${NODE_PID[$i]}"
+        if [ "$sig" = KILL ] || [ "$sig" = TERM ] || [ "$sig" = INT ]; then
+            wait "${NODE_PID[$i]}"
+            NODE_PID[$i]=""
+        fi
+    } 2>/dev/null
 }
 
 # get i PATH -> body on stdout (empty on failure)
