@@ -418,6 +418,12 @@ pbft_status_t replica_on_message(replica_t *r, uint16_t from_link, const uint8_t
     return status;
 }
 
+/* A pending tx's timer runs from its arrival, the start of the view, or the
+ * last time we postponed it to catch up, whichever is latest. */
+static uint64_t request_base(const replica_t *r, const mempool_entry_t *e) {
+    return PBFT_MAX(PBFT_MAX(e->arrival_ms, r->view_start_ms), r->request_base_ms);
+}
+
 void replica_on_timer(replica_t *r, replica_timer_t t) {
     begin_event(r);
     switch (t) {
@@ -428,10 +434,19 @@ void replica_on_timer(replica_t *r, replica_timer_t t) {
         case REPLICA_TIMER_REQUEST: {
             r->request_deadline_ms = 0;
             const mempool_entry_t *e = mempool_oldest(&r->pool);
-            uint64_t base = e ? PBFT_MAX(e->arrival_ms, r->view_start_ms) : 0;
+            uint64_t base = e ? request_base(r, e) : 0;
+            uint16_t ahead_peer;
+            uint64_t ahead = replica_peers_committed(r, &ahead_peer);
             if (e && !r->in_view_change && replica_now(r) >= base + r->params.request_timeout_ms) {
-                replica_logf(r, 1, "request timer expired; starting view change");
-                replica_start_view_change(r, r->view + 1);
+                if (r->catching_up || ahead > r->committed) {
+                    /* Behind: our pending txs may be committed already. Catch up
+                     * first; a lone view change would leave us out of the view. */
+                    replica_catch_up(r, ahead, ahead_peer);
+                    r->request_base_ms = replica_now(r); /* look again a timeout later */
+                } else {
+                    replica_logf(r, 1, "request timer expired; starting view change");
+                    replica_start_view_change(r, r->view + 1);
+                }
             }
             replica_rearm_request_timer(r);
             break;
@@ -475,16 +490,19 @@ pbft_status_t replica_on_client_tx(replica_t *r, const pbft_tx_t *tx,
     return status;
 }
 
+/* Relayed to every replica, not only the primary (OSDI'99 §4.4: the
+ * client's retransmission reaches all backups): every correct backup then
+ * holds the tx and arms its request timer, so a silent or censoring primary
+ * is voted out by f+1 of them, and the next primary already has it. */
 void replica_flush_forward(replica_t *r) {
     if (r->forward_count == 0) return;
-    uint16_t primary = replica_primary(r, r->view);
-    if (primary != r->self) {
+    if (r->n > 1) {
         msg_t m;
         memset(&m, 0, sizeof(m));
         m.type = MSG_REQUEST;
         m.u.request.tx_count = r->forward_count;
         m.u.request.txs = r->forward;
-        (void)replica_queue_msg(r, primary, &m, NULL, NULL);
+        (void)replica_queue_msg(r, REPLICA_LINK_UNKNOWN, &m, NULL, NULL);
     }
     r->forward_count = 0;
 }
@@ -496,7 +514,7 @@ void replica_rearm_request_timer(replica_t *r) {
         r->request_deadline_ms = 0;
         return;
     }
-    uint64_t deadline = PBFT_MAX(e->arrival_ms, r->view_start_ms) + r->params.request_timeout_ms;
+    uint64_t deadline = request_base(r, e) + r->params.request_timeout_ms;
     if (deadline == r->request_deadline_ms) return;
     uint64_t now = replica_now(r);
     r->env.set_timer(r->env.ctx, REPLICA_TIMER_REQUEST, deadline > now ? deadline - now : 0);

@@ -29,7 +29,7 @@
 #define REPLICA_CHECKPOINT_VOTES_MAX 4 /* recent CHECKPOINT votes kept per replica */
 #define REPLICA_OUTBOX_MAX 256         /* frames queued by one event */
 #define REPLICA_REFORWARD_TX_MAX 4096  /* txs re-forwarded to a new primary */
-#define REPLICA_VIEW_CHANGE_BACKOFF_SHIFT_MAX 8
+#define REPLICA_VIEW_CHANGE_BACKOFF_SHIFT_MAX 4 /* at most 16x the base timeout */
 #define REPLICA_TIMESTAMP_DRIFT_MS_MAX 60000
 #define REPLICA_STATE_REPLY_SIZE_MAX (4u * 1024u * 1024u)
 #define REPLICA_STATE_TRANSFER_ATTEMPTS_MAX 32
@@ -245,6 +245,7 @@ struct replica {
     pbft_tx_t *forward; /* [MSG_REQUEST_TX_COUNT_MAX] */
     uint16_t forward_count;
     uint64_t request_deadline_ms; /* armed deadline, 0: none */
+    uint64_t request_base_ms;     /* request timers postponed to at least here */
 
     /* Event wrapper. */
     uint32_t depth;
@@ -347,6 +348,8 @@ pbft_status_t replica_on_status(replica_t *r, msg_t *m);
 pbft_status_t replica_on_state_request(replica_t *r, msg_t *m);
 pbft_status_t replica_on_state_reply(replica_t *r, msg_t *m);
 void replica_catch_up(replica_t *r, uint64_t target, uint16_t hint_peer);
+/* The (f+1)-th highest committed height peers reported (0 if too few). */
+uint64_t replica_peers_committed(const replica_t *r, uint16_t *best_peer);
 void replica_state_transfer_timeout(replica_t *r);
 
 #endif /* PBFT_CONSENSUS_REPLICA_INTERNAL_H */

@@ -79,7 +79,7 @@ void replica_state_transfer_timeout(replica_t *r) {
 
 /* The (f+1)-th highest committed height among peers: at least one honest
  * replica has reached it. */
-static uint64_t peers_committed_height(const replica_t *r, uint16_t *best_peer) {
+uint64_t replica_peers_committed(const replica_t *r, uint16_t *best_peer) {
     uint64_t heights[PBFT_REPLICA_COUNT_MAX];
     uint32_t count = 0;
     uint64_t best = 0;
@@ -115,7 +115,7 @@ void replica_status_tick(replica_t *r) {
     m.u.status.stable_height = r->stable;
     if (r->n > 1) (void)replica_queue_msg(r, REPLICA_LINK_UNKNOWN, &m, NULL, NULL);
     uint16_t best_peer;
-    uint64_t target = peers_committed_height(r, &best_peer);
+    uint64_t target = replica_peers_committed(r, &best_peer);
     /* Behind and not moving (or far behind): fetch what we lack. */
     if (!r->catching_up && target > r->committed &&
         (r->committed == r->committed_at_last_tick || target >= r->committed + r->window))
@@ -222,6 +222,10 @@ pbft_status_t replica_on_state_reply(replica_t *r, msg_t *m) {
         (void)replica_reject(r, REPLICA_INVALID_BAD_STATE_REPLY, status);
         if (r->catching_up) replica_state_transfer_timeout(r); /* another peer */
     } else if (r->catching_up) {
+        /* Peers may have moved on meanwhile: keep pulling while behind. */
+        uint16_t best_peer;
+        uint64_t target = replica_peers_committed(r, &best_peer);
+        if (target > r->catch_up_target) r->catch_up_target = target;
         if (r->committed >= r->catch_up_target)
             finish_catch_up(r);
         else if (applied > 0)

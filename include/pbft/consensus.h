@@ -43,7 +43,9 @@ typedef enum replica_timer {
 
 typedef struct replica_env {
     void *ctx;
-    /* Monotonic milliseconds. */
+    /* Wall-clock milliseconds since the Unix epoch (it stamps blocks, and a
+     * proposal more than a minute ahead of it is refused); timers are
+     * relative delays, so they do not depend on it. */
     uint64_t (*now_ms)(void *ctx);
     /* Hands one frame to the network for replica `to` (never self). The
      * frame is borrowed; the env copies it if it queues it. */

@@ -616,8 +616,8 @@ static void test_lagging_replica_catches_up_by_state_transfer(void **state) {
 static void test_garbage_frames_are_counted_not_fatal(void **state) {
     (void)state;
     cluster_t *c = cluster_new(16);
-    uint8_t junk[64];
-    for (int i = 0; i < 64; i++)
+    uint8_t junk[4 + 48 + 64];
+    for (int i = 0; i < (int)sizeof(junk); i++)
         junk[i] = (uint8_t)(i * 37);
     assert_int_not_equal(replica_on_message(c->nodes[1].r, 0, junk, sizeof(junk)), PBFT_OK);
     junk[0] = MSG_VERSION;
