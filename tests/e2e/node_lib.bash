@@ -28,14 +28,13 @@ fail() {
 
 cleanup() {
     local pid
-    {
-        for pid in "${NODE_PID[@]}" "${EXTRA_PIDS[@]}"; do
-            [ -n "$pid" ] || continue
-            kill -CONT "$pid"
-            kill -KILL "$pid"
-        done
-        wait
-    } 2>/dev/null
+    for pid in "${NODE_PID[@]}" "${EXTRA_PIDS[@]}"; do
+        [ -n "$pid" ] || continue
+        kill -CONT "$pid" 2>/dev/null
+        kill -KILL "$pid" 2>/dev/null
+    done
+    for pid in "${NODE_PID[@]}"; do [ -n "$pid" ] && wait_gone "$pid"; done
+    wait 2>/dev/null
     if [ -n "$TN" ] && [ "${KEEP:-0}" != 1 ]; then rm -rf "$TN"; fi
 }
 trap cleanup EXIT
@@ -74,23 +73,31 @@ make_testnet() {
 http_addr() { echo "127.0.0.1:$((BASE_PORT + 2 * $1 + 1))"; }
 nn_port() { echo $((BASE_PORT + 2 * $1)); }
 
+# Started from a subshell so the replicas are not jobs of this script (no
+# "Killed" chatter); the pid goes to the testnet's pid file.
 start_node() { # i [extra flags]
     local i=$1; shift
-    "$PBFTD" --home "$TN/node$i" "$@" >>"$TN/node$i/pbftd.log" 2>&1 &
-    NODE_PID[$i]=$!
+    ("$PBFTD" --home "$TN/node$i" "$@" >>"$TN/node$i/pbftd.log" 2>&1 &
+        echo $! >"$TN/node$i/pbftd.pid")
+    NODE_PID[$i]=$(cat "$TN/node$i/pbftd.pid")
+}
+
+# Waits (bounded) until a pid we signalled is gone.
+wait_gone() {
+    local k
+    for k in $(seq 1 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+    return 1
 }
 
 node_alive() { kill -0 "${NODE_PID[$1]}" 2>/dev/null; }
 
 kill_node() { # i [signal]
     local i=$1 sig=${2:-KILL}
-    {
-        kill -"$sig" "${NODE_PID[$i]}"
-        if [ "$sig" = KILL ] || [ "$sig" = TERM ] || [ "$sig" = INT ]; then
-            wait "${NODE_PID[$i]}"
-            NODE_PID[$i]=""
-        fi
-    } 2>/dev/null
+    kill -"$sig" "${NODE_PID[$i]}" 2>/dev/null
+    if [ "$sig" = KILL ] || [ "$sig" = TERM ] || [ "$sig" = INT ]; then
+        wait_gone "${NODE_PID[$i]}" || fail "replica $i did not exit after SIG$sig"
+        NODE_PID[$i]=""
+    fi
 }
 
 # get i PATH -> body on stdout (empty on failure)
