@@ -15,6 +15,7 @@ The mode is switched with POST /__mode (body: the mode name):
   cert-sig    flip a byte of the first certificate signature
   cert-short  keep only 2 certificate signatures (below the 2f+1 quorum)
   other-tx    answer with the receipt of an earlier committed tx
+  result      genuine receipt, but claims the tx failed (insufficient_funds)
   forge       no upstream: fabricated block, certificate of random bytes
 """
 import hashlib
@@ -38,6 +39,9 @@ def sha256(b):
 def tamper(answer):
     mode = state["mode"]
     r = answer["receipt"]
+    if mode == "result":
+        answer["result"] = "insufficient_funds" if answer["result"] == "ok" else "ok"
+        return answer
     if mode == "merkle":
         r["proof"]["siblings"].append("ab" * 32)
     elif mode == "leaf":

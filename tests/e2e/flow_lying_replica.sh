@@ -63,5 +63,23 @@ for mode in merkle leaf cert-sig cert-short other-tx; do
     amount=$((amount + 1))
 done
 
+step "lying about the result: genuine receipt, result flipped to insufficient_funds"
+curl -s -m 5 -X POST --data result "http://127.0.0.1:$port_proxy/__mode" >/dev/null
+# liar + one honest replica: 1 against 1, f+1 = 2 needed -> refused
+set +e
+out=$("$bin/pbft-wallet" --keystore "$tn_dir/accounts" --timeout 60 \
+    --node "http://127.0.0.1:$port_proxy,http://$(replica_http 1)" --from alice send --to bob --amount 20 2>&1)
+rc=$?
+set -e
+refused "$out" $rc
+echo "$out" | grep -q "do not agree on its result" || fail "no disagreement reported"
+# liar + two honest replicas: the f+1 honest reports win, the liar is named
+out=$("$bin/pbft-wallet" --keystore "$tn_dir/accounts" --timeout 60 \
+    --node "http://127.0.0.1:$port_proxy,http://$(replica_http 1),http://$(replica_http 2)" \
+    --from alice send --to bob --amount 21 2>&1)
+echo "$out"
+echo "$out" | grep -q "result ok reported by 2 replicas" || fail "honest majority not reported"
+echo "$out" | grep -q "warning: 1 replica (e.g. http://127.0.0.1:$port_proxy)" || fail "liar not named"
+
 "$testnet" -d "$tn_dir" down
 echo "flow_lying_replica: OK"

@@ -214,20 +214,18 @@ pbft_status_t tools_http_post_json(tools_http_t *c, const char *path, const json
     return st;
 }
 
-pbft_status_t tools_http_post_json_to(tools_http_t *c, size_t index, const char *path,
-                                      const json_t *body, tools_http_response_t *out, char *err,
-                                      size_t err_size) {
+/* One attempt against URL index only (no fallback); post_body may be NULL. */
+static pbft_status_t request_to(tools_http_t *c, size_t index, const char *path,
+                                const char *post_body, tools_http_response_t *out, char *err,
+                                size_t err_size) {
     memset(out, 0, sizeof(*out));
     if (index >= c->url_count) return PBFT_ERR_ARGUMENT;
-    char *text = json_dumps(body, JSON_COMPACT);
-    if (!text) return PBFT_ERR_INTERNAL;
     size_t saved = c->current;
     c->current = index;
     body_buffer_t buf = {0};
     long status = 0;
-    CURLcode rc = perform_once(c, path, text, &buf, &status);
+    CURLcode rc = perform_once(c, path, post_body, &buf, &status);
     c->current = saved;
-    free(text);
     if (rc != CURLE_OK) {
         free(buf.data);
         snprintf(err, err_size, "%s%s: %s", c->urls[index], path, curl_easy_strerror(rc));
@@ -238,4 +236,27 @@ pbft_status_t tools_http_post_json_to(tools_http_t *c, size_t index, const char 
     out->body_size = buf.size;
     out->json = json_loadb(out->body, out->body_size, 0, NULL);
     return PBFT_OK;
+}
+
+pbft_status_t tools_http_post_json_to(tools_http_t *c, size_t index, const char *path,
+                                      const json_t *body, tools_http_response_t *out, char *err,
+                                      size_t err_size) {
+    char *text = json_dumps(body, JSON_COMPACT);
+    if (!text) return PBFT_ERR_INTERNAL;
+    pbft_status_t st = request_to(c, index, path, text, out, err, err_size);
+    free(text);
+    return st;
+}
+
+pbft_status_t tools_http_get_from(tools_http_t *c, size_t index, const char *path,
+                                  tools_http_response_t *out, char *err, size_t err_size) {
+    return request_to(c, index, path, NULL, out, err, err_size);
+}
+
+size_t tools_http_current_index(const tools_http_t *c) {
+    return c->current;
+}
+
+const char *tools_http_url(const tools_http_t *c, size_t index) {
+    return index < c->url_count ? c->urls[index] : "";
 }

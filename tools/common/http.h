@@ -57,4 +57,12 @@ PBFT_MUST_USE pbft_status_t tools_http_post_json_to(tools_http_t *c, size_t inde
                                                     const json_t *body, tools_http_response_t *out,
                                                     char *err, size_t err_size);
 
+/* GET from the index-th base URL only, without fallback. */
+PBFT_MUST_USE pbft_status_t tools_http_get_from(tools_http_t *c, size_t index, const char *path,
+                                                tools_http_response_t *out, char *err,
+                                                size_t err_size);
+/* The index of the current base URL, and the base URL at an index. */
+size_t tools_http_current_index(const tools_http_t *c);
+const char *tools_http_url(const tools_http_t *c, size_t index);
+
 #endif /* PBFT_TOOLS_HTTP_H */

@@ -28,18 +28,6 @@
 #define WALLET_BROADCAST_MS 1500 /* pending this long: send to every replica */
 #define WALLET_BROADCAST_TIMEOUT_MS 2000
 
-static uint64_t monotonic_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(uint64_t ms) {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 static char *tx_to_hex(const pbft_tx_t *tx) {
     uint8_t bytes[PBFT_TX_SIZE_MAX];
     size_t size = codec_tx_encode(tx, bytes, sizeof(bytes));
@@ -132,10 +120,53 @@ static void json_set_tx_fields(json_t *doc, const pbft_tx_t *tx) {
     json_object_set_new(doc, "memo", json_stringn((const char *)tx->memo, tx->memo_size));
 }
 
-/* Verifies a committed /tx answer and reports. The success line is printed
- * only after tools_receipt_verify said OK. */
+static void print_committed_json(const wallet_ctx_t *ctx, const char *id_hex,
+                                 const tools_receipt_t *r, const wallet_agreement_t *a) {
+    json_t *doc = json_object();
+    json_object_set_new(doc, "id", json_string(id_hex));
+    json_object_set_new(doc, "status", json_string("committed"));
+    json_object_set_new(doc, "height", tools_json_u64(r->header.height));
+    json_object_set_new(doc, "index", json_integer(r->proof.leaf_index));
+    json_object_set_new(doc, "result", json_string(a->result));
+    json_object_set_new(doc, "verified", json_true());
+    json_object_set_new(doc, "signatures", json_integer(r->cert.count));
+    json_object_set_new(doc, "quorum",
+                        json_integer(pbft_validator_quorum(&ctx->genesis.validators)));
+    json_object_set_new(doc, "result_reports", json_integer(a->agreeing));
+    json_object_set_new(doc, "result_reports_needed", json_integer(a->needed));
+    if (a->dissent) json_object_set_new(doc, "faulty_replica", json_string(a->dissenter));
+    json_set_tx_fields(doc, &r->tx);
+    tools_json_print(doc);
+}
+
+static void print_committed_human(const wallet_ctx_t *ctx, const tools_receipt_t *r,
+                                  const wallet_agreement_t *a) {
+    printf("committed at height %" PRIu64 ", index %" PRIu32 ": result %s\n", r->header.height,
+           r->proof.leaf_index, a->result);
+    printf("receipt verified against genesis: Merkle path to the tx root, commit "
+           "certificate signed by %u of %u validators (quorum %u)\n",
+           (unsigned)r->cert.count, (unsigned)ctx->genesis.validators.count,
+           (unsigned)pbft_validator_quorum(&ctx->genesis.validators));
+    if (a->agreeing >= a->needed && a->needed > 1)
+        printf("result %s reported by %u replicas (f+1 = %u needed)\n", a->result, a->agreeing,
+               a->needed);
+    else if (a->agreeing < a->needed)
+        printf("note: result %s as reported by %u replica only; give --node with at least %u "
+               "replicas to cross-check it\n",
+               a->result, a->agreeing, a->needed);
+    if (a->dissent)
+        printf("warning: %u replica%s (e.g. %s) reported another result with a valid receipt: "
+               "it is faulty\n",
+               a->dissent, a->dissent == 1 ? "" : "s", a->dissenter);
+    if (strcmp(a->result, "ok") != 0)
+        printf("the transaction FAILED (%s): nothing moved\n", a->result);
+}
+
+/* Verifies a committed /tx answer, has f+1 replicas confirm its result when
+ * that many are configured, and reports. Success is printed only after the
+ * receipt verified against genesis. */
 static int report_committed(wallet_ctx_t *ctx, const uint8_t id[PBFT_HASH_SIZE], const char *id_hex,
-                            const json_t *answer) {
+                            const json_t *answer, uint64_t deadline_ms) {
     tools_receipt_t r;
     char why[512];
     tools_receipt_status_t s =
@@ -146,29 +177,24 @@ static int report_committed(wallet_ctx_t *ctx, const uint8_t id[PBFT_HASH_SIZE],
                            "genesis: %s. Do not treat this transaction as committed.",
                            id_hex, ctx->http ? tools_http_current_url(ctx->http) : "?", why);
     }
-    bool ok = strcmp(r.result, "ok") == 0;
-    unsigned quorum = pbft_validator_quorum(&ctx->genesis.validators);
-    if (ctx->json) {
-        json_t *doc = json_object();
-        json_object_set_new(doc, "id", json_string(id_hex));
-        json_object_set_new(doc, "status", json_string("committed"));
-        json_object_set_new(doc, "height", tools_json_u64(r.header.height));
-        json_object_set_new(doc, "index", json_integer(r.proof.leaf_index));
-        json_object_set_new(doc, "result", json_string(r.result));
-        json_object_set_new(doc, "verified", json_true());
-        json_object_set_new(doc, "signatures", json_integer(r.cert.count));
-        json_object_set_new(doc, "quorum", json_integer(quorum));
-        json_set_tx_fields(doc, &r.tx);
-        tools_json_print(doc);
-    } else {
-        printf("committed at height %" PRIu64 ", index %" PRIu32 ": result %s\n", r.header.height,
-               r.proof.leaf_index, r.result);
-        printf("receipt verified against genesis: Merkle path to the tx root, commit "
-               "certificate signed by %u of %u validators (quorum %u)\n",
-               (unsigned)r.cert.count, (unsigned)ctx->genesis.validators.count, quorum);
-        if (!ok) printf("the transaction FAILED (%s): nothing moved\n", r.result);
+    wallet_agreement_t a;
+    (void)wallet_cross_check(ctx, id, id_hex, &r, deadline_ms, &a);
+    if (a.agreeing < a.needed && a.asked >= a.needed) {
+        return wallet_fail(ctx, a.dissent ? WALLET_EXIT_DATAERR : WALLET_EXIT_TEMPFAIL,
+                           a.dissent ? "result_conflict" : "result_unconfirmed",
+                           "tx %s is committed at height %" PRIu64
+                           " (its inclusion is proven), but "
+                           "the replicas do not agree on its result: %u report %s, %u report "
+                           "another result (e.g. %s), %u needed; check again with: "
+                           "pbft-wallet confirm %s",
+                           id_hex, r.header.height, a.agreeing, a.result, a.dissent,
+                           a.dissent ? a.dissenter : "-", a.needed, id_hex);
     }
-    return ok ? WALLET_EXIT_OK : WALLET_EXIT_NEGATIVE;
+    if (ctx->json)
+        print_committed_json(ctx, id_hex, &r, &a);
+    else
+        print_committed_human(ctx, &r, &a);
+    return strcmp(a.result, "ok") == 0 ? WALLET_EXIT_OK : WALLET_EXIT_NEGATIVE;
 }
 
 /* GET /tx/ID once, quietly. Returns TX_UNKNOWN/TX_PENDING/TX_COMMITTED, or
@@ -224,11 +250,11 @@ static int wait_and_report(wallet_ctx_t *ctx, const pbft_tx_t *tx, const char *h
     char id_hex[2 * PBFT_HASH_SIZE + 1], last[512] = "no answer yet";
     codec_tx_id(tx, id);
     crypto_hex_encode(id, PBFT_HASH_SIZE, id_hex);
-    uint64_t start = monotonic_ms(), deadline = start + (uint64_t)ctx->timeout_ms;
+    uint64_t start = wallet_now_ms(), deadline = start + (uint64_t)ctx->timeout_ms;
     uint64_t poll_ms = WALLET_POLL_MS_MIN, last_submit = start, last_broadcast = start;
     uint64_t broadcast_ms = WALLET_BROADCAST_MS;
     while (true) {
-        uint64_t now = monotonic_ms();
+        uint64_t now = wallet_now_ms();
         if (now >= deadline) return report_timeout(ctx, id_hex, tx, last);
         tools_http_set_timeout(ctx->http, (long)PBFT_MIN(deadline - now, 10000u));
         tools_http_response_t r;
@@ -236,7 +262,7 @@ static int wait_and_report(wallet_ctx_t *ctx, const pbft_tx_t *tx, const char *h
         char err[512];
         int state = fetch_tx(ctx, id_hex, &r, &http_status, err, sizeof(err));
         if (state == TX_COMMITTED) {
-            int rc = report_committed(ctx, id, id_hex, r.json);
+            int rc = report_committed(ctx, id, id_hex, r.json, deadline);
             tools_http_response_free(&r);
             return rc;
         }
@@ -247,16 +273,16 @@ static int wait_and_report(wallet_ctx_t *ctx, const pbft_tx_t *tx, const char *h
             snprintf(last, sizeof(last), "%s at %s", state == TX_PENDING ? "pending" : "unknown",
                      tools_http_current_url(ctx->http));
         tools_http_response_free(&r);
-        if (state == TX_UNKNOWN && monotonic_ms() - last_submit >= WALLET_RESUBMIT_MS) {
+        if (state == TX_UNKNOWN && wallet_now_ms() - last_submit >= WALLET_RESUBMIT_MS) {
             (void)submit(ctx, hex, id_hex, true);
-            last_submit = monotonic_ms();
+            last_submit = wallet_now_ms();
         }
-        if (monotonic_ms() - last_broadcast >= broadcast_ms) {
+        if (wallet_now_ms() - last_broadcast >= broadcast_ms) {
             broadcast(ctx, hex);
-            last_broadcast = monotonic_ms();
+            last_broadcast = wallet_now_ms();
             broadcast_ms = PBFT_MIN(broadcast_ms * 2, 10000u);
         }
-        sleep_ms(PBFT_MIN(poll_ms, deadline - PBFT_MIN(monotonic_ms(), deadline)));
+        wallet_sleep_ms(PBFT_MIN(poll_ms, deadline - PBFT_MIN(wallet_now_ms(), deadline)));
         poll_ms = PBFT_MIN(poll_ms * 3 / 2, (uint64_t)WALLET_POLL_MS_MAX);
     }
 }
@@ -502,7 +528,8 @@ int wallet_cmd_confirm(wallet_ctx_t *ctx, int argc, char **argv) {
     tools_http_response_t r;
     if ((rc = lookup(ctx, argv[0], &r, &state))) return rc;
     if (state == TX_COMMITTED)
-        rc = report_committed(ctx, id, argv[0], r.json);
+        rc =
+            report_committed(ctx, id, argv[0], r.json, wallet_now_ms() + (uint64_t)ctx->timeout_ms);
     else
         rc = report_not_committed(ctx, argv[0], state, true);
     tools_http_response_free(&r);

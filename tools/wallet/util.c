@@ -2,6 +2,7 @@
  * tools/wallet/util.c — error reporting, lazy resources, name resolution.
  */
 #include <errno.h>
+#include <time.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -114,4 +115,16 @@ int wallet_resolve_address(wallet_ctx_t *ctx, const char *who, uint8_t out[PBFT_
     crypto_key_free(key);
     crypto_address(pubkey, out);
     return 0;
+}
+
+uint64_t wallet_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void wallet_sleep_ms(uint64_t ms) {
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }

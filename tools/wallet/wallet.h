@@ -71,6 +71,27 @@ int wallet_load_key(wallet_ctx_t *ctx, const char *name, crypto_key_t **out);
 int wallet_account_nonce(wallet_ctx_t *ctx, const uint8_t address[PBFT_ADDRESS_SIZE],
                          uint64_t *nonce);
 
+/* Monotonic clock and sleeping, in milliseconds. */
+uint64_t wallet_now_ms(void);
+void wallet_sleep_ms(uint64_t ms);
+
+/* The result code of a committed tx as the replicas report it. */
+typedef struct wallet_agreement {
+    char result[32];   /* the result f+1 replicas agree on (else the first report) */
+    unsigned agreeing; /* replicas reporting `result` with a verified receipt */
+    unsigned needed;   /* f+1: then at least one of them is correct */
+    unsigned asked;    /* replicas configured with --node */
+    unsigned dissent;  /* replicas with a verified receipt and another result */
+    char dissenter[TOOLS_HTTP_URL_SIZE_MAX]; /* one of them */
+} wallet_agreement_t;
+
+/* PBFT's client rule for replies: a result counts once f+1 replicas report
+ * it, each with a receipt verified against genesis. Asks the configured
+ * replicas (the current one's verified receipt is `first`) until one result
+ * has f+1 reports or deadline_ms (wallet_now_ms) passes. Returns 0. */
+int wallet_cross_check(wallet_ctx_t *ctx, const uint8_t id[PBFT_HASH_SIZE], const char *id_hex,
+                       const tools_receipt_t *first, uint64_t deadline_ms, wallet_agreement_t *out);
+
 /* Commands: each returns the process exit code. */
 int wallet_cmd_new(wallet_ctx_t *ctx, int argc, char **argv);
 int wallet_cmd_list(wallet_ctx_t *ctx, int argc, char **argv);
