@@ -252,7 +252,7 @@ static void step_slot(replica_t *r, slot_t *s) {
             s->prepared = true; /* §4.2 prepared(m, v, n, i) + chain rule */
             replica_build_prepared_cert(r, s, &s->pcert);
             s->has_pcert = true;
-            replica_safety_record_pcert(r, &s->pcert);
+            replica_safety_record_pcert(r, &s->pcert, &s->block);
             if (r->env.persist_block && r->env.persist_block(r->env.ctx, &s->block) != PBFT_OK) {
                 r->persist_failures++; /* no COMMIT without a durable block */
                 return;

@@ -129,16 +129,15 @@ static void restore_position(replica_t *r, const pbft_genesis_t *g, const replic
 
 /* Blocks of persisted prepared certificates go back into the log, so a
  * VIEW-CHANGE after the restart can carry them. */
-static void restore_prepared_blocks(replica_t *r, const replica_restore_t *rs) {
-    for (size_t i = 0; i < rs->prepared_block_count; i++) {
-        const pbft_block_t *b = &rs->prepared_blocks[i];
+static void restore_block(replica_t *r, const pbft_block_t *b) {
+    {
         const safety_entry_t *e = replica_safety_get(r, b->header.height);
-        if (e == NULL || !e->has_pcert) continue;
+        if (e == NULL || !e->has_pcert) return;
         uint8_t hash[PBFT_HASH_SIZE];
         codec_header_hash(&b->header, hash);
-        if (memcmp(hash, e->pcert.block_hash, PBFT_HASH_SIZE) != 0) continue;
+        if (memcmp(hash, e->pcert.block_hash, PBFT_HASH_SIZE) != 0) return;
         slot_t *s = replica_slot(r, b->header.height);
-        if (s == NULL || s->pcert_own_block) continue;
+        if (s == NULL || s->pcert_own_block) return;
         s->has_pcert = true;
         s->pcert = e->pcert;
         s->pcert_own_block = true;
@@ -148,6 +147,15 @@ static void restore_prepared_blocks(replica_t *r, const replica_restore_t *rs) {
             s->pcert_block.txs = pbft_xmalloc(b->header.tx_count * sizeof(pbft_tx_t));
             memcpy(s->pcert_block.txs, b->txs, b->header.tx_count * sizeof(pbft_tx_t));
         }
+    }
+}
+
+static void restore_prepared_blocks(replica_t *r, const replica_restore_t *rs) {
+    for (size_t i = 0; i < rs->prepared_block_count; i++)
+        restore_block(r, &rs->prepared_blocks[i]);
+    for (uint64_t seq = r->executed + 1; seq <= r->executed + REPLICA_SAFETY_SLOTS_MAX; seq++) {
+        const safety_entry_t *e = replica_safety_get(r, seq);
+        if (e != NULL && e->block != NULL) restore_block(r, e->block);
     }
 }
 
@@ -189,7 +197,8 @@ pbft_status_t replica_create(const pbft_genesis_t *genesis, uint16_t self, const
     r->env = *env;
     r->slots = pbft_xcalloc(REPLICA_LOG_SPAN_MAX, sizeof(slot_t));
     r->safety = pbft_xcalloc(REPLICA_SAFETY_SLOTS_MAX, sizeof(safety_entry_t));
-    r->safety_buf = pbft_xmalloc(REPLICA_SAFETY_SIZE_MAX);
+    r->safety_buf_capacity = REPLICA_SAFETY_SIZE_MAX;
+    r->safety_buf = pbft_xmalloc(r->safety_buf_capacity);
     r->forward = pbft_xcalloc(MSG_REQUEST_TX_COUNT_MAX, sizeof(pbft_tx_t));
     mempool_init(&r->pool, opts.mempool_max);
     restore_position(r, genesis, restore);
@@ -221,6 +230,7 @@ void replica_destroy(replica_t *r) {
         free(r->outbox[i].bytes);
     mempool_destroy(&r->pool);
     free(r->slots);
+    replica_safety_destroy(r);
     free(r->safety);
     free(r->safety_buf);
     free(r->forward);
@@ -253,7 +263,12 @@ static void end_event(replica_t *r) {
     }
     bool send = true;
     if (r->safety_dirty) {
-        size_t size = replica_safety_encode(r, r->safety_buf, REPLICA_SAFETY_SIZE_MAX);
+        size_t need = replica_safety_size(r);
+        if (need > r->safety_buf_capacity) {
+            r->safety_buf = pbft_xrealloc(r->safety_buf, need);
+            r->safety_buf_capacity = need;
+        }
+        size_t size = replica_safety_encode(r, r->safety_buf, r->safety_buf_capacity);
         if (r->env.persist(r->env.ctx, r->safety_buf, size) == PBFT_OK) {
             r->safety_dirty = false;
         } else {

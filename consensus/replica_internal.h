@@ -26,9 +26,9 @@
 /* Safety entries above the executed height (delivery waits while
  * committed - executed would exceed REPLICA_LOG_SPAN_MAX). */
 #define REPLICA_SAFETY_SLOTS_MAX (2 * REPLICA_LOG_SPAN_MAX)
-#define REPLICA_CHECKPOINT_VOTES_MAX 4 /* recent CHECKPOINT votes kept per replica */
-#define REPLICA_OUTBOX_MAX 256         /* frames queued by one event */
-#define REPLICA_REFORWARD_TX_MAX 4096  /* txs re-forwarded to a new primary */
+#define REPLICA_CHECKPOINT_VOTES_MAX 4          /* recent CHECKPOINT votes kept per replica */
+#define REPLICA_OUTBOX_MAX 256                  /* frames queued by one event */
+#define REPLICA_REFORWARD_TX_MAX 4096           /* txs re-forwarded to a new primary */
 #define REPLICA_VIEW_CHANGE_BACKOFF_SHIFT_MAX 4 /* at most 16x the base timeout */
 #define REPLICA_TIMESTAMP_DRIFT_MS_MAX 60000
 #define REPLICA_STATE_REPLY_SIZE_MAX (4u * 1024u * 1024u)
@@ -36,8 +36,10 @@
 /* Room kept in a NEW-VIEW for its VIEW-CHANGEs; the rest bounds the blocks
  * and so the effective window (replica_create). */
 #define REPLICA_NEW_VIEW_OVERHEAD_SIZE (1024u * 1024u)
+/* The safety state without embedded blocks. */
 #define REPLICA_SAFETY_SIZE_MAX                                                                    \
-    (64 + REPLICA_SAFETY_SLOTS_MAX * (8 + 8 + PBFT_HASH_SIZE + 1 + 1 + MSG_PREPARED_CERT_SIZE_MAX))
+    (64 +                                                                                          \
+     REPLICA_SAFETY_SLOTS_MAX * (8 + 8 + PBFT_HASH_SIZE + 1 + 1 + MSG_PREPARED_CERT_SIZE_MAX + 1))
 
 _Static_assert(REPLICA_LOG_SPAN_MAX >= 2 * PBFT_WINDOW_MAX, "log holds the window twice");
 _Static_assert(REPLICA_STATE_REPLY_SIZE_MAX + PBFT_BLOCK_SIZE_MAX < PBFT_MESSAGE_SIZE_MAX,
@@ -140,6 +142,9 @@ typedef struct safety_entry {
      * survive a crash, because a VIEW-CHANGE has to report it (§4.4). */
     bool has_pcert;
     msg_prepared_cert_t pcert;
+    /* Its block, kept in the persisted state when the env has no
+     * persist_block (owned; NULL otherwise). */
+    pbft_block_t *block;
 } safety_entry_t;
 
 #define SAFETY_PHASE_PRE_PREPARE 1
@@ -220,7 +225,8 @@ struct replica {
 
     /* Safety state (safety.c). */
     safety_entry_t *safety; /* [REPLICA_SAFETY_SLOTS_MAX], seq % size */
-    uint8_t *safety_buf;    /* [REPLICA_SAFETY_SIZE_MAX] encode buffer */
+    uint8_t *safety_buf;    /* encode buffer (grows) */
+    size_t safety_buf_capacity;
     bool safety_dirty;
 
     /* View change (view_change.c): latest valid VIEW-CHANGE per sender. */
@@ -307,7 +313,11 @@ bool replica_safety_allows(const replica_t *r, uint64_t view, uint64_t seq,
 void replica_safety_record(replica_t *r, uint64_t view, uint64_t seq,
                            const uint8_t hash[PBFT_HASH_SIZE], uint8_t phase);
 const safety_entry_t *replica_safety_get(const replica_t *r, uint64_t seq);
-void replica_safety_record_pcert(replica_t *r, const msg_prepared_cert_t *pcert);
+void replica_safety_record_pcert(replica_t *r, const msg_prepared_cert_t *pcert,
+                                 const pbft_block_t *block);
+void replica_safety_destroy(replica_t *r);
+/* Size replica_safety_encode needs. */
+size_t replica_safety_size(const replica_t *r);
 size_t replica_safety_encode(const replica_t *r, uint8_t *out, size_t capacity);
 pbft_status_t replica_safety_decode(replica_t *r, const uint8_t *data, size_t size);
 
