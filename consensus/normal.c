@@ -123,6 +123,50 @@ static replica_invalid_reason_t block_reason(pbft_status_t status) {
     return status == PBFT_ERR_BAD_SIGNATURE ? REPLICA_INVALID_BAD_TX : REPLICA_INVALID_BAD_BLOCK;
 }
 
+/* A block must not carry a tx that is committed (as far as we know) or in
+ * another block in flight in this view: an honest primary never does that,
+ * a Byzantine one would make a tx execute twice (as a failed duplicate). */
+static bool repeats_a_tx(replica_t *r, uint64_t seq, const uint8_t (*ids)[PBFT_HASH_SIZE],
+                         uint32_t count) {
+    for (uint32_t i = 0; i < count; i++) {
+        if (mempool_recently_committed(&r->pool, ids[i])) return true;
+        if (r->env.tx_committed && r->env.tx_committed(r->env.ctx, ids[i])) return true;
+    }
+    /* Index the in-flight ids (open addressing over pointers). */
+    size_t total = 0;
+    for (uint64_t s = r->committed + 1; s <= r->committed + r->log_span; s++) {
+        const slot_t *slot = slot_peek(r, s);
+        if (s != seq && slot && slot->has_block && slot->pp_view == r->view && slot->ids)
+            total += slot->block.header.tx_count;
+    }
+    if (total == 0 || count == 0) return false;
+    size_t cap = 1;
+    while (cap < 2 * total)
+        cap <<= 1;
+    const uint8_t **table = pbft_xcalloc(cap, sizeof(*table));
+    for (uint64_t s = r->committed + 1; s <= r->committed + r->log_span; s++) {
+        const slot_t *slot = slot_peek(r, s);
+        if (s == seq || !slot || !slot->has_block || slot->pp_view != r->view || !slot->ids)
+            continue;
+        for (uint32_t t = 0; t < slot->block.header.tx_count; t++) {
+            size_t h;
+            memcpy(&h, slot->ids[t], sizeof(h));
+            for (h &= cap - 1; table[h] != NULL; h = (h + 1) & (cap - 1)) {
+            }
+            table[h] = slot->ids[t];
+        }
+    }
+    bool found = false;
+    for (uint32_t i = 0; i < count && !found; i++) {
+        size_t h;
+        memcpy(&h, ids[i], sizeof(h));
+        for (h &= cap - 1; table[h] != NULL && !found; h = (h + 1) & (cap - 1))
+            found = memcmp(table[h], ids[i], PBFT_HASH_SIZE) == 0;
+    }
+    free(table);
+    return found;
+}
+
 pbft_status_t replica_on_pre_prepare(replica_t *r, msg_t *m) {
     msg_pre_prepare_t *pp = &m->u.pre_prepare;
     if (pp->view < r->view) return replica_reject(r, REPLICA_INVALID_STALE, PBFT_ERR_STALE);
@@ -156,6 +200,12 @@ pbft_status_t replica_on_pre_prepare(replica_t *r, msg_t *m) {
     uint8_t(*ids)[PBFT_HASH_SIZE] = NULL;
     pbft_status_t status = replica_validate_block(r, &pp->block, pp->seq, &ids);
     if (status != PBFT_OK) return replica_reject(r, block_reason(status), status);
+    if (repeats_a_tx(r, pp->seq, ids, pp->block.header.tx_count)) {
+        free(ids);
+        replica_logf(r, 2, "primary %u repeats a tx at seq %llu", m->sender,
+                     (unsigned long long)pp->seq);
+        return replica_reject(r, REPLICA_INVALID_BAD_BLOCK, PBFT_ERR_DUPLICATE);
+    }
     replica_slot_set_block(r, s, pp->view, &pp->block, ids, m->signature);
     replica_progress(r);
     return PBFT_OK;
