@@ -151,11 +151,15 @@ static void test_http_client_falls_over_to_the_next_replica(void **state) {
     close(dead);
 }
 
-static void test_http_client_rejects_empty_node_list(void **state) {
+static void test_http_client_rejects_empty_and_dedupes_node_list(void **state) {
     (void)state;
     char err[256];
     assert_null(tools_http_new("", 1000, err, sizeof(err)));
     assert_null(tools_http_new(" , ,", 1000, err, sizeof(err)));
+    tools_http_t *c =
+        tools_http_new("127.0.0.1:1,http://127.0.0.1:1/,127.0.0.1:2", 1000, err, sizeof(err));
+    assert_int_equal(tools_http_url_count(c), 2); /* the duplicate counts once */
+    tools_http_free(c);
 }
 
 static void test_parse_u64_is_strict(void **state) {
@@ -175,7 +179,7 @@ int main(void) {
         cmocka_unit_test(test_key_names_cannot_escape_the_keystore),
         cmocka_unit_test(test_keystore_keys_are_private_and_never_overwritten),
         cmocka_unit_test(test_http_client_falls_over_to_the_next_replica),
-        cmocka_unit_test(test_http_client_rejects_empty_node_list),
+        cmocka_unit_test(test_http_client_rejects_empty_and_dedupes_node_list),
         cmocka_unit_test(test_parse_u64_is_strict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,9 @@ static bool add_url(tools_http_t *c, const char *start, size_t len) {
     const char *prefix = has_scheme ? "" : "http://";
     if (len + strlen(prefix) + 1 > TOOLS_HTTP_URL_SIZE_MAX) return false;
     snprintf(c->urls[c->url_count], TOOLS_HTTP_URL_SIZE_MAX, "%s%.*s", prefix, (int)len, start);
+    /* A replica listed twice must not count twice (e.g. in f+1 agreement). */
+    for (size_t i = 0; i < c->url_count; i++)
+        if (strcmp(c->urls[i], c->urls[c->url_count]) == 0) return true;
     c->url_count++;
     return true;
 }

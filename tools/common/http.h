@@ -22,7 +22,7 @@
 typedef struct tools_http tools_http_t;
 
 /* urls: comma-separated list of base URLs; "host:port" gets "http://"
- * prepended and trailing slashes are dropped. Returns NULL (and writes why
+ * prepended, trailing slashes are dropped and duplicates are ignored. Returns NULL (and writes why
  * to err) on an empty or malformed list. timeout_ms bounds each request. */
 tools_http_t *tools_http_new(const char *urls, long timeout_ms, char *err, size_t err_size);
 void tools_http_free(tools_http_t *c);
