@@ -383,7 +383,6 @@ static bool total_view_changes(const load_keystore_t *ks, load_http_t *h, uint64
     return any;
 }
 
-
 /* ------------------------------------------------------------------------ */
 /* Results                                                                    */
 

@@ -216,7 +216,7 @@ typedef struct load_result {
     double cpu_s; /* replicas' utime+stime during the window */
     double cpu_s_per_tx;
     double loadgen_cpu_s;
-    double system_cpu_s;       /* every process on the machine, in the window */
+    double system_cpu_s;   /* every process on the machine, in the window */
     uint64_t view_changes; /* summed over replicas, during the run */
     bool view_changes_known;
     uint64_t height_start;
@@ -236,9 +236,10 @@ bool load_proc_cpu_s(int pid, double *out);
 /* CPU seconds all processes spent (all cores, from /proc/stat). */
 bool load_system_busy_s(double *out);
 /* ECDSA verifies/s through crypto_verify_digest over `threads` threads with a
- * warm key cache. */
+ * warm key cache (wall clock), and verifies per CPU-second the threads were
+ * actually given (what one core does when nothing else competes for it). */
 PBFT_MUST_USE pbft_status_t load_verify_rate(size_t threads, double seconds, double *per_s,
-                                             uint64_t *verifies);
+                                             double *per_cpu_s, uint64_t *verifies);
 /* Checks the generator's own pieces without a cluster; prints what failed. */
 int load_self_check(void);
 

@@ -142,9 +142,10 @@ int load_self_check(void) {
     double cpu = -1;
     CHECK(load_proc_cpu_s(getpid(), &cpu) && cpu >= 0);
     CHECK(!load_proc_cpu_s(-1, &cpu));
-    double rate = 0;
+    double rate = 0, per_cpu = 0;
     uint64_t n = 0;
-    CHECK(load_verify_rate(1, 0.05, &rate, &n) == PBFT_OK && n > 0 && rate > 0);
+    CHECK(load_verify_rate(1, 0.05, &rate, &per_cpu, &n) == PBFT_OK && n > 0 && rate > 0 &&
+          per_cpu > 0);
     printf("self-check: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;
 }
