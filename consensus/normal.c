@@ -72,6 +72,7 @@ void replica_slot_set_block(replica_t *r, slot_t *s, uint64_t view, pbft_block_t
     s->has_block = true;
     s->valid = true;
     s->linked = false;
+    s->prefix_checked = false;
     s->prepared = false;
     s->pp_view = view;
     memcpy(s->pp_sig, pp_sig, PBFT_SIGNATURE_SIZE);
@@ -292,6 +293,20 @@ static bool own_vote_matches(const vote_t *v, const slot_t *s) {
 static void step_slot(replica_t *r, slot_t *s) {
     if (s->has_block && s->valid && !r->in_view_change && s->pp_view == r->view) {
         s->linked = chain_ok(r, s);
+        /* Once its predecessor is settled, the committed prefix we know is
+         * final for this block: check again that it repeats no tx (a
+         * lagging replica may have learned a commit since the PRE-PREPARE). */
+        if (s->linked && !s->prefix_checked) {
+            s->prefix_checked = true;
+            if (s->ids && repeats_a_tx(r, s->seq, (const uint8_t(*)[PBFT_HASH_SIZE])s->ids,
+                                       s->block.header.tx_count)) {
+                s->valid = false;
+                r->invalid[REPLICA_INVALID_BAD_BLOCK]++;
+                replica_logf(r, 2, "block at seq %llu repeats a committed tx",
+                             (unsigned long long)s->seq);
+                return;
+            }
+        }
         bool backup = replica_primary(r, s->pp_view) != r->self;
         if (s->linked && backup && s->seq <= r->committed + r->window &&
             !own_vote_matches(&s->prepares[r->self], s) &&
@@ -486,8 +501,9 @@ void replica_try_propose(replica_t *r) {
             free(ids);
             return;
         }
-        for (uint32_t i = 0; i < block.header.tx_count; i++)
+        for (uint32_t i = 0; i < block.header.tx_count; i++) {
             mempool_set_proposed(&r->pool, ids[i], true);
+        }
         slot_t *s = replica_slot(r, seq);
         PBFT_ASSERT(s != NULL);
         replica_slot_set_block(r, s, r->view, &block, ids, m.signature);

@@ -111,8 +111,9 @@ typedef struct slot {
     uint64_t seq; /* 0: empty */
     /* The PRE-PREPARE accepted for view pp_view (block owned). */
     bool has_block;
-    bool valid;  /* passed the full block validation */
-    bool linked; /* chain rule held when last checked (prev prepared/committed) */
+    bool valid;          /* passed the full block validation */
+    bool linked;         /* chain rule held when last checked (prev prepared/committed) */
+    bool prefix_checked; /* repeats-a-tx checked against the settled prefix */
     uint64_t pp_view;
     uint8_t hash[PBFT_HASH_SIZE];
     uint8_t pp_sig[PBFT_SIGNATURE_SIZE];
