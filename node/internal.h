@@ -61,17 +61,37 @@ void ingress_on_frame(node_t *node, uint16_t link, const uint8_t *payload, size_
 /* Frees what is still queued (after the verify pool stopped). */
 void ingress_clear(node_t *node);
 
+/* ---- consensus safety state (safety.c) ------------------------------------ */
+
+#define NODE_SAFETY_KEY "consensus"
+
+typedef struct safety_writer safety_writer_t;
+typedef struct outbox_msg outbox_msg_t;
+safety_writer_t *safety_writer_start(node_t *node);
+/* Joins the writer (a write in progress completes first). */
+void safety_writer_stop(safety_writer_t *w);
+/* env->persist: keeps the latest state for the end of the turn. */
+void safety_record(node_t *node, const uint8_t *state, size_t size);
+/* True while outgoing messages must be held (a state pending or in flight). */
+bool safety_holding(const node_t *node);
+/* Holds one outgoing message (copied) until its state is durable. */
+void safety_hold(node_t *node, uint16_t to, const uint8_t *msg, size_t size);
+/* End of a loop turn: starts writing the pending state if the writer is idle. */
+void safety_turn_end(node_t *node);
+/* Frees held messages and buffers (shutdown, after the writer stopped). */
+void safety_clear(node_t *node);
+
 /* ---- the process --------------------------------------------------------- */
 
 #define NODE_OUTBOX_BROADCAST UINT16_MAX
 
 /* A message held back until the safety state it derives from is synced. */
-typedef struct outbox_msg {
+struct outbox_msg {
     struct outbox_msg *next;
     uint16_t to; /* replica, or NODE_OUTBOX_BROADCAST */
     size_t size;
     uint8_t bytes[];
-} outbox_msg_t;
+};
 
 struct node {
     node_config_t config;
@@ -95,13 +115,20 @@ struct node {
     ingress_queue_t ingress[PBFT_REPLICA_COUNT_MAX];
     uint64_t rng_state;
 
-    /* group commit of the safety state (consensus thread only) */
-    uint8_t *safety;
+    /* safety state (safety.c; consensus thread only) */
+    safety_writer_t *safety_writer;
+    uint8_t *safety; /* latest state not yet handed to the writer */
     size_t safety_size;
     size_t safety_capacity;
-    bool safety_dirty;
-    outbox_msg_t *outbox_head;
-    outbox_msg_t *outbox_tail;
+    uint8_t *safety_spare; /* buffer returned by the writer, for reuse */
+    size_t safety_spare_capacity;
+    size_t safety_written_capacity;
+    bool safety_dirty;          /* safety holds a state to write */
+    bool safety_inflight;       /* the writer is writing one */
+    outbox_msg_t *covered_head; /* held messages the in-flight write covers */
+    outbox_msg_t *covered_tail;
+    outbox_msg_t *held_head; /* held messages produced since */
+    outbox_msg_t *held_tail;
 
     pthread_mutex_t status_mutex;
     replica_status_t status; /* published by the consensus thread */
@@ -116,9 +143,6 @@ struct node {
 
 uint64_t node_now_ms(void);
 uint64_t node_now_us(void);
-/* Writes a pending safety state (synced), then sends the messages held back
- * behind it. Consensus thread only. */
-void node_flush(node_t *node);
 /* Ends node_run with this exit code (any thread). */
 void node_request_stop(node_t *node, int exit_code);
 

@@ -25,6 +25,8 @@ typedef struct metrics {
     _Atomic uint64_t store_commit_us_total;
     _Atomic uint64_t persist_us_total; /* synced safety-state writes (consensus thread) */
     _Atomic uint64_t persist_count;
+    _Atomic uint64_t persist_bytes_total;
+    _Atomic uint64_t persist_inflight;
     /* commit latency: admission here -> synced commit */
     _Atomic uint64_t latency_buckets[METRICS_LATENCY_BUCKET_COUNT]; /* non-cumulative */
     _Atomic uint64_t latency_count;

@@ -124,6 +124,8 @@ static void render_workers(node_t *node, metrics_text_t *t) {
                         (double)atomic_load(&node->metrics.persist_us_total) / 1e6);
     counter(t, "pbft_persist_total", "Synced safety-state writes.",
             LOAD(node->metrics.persist_count));
+    counter(t, "pbft_persist_bytes_total", "Bytes of safety state written.",
+            LOAD(node->metrics.persist_bytes_total));
     counter(t, "pbft_http_requests_total", "HTTP requests served.",
             LOAD(node->metrics.http_requests));
     counter(t, "pbft_http_errors_total", "HTTP requests answered with 4xx or 5xx.",

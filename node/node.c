@@ -16,7 +16,6 @@
 #include "log.h"
 #include "pbft/codec.h"
 
-#define NODE_SAFETY_KEY "consensus"
 #define NODE_RECV_BURST_MAX 512 /* frames per loop turn, so timers stay on time */
 #define NODE_POLL_MS_MAX 1000
 
@@ -59,33 +58,20 @@ static uint64_t env_now_ms(void *ctx) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Outgoing messages wait in the outbox while a safety state is pending, so
- * nothing derived from it leaves before it is durable (see node_flush). */
-static void outbox_push(node_t *node, uint16_t to, const uint8_t *msg, size_t size) {
-    outbox_msg_t *m = pbft_xmalloc(sizeof *m + size);
-    m->next = NULL;
-    m->to = to;
-    m->size = size;
-    memcpy(m->bytes, msg, size);
-    if (node->outbox_tail)
-        node->outbox_tail->next = m;
-    else
-        node->outbox_head = m;
-    node->outbox_tail = m;
-}
-
+/* While a safety state is pending or being written, messages are held back
+ * until it is durable (safety.c). */
 static void env_send(void *ctx, uint16_t to, const uint8_t *msg, size_t size) {
     node_t *node = ctx;
-    if (node->safety_dirty)
-        outbox_push(node, to, msg, size);
+    if (safety_holding(node))
+        safety_hold(node, to, msg, size);
     else
         net_send(node->net, to, msg, size);
 }
 
 static void env_broadcast(void *ctx, const uint8_t *msg, size_t size) {
     node_t *node = ctx;
-    if (node->safety_dirty)
-        outbox_push(node, NODE_OUTBOX_BROADCAST, msg, size);
+    if (safety_holding(node))
+        safety_hold(node, NODE_OUTBOX_BROADCAST, msg, size);
     else
         net_broadcast(node->net, msg, size);
 }
@@ -103,62 +89,11 @@ static void env_cancel_timer(void *ctx, replica_timer_t t) {
     node->timer_armed[t] = false;
 }
 
-/* Group commit of the safety state. Consensus hands over its whole safety
- * state (each blob supersedes the previous one) before sending anything that
- * binds it. We keep the latest blob, hold back every message from then on,
- * and at the end of the loop turn write the blob once (synced) and only then
- * release the held messages in order. One fsync covers every event of the
- * turn instead of one per message, and no message leaves before the state
- * it derives from is durable. A failed write is fatal (exit 74): the held
- * messages are dropped, so the replica never equivocates. */
+/* Recorded now, written at the end of the loop turn (safety.c). A write
+ * failure stops the replica before any message depending on it leaves. */
 static pbft_status_t env_persist(void *ctx, const uint8_t *state, size_t size) {
-    node_t *node = ctx;
-    if (size > node->safety_capacity) {
-        node->safety = pbft_xrealloc(node->safety, size);
-        node->safety_capacity = size;
-    }
-    if (size) memcpy(node->safety, state, size);
-    node->safety_size = size;
-    node->safety_dirty = true;
+    safety_record(ctx, state, size);
     return PBFT_OK;
-}
-
-static void outbox_clear(node_t *node) {
-    while (node->outbox_head) {
-        outbox_msg_t *m = node->outbox_head;
-        node->outbox_head = m->next;
-        free(m);
-    }
-    node->outbox_tail = NULL;
-}
-
-void node_flush(node_t *node) {
-    if (!node->safety_dirty) {
-        PBFT_ASSERT(node->outbox_head == NULL);
-        return;
-    }
-    uint64_t t0 = node_now_us();
-    pbft_status_t st =
-        store_put_safety(node->store, NODE_SAFETY_KEY, node->safety, node->safety_size);
-    atomic_fetch_add(&node->metrics.persist_us_total, node_now_us() - t0);
-    atomic_fetch_add(&node->metrics.persist_count, 1);
-    node->safety_dirty = false;
-    if (st != PBFT_OK) {
-        LOG_ERROR("store", "cannot persist the consensus safety state; stopping", LOG_STATUS(st));
-        outbox_clear(node);
-        node_request_stop(node, NODE_EXIT_IO);
-        return;
-    }
-    while (node->outbox_head) {
-        outbox_msg_t *m = node->outbox_head;
-        node->outbox_head = m->next;
-        if (m->to == NODE_OUTBOX_BROADCAST)
-            net_broadcast(node->net, m->bytes, m->size);
-        else
-            net_send(node->net, m->to, m->bytes, m->size);
-        free(m);
-    }
-    node->outbox_tail = NULL;
 }
 
 static pbft_status_t env_sign(void *ctx, const uint8_t digest[PBFT_HASH_SIZE],
@@ -193,6 +128,15 @@ static pbft_status_t env_load_committed(void *ctx, uint64_t height, pbft_block_t
     st = store_get_commit_cert(node->store, height, cert);
     if (st != PBFT_OK) codec_block_free(block);
     return st;
+}
+
+/* Point read of the tx index: a tx committed before a restart must not be
+ * proposed again. Blocks still queued for the storage thread are covered by
+ * the replica's own memory of recent commits. */
+static bool env_tx_committed(void *ctx, const uint8_t tx_id[PBFT_HASH_SIZE]) {
+    node_t *node = ctx;
+    store_tx_location_t loc;
+    return store_get_tx_location(node->store, tx_id, &loc) == PBFT_OK;
 }
 
 static void env_stable_checkpoint(void *ctx, const pbft_checkpoint_cert_t *cert) {
@@ -235,6 +179,7 @@ static void env_init(node_t *node) {
     e->deliver = env_deliver;
     e->load_committed = env_load_committed;
     e->stable_checkpoint = env_stable_checkpoint;
+    e->tx_committed = env_tx_committed;
     e->random = env_random;
     e->log = env_log;
 }
@@ -401,6 +346,7 @@ int node_open(const node_config_t *config, node_t **out) {
     if (rc == NODE_EXIT_OK) {
         node->verify = verify_pool_new(config->verify_threads, node->genesis.chain_id);
         node->storage = storage_start(node);
+        node->safety_writer = safety_writer_start(node);
         rc = create_replica(node);
     }
     if (rc == NODE_EXIT_OK) rc = open_network(node);
@@ -468,7 +414,7 @@ static void read_signals(node_t *node) {
 }
 
 static void loop_once(node_t *node) {
-    node_flush(node); /* before sleeping: the turn's state durable, its messages out */
+    safety_turn_end(node); /* hand this turn's safety state to the writer */
     if (atomic_load(&node->stopping)) return;
     struct pollfd fds[3 + PBFT_REPLICA_COUNT_MAX];
     fds[0] = (struct pollfd){.fd = inbox_fd(node->inbox), .events = POLLIN};
@@ -519,8 +465,8 @@ void node_close(node_t *node) {
     storage_stop(node->storage); /* finishes the blocks already delivered */
     verify_pool_free(node->verify);
     ingress_clear(node);
-    outbox_clear(node); /* unsent: their safety state was never written */
-    free(node->safety);
+    safety_writer_stop(node->safety_writer);
+    safety_clear(node); /* unsent messages: their state may never have been written */
     replica_destroy(node->replica);
     net_close(node->net);
     if (node->store) {

@@ -14,9 +14,10 @@ wait_all_healthy
 nodes() { local i out=""; for i in "$@"; do out="$out${out:+,}http://$(http_addr "$i")"; done; echo "$out"; }
 run_load() { # seconds rate replicas...
     local secs=$1 rate=$2; shift 2
-    "$LOAD" --dir "$TN" --nodes "$(nodes "$@")" --open "$rate" --seconds "$secs" --accounts 4 \
+    ("$LOAD" --dir "$TN" --nodes "$(nodes "$@")" --open "$rate" --seconds "$secs" --accounts 4 \
         --drain 5 >>"$TN/load.log" 2>&1 &
-    EXTRA_PIDS+=($!)
+        echo $! >"$TN/load.pid")
+    EXTRA_PIDS+=("$(cat "$TN/load.pid")")
 }
 
 # Tracked txs from the fifth account: we record which were acknowledged.

@@ -17,9 +17,10 @@ wait_all_healthy
 nodes() { local i out=""; for i in "$@"; do out="$out${out:+,}http://$(http_addr "$i")"; done; echo "$out"; }
 run_load() { # seconds rate replicas...
     local secs=$1 rate=$2; shift 2
-    "$LOAD" --dir "$TN" --nodes "$(nodes "$@")" --open "$rate" --seconds "$secs" --drain 5 \
+    ("$LOAD" --dir "$TN" --nodes "$(nodes "$@")" --open "$rate" --seconds "$secs" --drain 5 \
         --accounts 4 >>"$TN/load.log" 2>&1 &
-    EXTRA_PIDS+=($!)
+        echo $! >"$TN/load.pid")
+    EXTRA_PIDS+=("$(cat "$TN/load.pid")")
 }
 others() { local i; for i in $(seq 0 $((N - 1))); do [ "$i" = "$1" ] || echo "$i"; done; }
 views_agree_above() { # v replicas...: all report the same view > v, not in a view change
