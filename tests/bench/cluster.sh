@@ -53,7 +53,7 @@ N=4
 if [ $quick = 1 ]; then
     : "${accounts:=1000}"
     VERIFY_S=2; WARMUP=1; CLOSED_S=3; OPEN_S=4; DRAIN=15
-    SWEEP=(4 8 16 20); BATCH=50
+    SWEEP=(5 10 20); BATCH=50
     CATCHUP_DEADLINE=60; HEALTH_DEADLINE=60
 else
     : "${accounts:=1000}"
@@ -489,30 +489,49 @@ else
 fi
 
 # ---------------------------------------------------------------- 3b. profile
+# Summarises one perf.data: by shared object, by thread (threads are all
+# named pbftd except libmicrohttpd's), and the top symbols.
+perf_summary() { # perf.data main_pid
+    perf script -i "$1" -F tid,ip,sym,dso -G 2>/dev/null | PERF_MAIN="$2" python3 -c '
+import collections, os, re, sys
+main = os.environ.get("PERF_MAIN", "")
+tot = 0; tid = collections.Counter(); dso = collections.Counter(); sym = collections.Counter()
+tid_dso = collections.defaultdict(collections.Counter)
+for line in sys.stdin:
+    m = re.match(r"\s*(\d+)\s+[0-9a-f]+\s+(.*?)\s*\((.*)\)\s*$", line)
+    if not m: continue
+    t, s, d = m.groups(); d = d.split("/")[-1]; s = s if s and s != "[unknown]" else "?"
+    tot += 1; tid[t] += 1; dso[d] += 1; sym[(d, s)] += 1; tid_dso[t][d] += 1
+if not tot: sys.exit("no samples")
+print(f"   {tot} samples")
+print("   by shared object: " + ", ".join(f"{d} {100*c/tot:.1f}%" for d, c in dso.most_common(8)))
+for t, c in tid.most_common(6):
+    lab = " (main)" if t == main else ""
+    print(f"   thread {t}{lab}: {100*c/tot:5.1f}% (" + ", ".join(f"{d} {100*x/c:.0f}%" for d, x in tid_dso[t].most_common(3)) + ")")
+for (d, s), c in sym.most_common(25):
+    print(f"   {100*c/tot:6.2f}%  {d:24s} {s[:100]}")
+'
+}
+
 if [ $perf = 1 ] && [ -n "$peak_label" ] && command -v perf >/dev/null; then
     c=${peak_label#closed-c}
-    log "perf record -g of replicas 0 and 1 during a closed run at C=$c"
-    perf record -F 499 -g -o "$work/perf.data" -p "${pids[0]},${pids[1]}" \
-        >"$work/perf-record.log" 2>&1 &
-    perf_pid=$!
+    log "perf record -g of replica 0 (primary) and 1 (backup) during a closed run at C=$c"
+    perf_pids=()
+    for i in 0 1; do
+        perf record -F 999 -g -o "$work/perf-r$i.data" -p "${pids[$i]}" \
+            >"$work/perf-record-r$i.log" 2>&1 &
+        perf_pids+=($!)
+    done
     sleep 0.5
     "$bin/pbft-load" --dir "$net" --pids "$(pid_list)" --label "perf-c$c" --drain "$DRAIN" \
         --closed "$c" --batch "$BATCH" --seconds "$CLOSED_S" --warmup 1 --txs "$closed_txs" \
         --poll-ms 2 >"$work/run-perf.json" 2>"$work/run-perf.err"
     sed 's/^/    /' "$work/run-perf.err" | grep -v '^    pbft-load: [0-9]* accounts' >&2
-    kill -INT "$perf_pid" 2>/dev/null
-    wait "$perf_pid" 2>/dev/null
+    for p in "${perf_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+    for p in "${perf_pids[@]}"; do wait "$p" 2>/dev/null; done
     for i in 0 1; do
-        perf report -i "$work/perf.data" --pid "${pids[$i]}" --stdio --no-children \
-            --sort dso,sym --percent-limit 0.7 -g none 2>/dev/null |
-            grep -v '^#' | grep -v '^$' | head -40 >"$work/perf-r$i.txt"
-        perf report -i "$work/perf.data" --pid "${pids[$i]}" --stdio --no-children \
-            --sort dso -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 \
-            >"$work/perf-dso-r$i.txt"
-        echo "== perf: replica $i (pid ${pids[$i]}), by shared object" >&2
-        cat "$work/perf-dso-r$i.txt" >&2
-        echo "== perf: replica $i, top symbols" >&2
-        cat "$work/perf-r$i.txt" >&2
+        echo "== perf: replica $i (pid ${pids[$i]})" >&2
+        perf_summary "$work/perf-r$i.data" "${pids[$i]}" | tee "$work/perf-r$i.txt" >&2
     done
 fi
 
