@@ -379,14 +379,32 @@ static bool deliver_ready(replica_t *r) {
     return any;
 }
 
+static bool propose_blocks(replica_t *r);
+
+/* Steps every slot (prepare, commit), delivers what is committed in order,
+ * lets the primary propose, and repeats while anything moved: a new block
+ * can be prepared at once (n = 1), a delivery frees a window slot. */
 void replica_progress(replica_t *r) {
+    if (r->in_progress) { /* re-entered from a step: the outer loop repeats */
+        r->progress_again = true;
+        return;
+    }
+    r->in_progress = true;
     do {
-        for (uint64_t seq = r->committed + 1; seq <= r->committed + r->log_span; seq++) {
-            slot_t *s = slot_peek(r, seq);
-            if (s != NULL) step_slot(r, s);
-        }
-    } while (deliver_ready(r));
-    replica_try_propose(r);
+        r->progress_again = false;
+        do {
+            for (uint64_t seq = r->committed + 1; seq <= r->committed + r->log_span; seq++) {
+                slot_t *s = slot_peek(r, seq);
+                if (s != NULL) step_slot(r, s);
+            }
+        } while (deliver_ready(r));
+        if (propose_blocks(r)) r->progress_again = true;
+    } while (r->progress_again);
+    r->in_progress = false;
+}
+
+void replica_try_propose(replica_t *r) {
+    replica_progress(r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -462,21 +480,23 @@ static void mark_in_flight(replica_t *r, uint64_t seq) {
     }
 }
 
-void replica_try_propose(replica_t *r) {
-    if (!replica_is_primary(r) || r->in_view_change) return;
+/* Returns true when it proposed at least one block. */
+static bool propose_blocks(replica_t *r) {
+    if (!replica_is_primary(r) || r->in_view_change) return false;
     /* Fresh blocks only once every block the NEW-VIEW built on is committed
      * here: their txs must not be proposed twice. */
-    if (r->committed < r->view_floor) return;
+    if (r->committed < r->view_floor) return false;
     uint64_t now = replica_now(r);
-    for (;;) {
+    bool proposed = false;
+    for (;; proposed = true) {
         if (r->next_seq <= r->committed) r->next_seq = r->committed + 1;
         uint64_t seq = r->next_seq;
-        if (seq > r->committed + r->window || seq > replica_high_water_mark(r)) return;
+        if (seq > r->committed + r->window || seq > replica_high_water_mark(r)) return proposed;
         const pbft_block_header_t *prev;
         const uint8_t *prev_hash;
-        if (!prev_of(r, seq, &prev, &prev_hash)) return;
+        if (!prev_of(r, seq, &prev, &prev_hash)) return proposed;
         mark_in_flight(r, seq);
-        if (!should_cut(r, seq, now)) return;
+        if (!should_cut(r, seq, now)) return proposed;
         pbft_block_t block;
         uint8_t(*ids)[PBFT_HASH_SIZE];
         build_block(r, seq, prev, prev_hash, now, &block, &ids);
@@ -486,7 +506,7 @@ void replica_try_propose(replica_t *r) {
             /* Proposed something else here before a restart: wait for it to commit. */
             codec_block_free(&block);
             free(ids);
-            return;
+            return proposed;
         }
         replica_update_context(r, seq);
         replica_safety_record(r, r->view, seq, hash, SAFETY_PHASE_PRE_PREPARE);
@@ -499,7 +519,7 @@ void replica_try_propose(replica_t *r) {
         if (!replica_queue_msg(r, REPLICA_LINK_UNKNOWN, &m, NULL, NULL)) {
             codec_block_free(&block);
             free(ids);
-            return;
+            return proposed;
         }
         for (uint32_t i = 0; i < block.header.tx_count; i++) {
             mempool_set_proposed(&r->pool, ids[i], true);

@@ -254,6 +254,10 @@ struct replica {
     uint64_t request_deadline_ms; /* armed deadline, 0: none */
     uint64_t request_base_ms;     /* request timers postponed to at least here */
 
+    /* replica_progress re-entrancy. */
+    bool in_progress;
+    bool progress_again;
+
     /* Event wrapper. */
     uint32_t depth;
     outbox_frame_t outbox[REPLICA_OUTBOX_MAX];

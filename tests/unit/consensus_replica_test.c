@@ -63,6 +63,7 @@ typedef struct cluster {
     filter_fn filter;
     bool crashed[N];
     uint64_t rnd;
+    uint16_t n;            /* replicas in this cluster (<= N) */
     uint8_t bad_tx_marker; /* txs whose memo[0] is this are invalid to tx_valid */
     bool captured;
     uint8_t captured_pp_hash[PBFT_HASH_SIZE]; /* first PRE-PREPARE seen by drop_commits */
@@ -92,7 +93,7 @@ static void env_send(void *ctx, uint16_t to, const uint8_t *msg, size_t size) {
 
 static void env_broadcast(void *ctx, const uint8_t *msg, size_t size) {
     node_t *n = ctx;
-    for (uint16_t i = 0; i < N; i++)
+    for (uint16_t i = 0; i < n->c->n; i++)
         if (i != n->id) push_frame(n->c, n->id, i, msg, size);
 }
 
@@ -207,12 +208,12 @@ static replica_env_t make_env(node_t *n) {
     return e;
 }
 
-static void make_genesis(pbft_genesis_t *g, uint32_t k) {
+static void make_genesis(pbft_genesis_t *g, uint16_t n, uint32_t k) {
     memset(g, 0, sizeof(*g));
     snprintf(g->chain_name, sizeof(g->chain_name), "unit");
     g->genesis_time_ms = 1000;
-    g->validators.count = N;
-    for (int i = 0; i < N; i++) {
+    g->validators.count = n;
+    for (int i = 0; i < n; i++) {
         g->validators.pubkeys[i][0] = 0x02;
         g->validators.pubkeys[i][1] = (uint8_t)i;
     }
@@ -234,13 +235,14 @@ static void node_create(cluster_t *c, uint16_t i, const replica_restore_t *resto
     assert_int_equal(replica_create(&c->genesis, i, &env, &opts, restore, &n->r), PBFT_OK);
 }
 
-static cluster_t *cluster_new(uint32_t k) {
+static cluster_t *cluster_new_n(uint16_t count, uint32_t k) {
     cluster_t *c = calloc(1, sizeof(*c));
     c->frames = calloc(FRAMES_MAX, sizeof(frame_t));
     c->now = 10000;
+    c->n = count;
     c->bad_tx_marker = 0xBA;
-    make_genesis(&c->genesis, k);
-    for (uint16_t i = 0; i < N; i++) {
+    make_genesis(&c->genesis, count, k);
+    for (uint16_t i = 0; i < count; i++) {
         node_t *n = &c->nodes[i];
         n->c = c;
         n->id = i;
@@ -248,13 +250,17 @@ static cluster_t *cluster_new(uint32_t k) {
         memcpy(n->hashes[0], c->genesis.block_hash, 32);
         node_create(c, i, NULL);
     }
-    for (uint16_t i = 0; i < N; i++)
+    for (uint16_t i = 0; i < count; i++)
         replica_start(c->nodes[i].r);
     return c;
 }
 
+static cluster_t *cluster_new(uint32_t k) {
+    return cluster_new_n(N, k);
+}
+
 static void cluster_free(cluster_t *c) {
-    for (uint16_t i = 0; i < N; i++) {
+    for (uint16_t i = 0; i < c->n; i++) {
         replica_destroy(c->nodes[i].r);
         for (int h = 0; h <= HEIGHT_MAX; h++)
             free(c->nodes[i].blocks[h].txs);
@@ -291,7 +297,7 @@ static void run_for(cluster_t *c, uint64_t ms) {
     run_network(c);
     while (c->now < end) {
         c->now += 10;
-        for (uint16_t i = 0; i < N; i++) {
+        for (uint16_t i = 0; i < c->n; i++) {
             if (c->crashed[i]) continue;
             node_t *n = &c->nodes[i];
             for (int t = 0; t < REPLICA_TIMER_COUNT; t++)
@@ -632,6 +638,19 @@ static void test_garbage_frames_are_counted_not_fatal(void **state) {
     cluster_free(c);
 }
 
+static void test_single_replica_commits_alone(void **state) {
+    (void)state;
+    cluster_t *c = cluster_new_n(1, 4);
+    for (uint64_t i = 0; i < 5; i++)
+        assert_int_equal(submit(c, 0, i, false), PBFT_OK);
+    run_for(c, 100);
+    replica_status_t s = status_of(c, 0);
+    assert_true(s.committed_height >= 1);
+    assert_int_equal(s.txs_committed, 5);
+    assert_int_equal(s.view, 0);
+    cluster_free(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normal_case_commits_identical_hashes),
@@ -645,6 +664,7 @@ int main(void) {
         cmocka_unit_test(test_restart_from_safety_state_does_not_equivocate),
         cmocka_unit_test(test_lagging_replica_catches_up_by_state_transfer),
         cmocka_unit_test(test_garbage_frames_are_counted_not_fatal),
+        cmocka_unit_test(test_single_replica_commits_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
