@@ -124,6 +124,50 @@ static replica_invalid_reason_t block_reason(pbft_status_t status) {
     return status == PBFT_ERR_BAD_SIGNATURE ? REPLICA_INVALID_BAD_TX : REPLICA_INVALID_BAD_BLOCK;
 }
 
+/* A PRE-PREPARE for a view we have not installed yet (its NEW-VIEW is late
+ * or lost): keep a bounded number, checked in full when replayed. */
+static pbft_status_t stash(replica_t *r, msg_t *m) {
+    const msg_pre_prepare_t *pp = &m->u.pre_prepare;
+    if (pp->view > r->view + REPLICA_STASH_VIEWS_AHEAD_MAX || pp->seq <= r->committed ||
+        pp->seq > r->committed + r->log_span)
+        return replica_reject(r, REPLICA_INVALID_OUT_OF_WINDOW, PBFT_ERR_OUT_OF_WINDOW);
+    if (r->stash_count == REPLICA_STASH_MAX) { /* drop the oldest */
+        msg_free(&r->stash[0]);
+        memmove(&r->stash[0], &r->stash[1], (REPLICA_STASH_MAX - 1) * sizeof(msg_t));
+        r->stash_count--;
+    }
+    r->stash[r->stash_count++] = *m;
+    memset(m, 0, sizeof(*m)); /* ownership moved; msg_free(m) is a no-op */
+    return PBFT_OK;
+}
+
+void replica_replay_stash(replica_t *r) {
+    msg_t kept[REPLICA_STASH_MAX];
+    uint32_t kept_count = 0, count = r->stash_count;
+    msg_t *pending = pbft_xmalloc((count ? count : 1) * sizeof(msg_t));
+    memcpy(pending, r->stash, count * sizeof(msg_t));
+    r->stash_count = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        msg_t *m = &pending[i];
+        if (m->u.pre_prepare.view == r->view && !r->in_view_change) {
+            (void)replica_on_pre_prepare(r, m);
+        } else if (m->u.pre_prepare.view > r->view) {
+            kept[kept_count++] = *m;
+            continue;
+        }
+        msg_free(m);
+    }
+    for (uint32_t i = 0; i < kept_count && r->stash_count < REPLICA_STASH_MAX; i++)
+        r->stash[r->stash_count++] = kept[i];
+    free(pending);
+}
+
+void replica_stash_destroy(replica_t *r) {
+    for (uint32_t i = 0; i < r->stash_count; i++)
+        msg_free(&r->stash[i]);
+    r->stash_count = 0;
+}
+
 /* A block must not carry a tx that is committed (as far as we know) or in
  * another block in flight in this view: an honest primary never does that,
  * a Byzantine one would make a tx execute twice (as a failed duplicate). */
@@ -171,8 +215,7 @@ static bool repeats_a_tx(replica_t *r, uint64_t seq, const uint8_t (*ids)[PBFT_H
 pbft_status_t replica_on_pre_prepare(replica_t *r, msg_t *m) {
     msg_pre_prepare_t *pp = &m->u.pre_prepare;
     if (pp->view < r->view) return replica_reject(r, REPLICA_INVALID_STALE, PBFT_ERR_STALE);
-    if (pp->view > r->view || r->in_view_change)
-        return replica_reject(r, REPLICA_INVALID_OUT_OF_WINDOW, PBFT_ERR_OUT_OF_WINDOW);
+    if (pp->view > r->view || r->in_view_change) return stash(r, m);
     if (m->sender != replica_primary(r, pp->view))
         return replica_reject(r, REPLICA_INVALID_WRONG_SENDER, PBFT_ERR_WRONG_SENDER);
     if (pp->seq <= r->committed) return replica_reject(r, REPLICA_INVALID_STALE, PBFT_ERR_STALE);

@@ -226,6 +226,7 @@ void replica_destroy(replica_t *r) {
     for (uint32_t i = 0; i < REPLICA_LOG_SPAN_MAX; i++)
         replica_slot_clear(&r->slots[i]);
     replica_view_change_destroy(r);
+    replica_stash_destroy(r);
     for (uint32_t i = 0; i < r->outbox_count; i++)
         free(r->outbox[i].bytes);
     mempool_destroy(&r->pool);

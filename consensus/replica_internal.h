@@ -33,6 +33,10 @@
 #define REPLICA_TIMESTAMP_DRIFT_MS_MAX 60000
 #define REPLICA_STATE_REPLY_SIZE_MAX (4u * 1024u * 1024u)
 #define REPLICA_STATE_TRANSFER_ATTEMPTS_MAX 32
+/* PRE-PREPAREs of a view whose NEW-VIEW has not arrived yet, kept for when
+ * it does (reordering is common right after a view change). */
+#define REPLICA_STASH_MAX (2 * PBFT_WINDOW_MAX)
+#define REPLICA_STASH_VIEWS_AHEAD_MAX 2
 /* Room kept in a NEW-VIEW for its VIEW-CHANGEs; the rest bounds the blocks
  * and so the effective window (replica_create). */
 #define REPLICA_NEW_VIEW_OVERHEAD_SIZE (1024u * 1024u)
@@ -254,6 +258,10 @@ struct replica {
     uint64_t request_deadline_ms; /* armed deadline, 0: none */
     uint64_t request_base_ms;     /* request timers postponed to at least here */
 
+    /* Early PRE-PREPAREs (normal.c): decoded messages, owned. */
+    msg_t stash[REPLICA_STASH_MAX];
+    uint32_t stash_count;
+
     /* replica_progress re-entrancy. */
     bool in_progress;
     bool progress_again;
@@ -335,6 +343,9 @@ void replica_slot_set_block(replica_t *r, slot_t *s, uint64_t view, pbft_block_t
 pbft_status_t replica_validate_block(replica_t *r, const pbft_block_t *b, uint64_t seq,
                                      uint8_t (**ids_out)[PBFT_HASH_SIZE]);
 pbft_status_t replica_on_pre_prepare(replica_t *r, msg_t *m);
+/* Replays stashed PRE-PREPAREs of the current view (after a NEW-VIEW). */
+void replica_replay_stash(replica_t *r);
+void replica_stash_destroy(replica_t *r);
 pbft_status_t replica_on_vote(replica_t *r, msg_t *m);
 pbft_status_t replica_on_request(replica_t *r, msg_t *m);
 void replica_progress(replica_t *r);

@@ -323,6 +323,7 @@ static void install_new_view(replica_t *r, uint64_t view, const oset_t *o, pbft_
     if (r->committed < o->c) replica_catch_up(r, o->c, o->c_sender);
     reforward_pending(r);
     replica_rearm_request_timer(r);
+    replica_replay_stash(r);
     replica_progress(r);
 }
 
