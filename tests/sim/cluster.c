@@ -100,6 +100,7 @@ static void cluster_init(sim_cluster_t *c, const sim_scenario_t *sc, uint64_t se
     sim_queue_init(&c->queue);
     sim_net_init(&c->net);
     sim_checker_init(&c->checker);
+    c->votes = sim_votes_new();
     c->replica_count =
         sc->replica_count ? sc->replica_count : (sim_rng_chance(&c->rng, 300) ? 7 : 4);
     c->f = (uint16_t)((c->replica_count - 1) / 3);
@@ -137,6 +138,7 @@ static void cluster_free(sim_cluster_t *c) {
     sim_queue_free(&c->queue);
     sim_net_free(&c->net);
     sim_checker_free(&c->checker);
+    sim_votes_free(c->votes);
     ledger_genesis_free(&c->genesis);
 }
 
@@ -177,6 +179,7 @@ static void heal(sim_cluster_t *c, uint64_t arg) {
     sim_log(c, "faults stop: network healed, crashed replicas restart");
     sim_net_heal(&c->net);
     c->replay_pm = 0; /* the network adversary stops; a Byzantine replica may go on */
+    c->persist_fail_pm = 0;
     for (uint16_t r = 0; r < c->replica_count; r++)
         sim_restart(c, r);
     c->healed = true;

@@ -36,19 +36,25 @@ static uint64_t env_now_ms(void *ctx) {
     return g->c->now_ms;
 }
 
-static void env_send(void *ctx, uint16_t to, const uint8_t *msg, size_t size) {
-    sim_glue_t *g = ctx;
-    PBFT_ASSERT(to != g->r && to < g->c->replica_count);
+static void send_one(sim_glue_t *g, uint16_t to, const uint8_t *msg, size_t size) {
     if (g->c->replicas[g->r].byz != SIM_BYZ_NONE)
         sim_byz_send(g->c, g->r, to, msg, size);
     else
         sim_net_send(g->c, g->r, to, msg, size);
 }
 
+static void env_send(void *ctx, uint16_t to, const uint8_t *msg, size_t size) {
+    sim_glue_t *g = ctx;
+    PBFT_ASSERT(to != g->r && to < g->c->replica_count);
+    sim_votes_record(g->c, g->r, msg, size);
+    send_one(g, to, msg, size);
+}
+
 static void env_broadcast(void *ctx, const uint8_t *msg, size_t size) {
     sim_glue_t *g = ctx;
+    sim_votes_record(g->c, g->r, msg, size);
     for (uint16_t to = 0; to < g->c->replica_count; to++)
-        if (to != g->r) env_send(ctx, to, msg, size);
+        if (to != g->r) send_one(g, to, msg, size);
 }
 
 static void env_set_timer(void *ctx, replica_timer_t t, uint64_t delay_ms) {
@@ -71,6 +77,12 @@ static void env_cancel_timer(void *ctx, replica_timer_t t) {
 
 static pbft_status_t env_persist(void *ctx, const uint8_t *state, size_t size) {
     sim_glue_t *g = ctx;
+    /* A failed write leaves the previous blob on disk; the replica must then
+     * not send what the new state would have covered (votes.c checks). */
+    if (g->c->persist_fail_pm && sim_rng_chance(&g->c->rng, g->c->persist_fail_pm)) {
+        g->c->persist_failures++;
+        return PBFT_ERR_IO;
+    }
     sim_disk_put_safety(&g->c->replicas[g->r].disk, SIM_SAFETY_KEY, state, size);
     return PBFT_OK;
 }

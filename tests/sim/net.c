@@ -33,6 +33,7 @@ void sim_net_heal(sim_net_t *net) {
     net->faults.drop_pm = 0;
     net->faults.dup_pm = 0;
     net->faults.slow_pm = 0;
+    net->faults.corrupt_pm = 0;
     net->faults.latency_min_ms = 1;
     net->faults.latency_max_ms = 10;
 }
@@ -124,8 +125,20 @@ void sim_net_send(sim_cluster_t *c, uint16_t from, uint16_t to, const uint8_t *b
         return;
     }
     if (copies > 1) net->stats.duplicated += copies - 1;
-    for (unsigned i = 0; i < copies; i++)
+    for (unsigned i = 0; i < copies; i++) {
+        if (size > 0 && net->faults.corrupt_pm && sim_rng_chance(&c->rng, net->faults.corrupt_pm)) {
+            /* One flipped byte anywhere: header, body, signature or the
+             * unsigned parts. The receiver must reject it with a status. */
+            uint8_t *bad = pbft_xmalloc(size);
+            memcpy(bad, bytes, size);
+            bad[sim_rng_below(&c->rng, size)] ^= (uint8_t)sim_rng_between(&c->rng, 1, 255);
+            net->stats.corrupted++;
+            push_message(c, SIM_EV_MESSAGE, from, to, bad, size, draw_latency(c));
+            free(bad);
+            continue;
+        }
         push_message(c, SIM_EV_MESSAGE, from, to, bytes, size, draw_latency(c));
+    }
 }
 
 void sim_net_send_client(sim_cluster_t *c, uint16_t to, const uint8_t *bytes, size_t size) {

@@ -251,12 +251,25 @@ static void setup_prepared_carry(sim_cluster_t *c) {
     sim_at(c, 3200 + sim_rng_below(&c->rng, 300), act_isolate_last, 0);
 }
 
+/* Disk and wire faults: persist fails now and then, frames arrive with a
+ * flipped byte, replicas crash and restart from whatever was persisted. */
+static void setup_disk_and_wire_faults(sim_cluster_t *c) {
+    c->persist_fail_pm = 50;
+    c->net.faults.corrupt_pm = 20;
+    c->storage_delay_ms_max = 100;
+    for (uint64_t at = 2000; at < 17000; at += sim_rng_between(&c->rng, 1500, 4000))
+        sim_at(c, at, act_crash_backup, sim_rng_between(&c->rng, 100, 2000));
+    sim_at(c, 9000, act_crash_primary, 0);
+    sim_at(c, 10000, act_restart_all, 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Swarm: a random mix of everything, drawn from the seed.                   */
 
 static void act_random_net(sim_cluster_t *c, uint64_t arg) {
     (void)arg;
     sim_net_faults_t *f = &c->net.faults;
+    f->corrupt_pm = sim_rng_chance(&c->rng, 300) ? (uint32_t)sim_rng_below(&c->rng, 30) : 0;
     f->drop_pm = (uint32_t)sim_rng_below(&c->rng, 301);
     f->dup_pm = (uint32_t)sim_rng_below(&c->rng, 200);
     f->latency_min_ms = (uint32_t)sim_rng_between(&c->rng, 1, 20);
@@ -312,6 +325,9 @@ static void setup_swarm(sim_cluster_t *c) {
         c->replay_record = true;
         c->replay_pm = (uint32_t)sim_rng_between(&c->rng, 1, 50);
     }
+    if (sim_rng_chance(&c->rng, 300))
+        c->persist_fail_pm = (uint32_t)sim_rng_between(&c->rng, 1, 100);
+    c->storage_delay_ms_max = (uint32_t)sim_rng_below(&c->rng, 300);
     act_random_net(c, 0);
     uint64_t events = sim_rng_between(&c->rng, 2, 12);
     for (uint64_t i = 0; i < events; i++) {
@@ -372,6 +388,8 @@ static const sim_scenario_t scenarios[] = {
      32000, setup_state_transfer_lagging},
     {"prepared_carry", "view change after only one replica committed", 4, 15000,
      setup_prepared_carry},
+    {"disk_and_wire_faults", "persist failures, corrupted frames, crash/restart", 0, 18000,
+     setup_disk_and_wire_faults},
     {"swarm", "random mix of all faults (heal time drawn from the seed)", 0, 0, setup_swarm},
 };
 

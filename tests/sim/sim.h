@@ -43,7 +43,7 @@
 #define SIM_LIVENESS_BOUND_MS 60000u
 
 /* Steps (events) one seed may take before it is declared stuck. */
-#define SIM_STEPS_DEFAULT 3000000u
+#define SIM_STEPS_DEFAULT 1000000u
 
 /* ------------------------------------------------------------------------ */
 /* PRNG (rng.c)                                                               */
@@ -132,6 +132,7 @@ typedef struct sim_net_faults {
     uint32_t latency_max_ms;
     uint32_t slow_pm; /* per mille delayed much longer */
     uint32_t slow_latency_ms_max;
+    uint32_t corrupt_pm; /* per mille with one byte flipped (bit errors, malice) */
 } sim_net_faults_t;
 
 typedef struct sim_net_stats {
@@ -142,6 +143,7 @@ typedef struct sim_net_stats {
     uint64_t blocked;
     uint64_t replayed;
     uint64_t forged;
+    uint64_t corrupted;
 } sim_net_stats_t;
 
 typedef struct sim_replay_entry {

@@ -148,6 +148,7 @@ typedef struct sim_result {
 } sim_result_t;
 
 typedef struct sim_scenario sim_scenario_t;
+typedef struct sim_votes sim_votes_t; /* votes.c */
 
 struct sim_cluster {
     const sim_scenario_t *scenario;
@@ -167,6 +168,7 @@ struct sim_cluster {
     bool replay_record; /* remember sent frames for replay attacks */
     uint32_t replay_pm; /* per-step chance the network adversary replays one (until heal) */
     sim_checker_t checker;
+    sim_votes_t *votes;
     /* Phases: faults until heal_ms; then liveness must hold within
      * SIM_LIVENESS_BOUND_MS; the run ends a little after it does. */
     uint64_t heal_ms;
@@ -175,7 +177,9 @@ struct sim_cluster {
     uint64_t liveness_at_ms;
     uint64_t end_ms;
     uint32_t storage_delay_ms_max;
-    uint32_t invalid_tx_pm; /* clients' deliberately bad signatures */
+    uint32_t invalid_tx_pm;   /* clients' deliberately bad signatures */
+    uint32_t persist_fail_pm; /* env->persist fails (disk error), until heal */
+    uint64_t persist_failures;
     bool failed;
     char failure[512];
 };
@@ -224,6 +228,11 @@ uint64_t sim_checker_tx_height(const sim_checker_t *k, const uint8_t id[PBFT_HAS
 pbft_status_t sim_cert_verify(void *ctx, const pbft_validator_set_t *validators, uint16_t replica,
                               const uint8_t digest[PBFT_HASH_SIZE],
                               const uint8_t sig[PBFT_SIGNATURE_SIZE]);
+
+/* votes.c: no honest replica signs two hashes for one (phase, view, seq). */
+sim_votes_t *sim_votes_new(void);
+void sim_votes_free(sim_votes_t *v);
+void sim_votes_record(sim_cluster_t *c, uint16_t r, const uint8_t *bytes, size_t size);
 
 /* clients.c */
 void sim_clients_init(sim_cluster_t *c, uint16_t count);
