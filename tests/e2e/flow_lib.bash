@@ -86,3 +86,10 @@ tn_up() { # tn_up [extra testnet args] — 4 replicas on free ports in $tn_dir
 
 replica_http() { python3 -c "import json; print(json.load(open('$tn_dir/testnet.json'))['replicas'][$1]['http'])"; }
 status_field() { curl -s -m 2 "http://$(replica_http "$1")/status" | json_get "$2"; }
+
+# at_least_height I H — replica I reports height >= H
+at_least_height() {
+    local h
+    h=$(status_field "$1" height 2>/dev/null || true)
+    [[ "$h" =~ ^[0-9]+$ ]] && [ "$h" -ge "$2" ]
+}

@@ -23,8 +23,7 @@ height=$(echo "$out" | json_get height)
 
 step "balances moved (as seen by every replica once it reaches height $height)"
 for i in 0 1 2 3; do
-    wait_until 60 "replica $i at height $height" \
-        bash -c "[ \"\$(curl -s -m 2 http://$(replica_http $i)/status | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"height\"])')\" -ge $height ]"
+    wait_until 60 "replica $i at height $height" at_least_height "$i" "$height"
     b=$("$bin/pbft-wallet" --keystore "$tn_dir/accounts" --node "http://$(replica_http $i)" --json balance "$zoe" | json_get balance)
     [ "$b" = 250 ] || fail "replica $i: zoe has $b, expected 250"
 done
@@ -63,8 +62,7 @@ echo "new primary is replica $new_primary"
 
 step "restart the old primary; it catches up to height $height"
 "$testnet" -d "$tn_dir" restart "$primary"
-wait_until 120 "replica $primary catching up to $height" \
-    bash -c "[ \"\$(curl -s -m 2 http://$(replica_http $primary)/status | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"height\"])')\" -ge $height ]"
+wait_until 120 "replica $primary catching up to $height" at_least_height "$primary" "$height"
 "$testnet" -d "$tn_dir" status
 
 step "audit again, all four, and compare"

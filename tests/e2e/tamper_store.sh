@@ -20,8 +20,7 @@ done
 echo "payments committed at heights ${heights[*]}"
 last=${heights[2]}
 for i in 2 3; do
-    wait_until 60 "replica $i at height $last" \
-        bash -c "[ \"\$(curl -s -m 2 http://$(replica_http $i)/status | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"height\"])')\" -ge $last ]"
+    wait_until 60 "replica $i at height $last" at_least_height "$i" "$last"
 done
 
 step "stop replicas 2 and 3; their stores audit OK before tampering"
