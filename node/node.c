@@ -511,6 +511,8 @@ static void on_submit(void *node_ptr, void *ctx, bool cancelled) {
             atomic_fetch_add(&node->metrics.tx_submitted, 1);
         } else if (st == PBFT_ERR_DUPLICATE) {
             call->out[i] = NODE_SUBMIT_PENDING;
+        } else if (st == PBFT_ERR_EXISTS) {
+            call->out[i] = NODE_SUBMIT_COMMITTED; /* known committed (maybe not stored yet) */
         } else if (st == PBFT_ERR_FULL) {
             call->out[i] = NODE_SUBMIT_FULL;
             atomic_fetch_add(&node->metrics.tx_rejected_full, 1);
