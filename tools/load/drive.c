@@ -85,7 +85,7 @@ static void cond_wait_ms(run_t *r, uint64_t ms) {
  * [s, e) is finished, so an account never has two txs in flight. False when
  * the run stopped sending meanwhile (the caller then sends nothing). */
 static bool wait_prerequisites(run_t *r, size_t s, size_t e) {
-    size_t k = r->plan->account_count;
+    size_t k = load_plan_stride(r->plan);
     for (size_t i = PBFT_MAX(s, k); i < e; i++) {
         while (!tx_done(&r->plan->txs[i - k])) {
             if (r->stop_sending) return false;

@@ -223,14 +223,14 @@ typedef struct sign_job {
 #define SIGN_CHUNK 256
 
 static pbft_status_t sign_one(const load_keystore_t *ks, load_plan_t *p, size_t i) {
-    size_t k = p->account_count;
-    const load_account_t *from = &ks->accounts[i % k];
+    size_t k = p->account_count, a = load_plan_account(p, i);
+    const load_account_t *from = &ks->accounts[a];
     pbft_tx_t tx;
     memset(&tx, 0, sizeof(tx));
     memcpy(tx.sender_pubkey, from->pubkey, PBFT_PUBKEY_SIZE);
-    memcpy(tx.recipient, ks->accounts[(i + 1) % k].address, PBFT_ADDRESS_SIZE);
+    memcpy(tx.recipient, ks->accounts[(a + 1) % k].address, PBFT_ADDRESS_SIZE);
     tx.amount = 1;
-    tx.nonce = from->nonce + i / k;
+    tx.nonce = from->nonce + load_plan_nonce_offset(p, i);
     tx.memo_size = 0;
     pbft_status_t st = codec_tx_sign(&tx, from->key, ks->chain_id);
     if (st != PBFT_OK) return st;
@@ -290,10 +290,11 @@ size_t load_plan_find(const load_plan_t *p, const uint8_t id[PBFT_HASH_SIZE]) {
     return SIZE_MAX;
 }
 
-pbft_status_t load_plan_build(const load_keystore_t *ks, size_t account_count, size_t tx_count,
-                              size_t threads, load_plan_t *out, char *err, size_t err_size) {
+pbft_status_t load_plan_build(const load_keystore_t *ks, size_t account_count, size_t group,
+                              size_t tx_count, size_t threads, load_plan_t *out, char *err,
+                              size_t err_size) {
     if (account_count == 0 || account_count > ks->account_count || tx_count == 0 ||
-        tx_count > LOAD_TX_COUNT_MAX) {
+        tx_count > LOAD_TX_COUNT_MAX || group == 0 || group > LOAD_BATCH_TX_COUNT_MAX) {
         snprintf(err, err_size, "plan: need 1..%zu accounts and 1..%u txs", ks->account_count,
                  LOAD_TX_COUNT_MAX);
         return PBFT_ERR_ARGUMENT;
@@ -301,6 +302,7 @@ pbft_status_t load_plan_build(const load_keystore_t *ks, size_t account_count, s
     memset(out, 0, sizeof(*out));
     out->tx_count = tx_count;
     out->account_count = account_count;
+    out->group = group;
     out->txs = pbft_xcalloc(tx_count, sizeof(*out->txs));
     out->hex = pbft_xmalloc(tx_count * LOAD_TX_HEX_SIZE);
     sign_job_t job = {.ks = ks, .plan = out};

@@ -146,11 +146,15 @@ typedef struct load_tx {
     bool result_ok;
 } load_tx_t;
 
-/* tx i is sent by account i % account_count with nonce
- * accounts[a].nonce + i / account_count, to the next account's address. */
+/* Transactions come in groups of `group` consecutive nonces of one account:
+ * tx i is sent by account a = (i / group) % account_count with nonce
+ * accounts[a].nonce + (i / (group * account_count)) * group + i % group, to
+ * the next account's address. The same account's previous group is
+ * load_plan_stride() txs earlier. With group 1 that is i % account_count. */
 typedef struct load_plan {
     size_t tx_count;
     size_t account_count;
+    size_t group;
     load_tx_t *txs;
     char *hex; /* tx_count * LOAD_TX_HEX_SIZE, not NUL-separated */
     /* open-addressing index id -> tx, for matching block contents */
@@ -158,11 +162,20 @@ typedef struct load_plan {
     size_t slot_mask;
 } load_plan_t;
 
-/* Signs tx_count transactions over account_count accounts (threads in
- * parallel). Every account must have a fetched nonce. */
+/* Signs tx_count transactions over account_count accounts in groups of
+ * `group` (threads in parallel). Every account must have a fetched nonce. */
 PBFT_MUST_USE pbft_status_t load_plan_build(const load_keystore_t *ks, size_t account_count,
-                                            size_t tx_count, size_t threads, load_plan_t *out,
-                                            char *err, size_t err_size);
+                                            size_t group, size_t tx_count, size_t threads,
+                                            load_plan_t *out, char *err, size_t err_size);
+static inline size_t load_plan_stride(const load_plan_t *p) {
+    return p->account_count * p->group;
+}
+static inline size_t load_plan_account(const load_plan_t *p, size_t i) {
+    return (i / p->group) % p->account_count;
+}
+static inline uint64_t load_plan_nonce_offset(const load_plan_t *p, size_t i) {
+    return (uint64_t)(i / load_plan_stride(p)) * p->group + i % p->group;
+}
 void load_plan_free(load_plan_t *p);
 /* Index of the tx with this id, or SIZE_MAX. */
 size_t load_plan_find(const load_plan_t *p, const uint8_t id[PBFT_HASH_SIZE]);
@@ -180,6 +193,7 @@ typedef struct load_config {
     uint32_t concurrency;    /* closed: outstanding batches */
     double rate_tps;         /* open: offered tx/s */
     uint32_t batch;          /* txs per POST (closed: exactly; open: at most) */
+    uint32_t group;          /* closed: txs per account in one batch (nonce order) */
     double seconds;          /* measured window */
     double warmup_seconds;   /* closed loop only */
     double drain_seconds;    /* after the window: wait this long for commits */

@@ -45,6 +45,8 @@ static void usage(FILE *f) {
                "  --warmup W       closed loop: seconds before the window [2]\n"
                "  --drain D        seconds to wait for outstanding commits afterwards [20]\n"
                "  --accounts K     use the first K keys (default all)\n"
+               "  --per-account M  closed: each batch carries M consecutive nonces per account,\n"
+               "                   so C x B may reach K x M in flight (B a multiple of M) [1]\n"
                "  --txs N          pre-sign N txs (default: closed 12000/s x (W+T); open R x T)\n"
                "  --threads S      open-loop sender threads [4]; verify-rate threads [nproc]\n"
                "  --watch I        replica whose API the commit watcher polls [1 or 0]\n"
@@ -103,7 +105,8 @@ enum {
     OPT_VERIFY_RATE,
     OPT_CHAIN_STATS,
     OPT_SELF_CHECK,
-    OPT_HELP
+    OPT_HELP,
+    OPT_PER_ACCOUNT
 };
 
 static bool apply_option(options_t *o, int c, const char *arg) {
@@ -114,6 +117,8 @@ static bool apply_option(options_t *o, int c, const char *arg) {
         case OPT_DIR:
             o->dir = arg;
             return true;
+        case OPT_PER_ACCOUNT:
+            return parse_size(arg, 64, &z) && z >= 1 && (cfg->group = (uint32_t)z, true);
         case OPT_NODES:
             o->nodes = arg;
             return true;
@@ -175,6 +180,7 @@ static int parse_args(int argc, char **argv, options_t *o) {
                                              {"warmup", 1, 0, OPT_WARMUP},
                                              {"drain", 1, 0, OPT_DRAIN},
                                              {"accounts", 1, 0, OPT_ACCOUNTS},
+                                             {"per-account", 1, 0, OPT_PER_ACCOUNT},
                                              {"txs", 1, 0, OPT_TXS},
                                              {"threads", 1, 0, OPT_THREADS},
                                              {"watch", 1, 0, OPT_WATCH},
@@ -189,6 +195,7 @@ static int parse_args(int argc, char **argv, options_t *o) {
     memset(o, 0, sizeof(*o));
     o->action = ACT_RUN;
     o->cfg = (load_config_t){.batch = 64,
+                             .group = 1,
                              .seconds = -1,
                              .warmup_seconds = 2,
                              .drain_seconds = 20,
@@ -288,6 +295,7 @@ static void print_result(const options_t *o, const load_plan_t *plan, const load
         json_object_set_new(j, "concurrency", json_integer(c->concurrency));
     json_object_set_new(j, "batch", json_integer(c->batch));
     json_object_set_new(j, "accounts", json_integer((json_int_t)plan->account_count));
+    json_object_set_new(j, "per_account", json_integer((json_int_t)plan->group));
     json_object_set_new(j, "replicas", json_integer((json_int_t)c->pid_count));
     json_object_set_new(j, "window_s", json_real(r->window_s));
     json_object_set_new(j, "tps", json_real(r->tps));
@@ -361,17 +369,23 @@ static bool finish_config(options_t *o, const load_keystore_t *ks, size_t *accou
         return false;
     }
     if (o->threads) c->sender_threads = o->threads;
+    if (c->mode == LOAD_MODE_OPEN) c->group = 1;
+    if (c->batch % c->group != 0) {
+        fprintf(stderr, "pbft-load: --batch must be a multiple of --per-account\n");
+        return false;
+    }
     size_t n = o->txs;
     if (n == 0 && c->mode == LOAD_MODE_OPEN) n = (size_t)(c->rate_tps * c->seconds) + 1;
     if (n == 0) n = (size_t)(12000.0 * (c->warmup_seconds + c->seconds));
     n = PBFT_MIN(n, LOAD_TX_COUNT_MAX);
-    size_t k = PBFT_MIN(ks->account_count, n);
-    if (c->mode == LOAD_MODE_CLOSED && (size_t)c->concurrency * c->batch > k) {
-        /* one tx per account in flight: C x B must not exceed the accounts */
-        uint32_t b = (uint32_t)PBFT_MAX(1, k / c->concurrency);
-        fprintf(stderr, "pbft-load: %u x %u in flight > %zu accounts; using batch %u\n",
-                c->concurrency, c->batch, k, b);
-        c->batch = b;
+    size_t k = PBFT_MIN(ks->account_count, (n + c->group - 1) / c->group);
+    size_t in_flight_max = k * c->group;
+    if (c->mode == LOAD_MODE_CLOSED && (size_t)c->concurrency * c->batch > in_flight_max) {
+        /* one group per account in flight: C x B must not exceed K x M */
+        size_t b = PBFT_MAX(c->group, in_flight_max / c->concurrency / c->group * c->group);
+        fprintf(stderr, "pbft-load: %u x %u in flight > %zu accounts x %u; using batch %zu\n",
+                c->concurrency, c->batch, k, c->group, b);
+        c->batch = (uint32_t)b;
     }
     *accounts = k;
     *txs = n;
@@ -394,8 +408,8 @@ static int cmd_run(options_t *o, load_keystore_t *ks) {
     }
     uint64_t t1 = load_now_ns();
     load_plan_t plan;
-    if (load_plan_build(ks, accounts, txs, (size_t)(cores > 0 ? cores : 1), &plan, err,
-                        sizeof(err)) != PBFT_OK) {
+    if (load_plan_build(ks, accounts, o->cfg.group, txs, (size_t)(cores > 0 ? cores : 1), &plan,
+                        err, sizeof(err)) != PBFT_OK) {
         fprintf(stderr, "pbft-load: %s\n", err);
         return 1;
     }

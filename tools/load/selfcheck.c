@@ -69,9 +69,9 @@ static void check_plan_txs(const load_keystore_t *ks, const load_plan_t *plan) {
                   codec_tx_decode(bytes, PBFT_TX_SIZE_MIN, &tx) == PBFT_OK;
         CHECK(ok);
         if (!ok) continue;
-        const load_account_t *a = &ks->accounts[i % plan->account_count];
+        const load_account_t *a = &ks->accounts[load_plan_account(plan, i)];
         CHECK(codec_tx_verify(&tx, ks->chain_id) == PBFT_OK);
-        CHECK(tx.nonce == a->nonce + i / plan->account_count);
+        CHECK(tx.nonce == a->nonce + load_plan_nonce_offset(plan, i));
         CHECK(memcmp(tx.sender_pubkey, a->pubkey, PBFT_PUBKEY_SIZE) == 0);
         uint8_t id[PBFT_HASH_SIZE];
         codec_tx_id(&tx, id);
@@ -123,8 +123,22 @@ static void check_plan(void) {
     crypto_sha256("self-check chain", 16, ks.chain_id);
     load_plan_t plan;
     char err[256];
-    CHECK(load_plan_build(&ks, 3, 0, 2, &plan, err, sizeof(err)) != PBFT_OK);
-    if (load_plan_build(&ks, 3, 10, 2, &plan, err, sizeof(err)) == PBFT_OK) {
+    CHECK(load_plan_build(&ks, 3, 1, 0, 2, &plan, err, sizeof(err)) != PBFT_OK);
+    CHECK(load_plan_build(&ks, 3, 0, 10, 2, &plan, err, sizeof(err)) != PBFT_OK);
+    /* groups of 2: txs 0,1 = account 0 nonces +0,+1; txs 2,3 = account 1;
+     * txs 6,7 = account 0 nonces +2,+3 */
+    if (load_plan_build(&ks, 3, 2, 14, 2, &plan, err, sizeof(err)) == PBFT_OK) {
+        check_plan_txs(&ks, &plan);
+        CHECK(load_plan_account(&plan, 1) == 0 && load_plan_nonce_offset(&plan, 1) == 1);
+        CHECK(load_plan_account(&plan, 2) == 1 && load_plan_nonce_offset(&plan, 2) == 0);
+        CHECK(load_plan_account(&plan, 7) == 0 && load_plan_nonce_offset(&plan, 7) == 3);
+        CHECK(load_plan_account(&plan, 12) == 0 && load_plan_nonce_offset(&plan, 12) == 4);
+        CHECK(load_plan_stride(&plan) == 6);
+        load_plan_free(&plan);
+    } else {
+        CHECK(!"load_plan_build group 2");
+    }
+    if (load_plan_build(&ks, 3, 1, 10, 2, &plan, err, sizeof(err)) == PBFT_OK) {
         check_plan_txs(&ks, &plan);
         check_batch_body(&plan);
         load_plan_free(&plan);
