@@ -133,10 +133,10 @@ static store_t *open_rw(chain_t *c) {
     return s;
 }
 
-/* Commits heights 1..CHAIN_HEIGHT with certificates and checkpoints. */
-static void build_chain(chain_t *c) {
+/* Commits heights 1..height with certificates and checkpoints. */
+static void build_chain_to(chain_t *c, uint64_t height) {
     store_t *s = open_rw(c);
-    for (uint64_t h = 1; h <= CHAIN_HEIGHT; h++) {
+    for (uint64_t h = 1; h <= height; h++) {
         store_tip_t tip;
         store_get_tip(s, &tip);
         pbft_block_t b;
@@ -154,13 +154,21 @@ static void build_chain(chain_t *c) {
     store_close(s);
 }
 
-static chain_t *new_chain(void) {
+static void build_chain(chain_t *c) {
+    build_chain_to(c, CHAIN_HEIGHT);
+}
+
+static chain_t *new_chain_to(uint64_t height) {
     chain_t *c = pbft_xcalloc(1, sizeof(*c));
     snprintf(c->dir, sizeof(c->dir), "/tmp/pbft-audit-test.XXXXXX");
     assert_non_null(mkdtemp(c->dir));
     make_genesis(c);
-    build_chain(c);
+    build_chain_to(c, height);
     return c;
+}
+
+static chain_t *new_chain(void) {
+    return new_chain_to(CHAIN_HEIGHT);
 }
 
 static void free_chain(chain_t *c) {
@@ -302,6 +310,26 @@ static void test_audit_keep_going_lists_every_failure(void **state) {
     free_chain(c);
 }
 
+/* The audit reads and verifies blocks in batches (64 blocks): heights past
+ * the first batch must be checked and named exactly the same way. */
+static void test_audit_spans_batches_and_names_a_late_height(void **state) {
+    (void)state;
+    chain_t *c = new_chain_to(70);
+    audit_report_t r;
+    audit(c, false, &r);
+    assert_int_equal(r.failure_count, 0);
+    assert_int_equal(r.tip, 70);
+    assert_int_equal(r.blocks, 70);
+    assert_int_equal(r.txs, c->tx_count);
+    assert_int_equal(r.checkpoint_certs, 70 / CHAIN_CHECKPOINT_INTERVAL);
+    audit_report_free(&r);
+    uint8_t hash[PBFT_HASH_SIZE];
+    memset(hash, 0xee, sizeof(hash));
+    tamper(c, "state_hash", 66, hash, sizeof(hash));
+    expect_first_failure(c, 66, "state hash");
+    free_chain(c);
+}
+
 static void test_compare_finds_diverging_replicas(void **state) {
     (void)state;
     chain_t *c = new_chain();
@@ -348,6 +376,7 @@ int main(void) {
         cmocka_unit_test(test_audit_names_height_of_altered_state_hash),
         cmocka_unit_test(test_audit_names_height_of_broken_hash_link),
         cmocka_unit_test(test_audit_keep_going_lists_every_failure),
+        cmocka_unit_test(test_audit_spans_batches_and_names_a_late_height),
         cmocka_unit_test(test_compare_finds_diverging_replicas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

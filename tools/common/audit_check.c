@@ -126,9 +126,12 @@ static void progress(chain_state_t *cs, uint64_t height, uint64_t tip, bool fina
     fflush(stderr);
 }
 
-/* Structure, links, root, signatures. Returns false when the block cannot
- * be executed (a bad signature violates ledger_execute_block's precondition). */
-static bool check_structure(chain_state_t *cs, uint64_t h, const pbft_block_t *b) {
+/* Structure, links, root, signatures (status: the batch's precomputed
+ * codec_tx_verify answers for this block's txs). Returns false when the
+ * block cannot be executed (a bad signature violates ledger_execute_block's
+ * precondition). */
+static bool check_structure(chain_state_t *cs, uint64_t h, const pbft_block_t *b,
+                            const pbft_status_t *status) {
     audit_report_t *r = cs->report;
     if (b->header.height != h)
         audit_report_fail(r, h, "header says height %" PRIu64, b->header.height);
@@ -139,8 +142,6 @@ static bool check_structure(chain_state_t *cs, uint64_t h, const pbft_block_t *b
     if (codec_block_check_root(b) != PBFT_OK)
         audit_report_fail(r, h, "Merkle root of the txs does not match header.tx_root");
     size_t n = b->header.tx_count;
-    pbft_status_t *status = pbft_xcalloc(n, sizeof(pbft_status_t));
-    audit_sigpool_run(cs->pool, b->txs, n, cs->genesis->chain_id, status);
     bool all_valid = true;
     for (size_t i = 0; i < n; i++) {
         if (status[i] == PBFT_OK) continue;
@@ -148,7 +149,6 @@ static bool check_structure(chain_state_t *cs, uint64_t h, const pbft_block_t *b
         audit_report_fail(r, h, "tx %zu: bad signature (%s)", i, pbft_status_string(status[i]));
         if (!cs->opts->keep_going) break;
     }
-    free(status);
     r->txs += n;
     return all_valid;
 }
@@ -292,29 +292,29 @@ static void check_checkpoint(chain_state_t *cs, uint64_t h) {
     }
 }
 
-/* One height h >= 1. Returns false when the audit cannot go on. */
-static bool check_height(chain_state_t *cs, uint64_t h, const audit_item_t *item) {
-    pbft_block_t b;
-    pbft_status_t st = codec_block_decode(item->block_raw, item->block_size, &b);
-    if (st != PBFT_OK) {
-        audit_report_fail(cs->report, h, "block does not decode (%s)", pbft_status_string(st));
+/* One height h >= 1 (b decoded when decoded == PBFT_OK). Returns false when
+ * the audit cannot go on. */
+static bool check_height(chain_state_t *cs, uint64_t h, const audit_item_t *item,
+                         const pbft_block_t *b, pbft_status_t decoded,
+                         const pbft_status_t *sig_status) {
+    if (decoded != PBFT_OK) {
+        audit_report_fail(cs->report, h, "block does not decode (%s)", pbft_status_string(decoded));
         cs->report->stopped = true;
         return false;
     }
-    bool executable = check_structure(cs, h, &b);
-    check_commit_cert(cs, h, &b.header, item);
+    bool executable = check_structure(cs, h, b, sig_status);
+    check_commit_cert(cs, h, &b->header, item);
     if (cs->replaying && !executable) {
         audit_report_fail(cs->report, h,
                           "replay stops here (a block with an invalid signature "
                           "cannot be executed)");
         cs->replaying = false;
     }
-    codec_header_hash(&b.header, cs->prev_hash);
-    if (cs->replaying) replay(cs, h, &b, item);
+    codec_header_hash(&b->header, cs->prev_hash);
+    if (cs->replaying) replay(cs, h, b, item);
     uint32_t interval = cs->genesis->params.checkpoint_interval;
     if (interval && h % interval == 0) check_checkpoint(cs, h);
     cs->report->blocks++;
-    codec_block_free(&b);
     return true;
 }
 
@@ -348,28 +348,111 @@ static void check_tip(chain_state_t *cs, uint64_t tip_height) {
                           tip.tx_count_total, cs->report->txs);
 }
 
-static pbft_status_t run_heights(chain_state_t *cs, uint64_t tip, char *err, size_t err_size) {
-    for (uint64_t h = 0; h <= tip && !should_stop(cs); h++) {
-        progress(cs, h, tip, false);
-        audit_item_t item;
-        pbft_status_t st = audit_source_get(cs->src, h, &item, err, err_size);
+/* Blocks are read and their tx signatures verified a batch at a time, so
+ * the signature pool has enough work to keep every core busy even when
+ * blocks are small; everything order-dependent then runs block by block. */
+#define AUDIT_BATCH_BLOCKS_MAX 64
+#define AUDIT_BATCH_TXS_MAX 4096
+
+typedef struct batch {
+    size_t count;
+    bool missing; /* the height after the last one is absent */
+    audit_item_t items[AUDIT_BATCH_BLOCKS_MAX];
+    pbft_block_t blocks[AUDIT_BATCH_BLOCKS_MAX];
+    pbft_status_t decoded[AUDIT_BATCH_BLOCKS_MAX];
+    size_t sig_offset[AUDIT_BATCH_BLOCKS_MAX];
+    size_t tx_total;
+    pbft_status_t *sig_status;
+} batch_t;
+
+static void batch_free(batch_t *b) {
+    for (size_t k = 0; k < b->count; k++) {
+        audit_item_free(&b->items[k]);
+        if (b->decoded[k] == PBFT_OK) codec_block_free(&b->blocks[k]);
+    }
+    free(b->sig_status);
+    b->sig_status = NULL;
+    b->count = 0;
+    b->tx_total = 0;
+    b->missing = false;
+}
+
+/* Reads heights from..tip (at most a batch) and decodes them. */
+static pbft_status_t batch_fill(chain_state_t *cs, batch_t *b, uint64_t from, uint64_t tip,
+                                char *err, size_t err_size) {
+    while (b->count < AUDIT_BATCH_BLOCKS_MAX && from + b->count <= tip &&
+           b->tx_total < AUDIT_BATCH_TXS_MAX) {
+        size_t k = b->count;
+        pbft_status_t st = audit_source_get(cs->src, from + k, &b->items[k], err, err_size);
         if (st == PBFT_ERR_NOT_FOUND) {
-            if (h == 0) continue; /* block 0 is implied by genesis */
-            audit_report_fail(cs->report, h, "block missing (heights must be contiguous)");
-            cs->report->stopped = true;
-            return PBFT_OK;
+            b->missing = true;
+            break;
         }
         if (st != PBFT_OK) return st;
-        bool go_on = true;
-        if (h == 0)
-            check_genesis_block(cs, &item);
-        else
-            go_on = check_height(cs, h, &item);
-        audit_item_free(&item);
-        cs->report->tip = h;
-        if (!go_on) return PBFT_OK;
+        b->decoded[k] =
+            codec_block_decode(b->items[k].block_raw, b->items[k].block_size, &b->blocks[k]);
+        b->sig_offset[k] = b->tx_total;
+        b->count++;
+        if (b->decoded[k] != PBFT_OK) break; /* the audit stops there */
+        b->tx_total += b->blocks[k].header.tx_count;
     }
     return PBFT_OK;
+}
+
+/* Verifies every tx signature of the batch on the pool in one go. */
+static void batch_verify(chain_state_t *cs, batch_t *b) {
+    b->sig_status = pbft_xcalloc(b->tx_total, sizeof(pbft_status_t));
+    if (b->tx_total == 0) return;
+    pbft_tx_t *txs = pbft_xmalloc(b->tx_total * sizeof(pbft_tx_t));
+    for (size_t k = 0; k < b->count; k++) {
+        if (b->decoded[k] != PBFT_OK || b->blocks[k].header.tx_count == 0) continue;
+        memcpy(&txs[b->sig_offset[k]], b->blocks[k].txs,
+               b->blocks[k].header.tx_count * sizeof(pbft_tx_t));
+    }
+    audit_sigpool_run(cs->pool, txs, b->tx_total, cs->genesis->chain_id, b->sig_status);
+    free(txs);
+}
+
+static void check_height_zero(chain_state_t *cs, char *err, size_t err_size, pbft_status_t *st) {
+    audit_item_t item;
+    *st = audit_source_get(cs->src, 0, &item, err, err_size);
+    if (*st == PBFT_ERR_NOT_FOUND) {
+        *st = PBFT_OK; /* block 0 is implied by genesis */
+        return;
+    }
+    if (*st != PBFT_OK) return;
+    check_genesis_block(cs, &item);
+    audit_item_free(&item);
+}
+
+static pbft_status_t run_heights(chain_state_t *cs, uint64_t tip, char *err, size_t err_size) {
+    pbft_status_t st;
+    check_height_zero(cs, err, err_size, &st);
+    if (st != PBFT_OK) return st;
+    batch_t *b = pbft_xcalloc(1, sizeof(*b));
+    for (uint64_t h = 1; h <= tip && !should_stop(cs);) {
+        progress(cs, h, tip, false);
+        st = batch_fill(cs, b, h, tip, err, err_size);
+        if (st != PBFT_OK) break;
+        batch_verify(cs, b);
+        bool go_on = true;
+        for (size_t k = 0; k < b->count && go_on && !should_stop(cs); k++) {
+            go_on = check_height(cs, h + k, &b->items[k], &b->blocks[k], b->decoded[k],
+                                 b->sig_status + b->sig_offset[k]);
+            cs->report->tip = h + k;
+        }
+        if (go_on && !should_stop(cs) && b->missing) {
+            audit_report_fail(cs->report, h + b->count,
+                              "block missing (heights must be contiguous)");
+            cs->report->stopped = true;
+        }
+        h += b->count;
+        batch_free(b);
+        if (!go_on || cs->report->stopped) break;
+    }
+    batch_free(b);
+    free(b);
+    return st;
 }
 
 pbft_status_t audit_chain(audit_source_t *src, const pbft_genesis_t *genesis,
