@@ -651,6 +651,43 @@ static void test_single_replica_commits_alone(void **state) {
     cluster_free(c);
 }
 
+static void restart_from_safety(cluster_t *c, uint16_t i) {
+    replica_destroy(c->nodes[i].r);
+    replica_restore_t rs = {0};
+    rs.executed_header = c->genesis.header;
+    memcpy(rs.executed_hash, c->genesis.block_hash, 32);
+    memcpy(rs.state_hash, c->genesis.state_hash, 32);
+    rs.safety = c->nodes[i].safety;
+    rs.safety_size = c->nodes[i].safety_size;
+    node_create(c, i, &rs);
+    replica_start(c->nodes[i].r);
+}
+
+/* Every backup prepared seq 1 and sent COMMIT, then all of them restart:
+ * only the persisted safety state remembers the prepared certificate (and
+ * its block), and the next view must still re-propose that very block. */
+static void test_prepared_certificate_survives_restart_of_every_backup(void **state) {
+    (void)state;
+    cluster_t *c = cluster_new(16);
+    c->filter = drop_commits;
+    for (uint16_t i = 0; i < N; i++)
+        assert_int_equal(submit(c, i, 0, false), PBFT_OK);
+    run_for(c, 50);
+    assert_true(c->captured);
+    c->crashed[0] = true;
+    for (uint16_t i = 1; i < N; i++)
+        restart_from_safety(c, i);
+    for (uint16_t i = 1; i < N; i++) /* the client retries */
+        assert_int_equal(submit(c, i, 0, false), PBFT_OK);
+    run_for(c, 10000);
+    for (uint16_t i = 1; i < N; i++) {
+        assert_true(status_of(c, i).committed_height >= 1);
+        assert_memory_equal(c->nodes[i].hashes[1], c->captured_pp_hash, 32);
+    }
+    assert_agreement(c);
+    cluster_free(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normal_case_commits_identical_hashes),
@@ -665,6 +702,7 @@ int main(void) {
         cmocka_unit_test(test_lagging_replica_catches_up_by_state_transfer),
         cmocka_unit_test(test_garbage_frames_are_counted_not_fatal),
         cmocka_unit_test(test_single_replica_commits_alone),
+        cmocka_unit_test(test_prepared_certificate_survives_restart_of_every_backup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
