@@ -193,11 +193,11 @@ static void trace_event(sim_cluster_t *c, const sim_event_t *ev) {
     static const char *const kinds[] = {"msg",      "client-tx",   "timer",
                                         "executed", "client-wake", "action"};
     if (ev->kind == SIM_EV_MESSAGE)
-        sim_log(c, "msg %s %u->%u view %llu seq %llu (%zu bytes)%s",
+        sim_log(c, "msg %s %u->%u view %llu seq %llu (%zu bytes)%s%s",
                 sim_msg_name(sim_msg_kind(ev->bytes, ev->size)), ev->from, ev->to,
                 (unsigned long long)sim_msg_view(ev->bytes, ev->size),
                 (unsigned long long)sim_msg_seq(ev->bytes, ev->size), ev->size,
-                c->replicas[ev->to].up ? "" : " [down]");
+                c->replicas[ev->to].up ? "" : " [down]", ev->b ? " [corrupted]" : "");
     else if (ev->kind != SIM_EV_ACTION && ev->kind != SIM_EV_CLIENT_WAKE)
         sim_log(c, "%s at replica %u (a=%llu)", kinds[ev->kind], ev->to, (unsigned long long)ev->a);
 }

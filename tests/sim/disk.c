@@ -59,6 +59,35 @@ static void append_chain(sim_disk_t *d, const pbft_block_t *block, const pbft_co
     memcpy(e->state_hash, state_hash, PBFT_HASH_SIZE);
 }
 
+/* Why a tx fails validation, for the report: does another replica hold the
+ * same tx id at this height with different bytes (a signature that the
+ * block hash does not cover)? */
+static void describe_bad_tx(const sim_cluster_t *c, uint16_t r, const pbft_block_t *block,
+                            uint32_t index, char *out, size_t out_size) {
+    uint8_t id[PBFT_HASH_SIZE];
+    codec_tx_id(&block->txs[index], id);
+    snprintf(out, out_size, "tx id not held by any other replica at this height");
+    uint64_t h = block->header.height;
+    for (uint16_t o = 0; o < c->replica_count; o++) {
+        const sim_disk_t *d = &c->replicas[o].disk;
+        if (o == r || h == 0 || h > d->chain_count) continue;
+        const pbft_block_t *other = &d->chain[h - 1].block;
+        for (uint32_t k = 0; k < other->header.tx_count; k++) {
+            uint8_t oid[PBFT_HASH_SIZE];
+            codec_tx_id(&other->txs[k], oid);
+            if (memcmp(oid, id, PBFT_HASH_SIZE) != 0) continue;
+            bool sig_differs = memcmp(other->txs[k].signature, block->txs[index].signature,
+                                      PBFT_SIGNATURE_SIZE) != 0;
+            snprintf(out, out_size,
+                     "replica %u committed the same tx id at this height%s; the block hash "
+                     "(header, Merkle root of tx ids) is identical, the tx signature is not "
+                     "covered by it",
+                     o, sig_differs ? " with a different (valid) signature" : "");
+            return;
+        }
+    }
+}
+
 /* Executes and stores block height+1 at replica r. Returns false (and the
  * run has failed) when a checker rejects it; nothing is stored then. */
 bool sim_deliver_block(sim_cluster_t *c, uint16_t r, const pbft_block_t *block,
@@ -66,10 +95,12 @@ bool sim_deliver_block(sim_cluster_t *c, uint16_t r, const pbft_block_t *block,
     sim_replica_t *rep = &c->replicas[r];
     for (uint32_t i = 0; i < block->header.tx_count; i++)
         if (!sim_tx_valid(&block->txs[i], c->genesis.chain_id)) {
+            char why[256];
+            describe_bad_tx(c, r, block, i, why, sizeof(why));
             sim_fail(c,
                      "validity: replica %u was asked to execute height %llu with tx %u that "
-                     "has no valid client signature",
-                     r, (unsigned long long)block->header.height, i);
+                     "has no valid client signature (%s)",
+                     r, (unsigned long long)block->header.height, i, why);
             return false;
         }
     if (block->header.height != rep->height + 1) {

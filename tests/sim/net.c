@@ -80,8 +80,19 @@ static uint64_t draw_latency(sim_cluster_t *c) {
     return lat;
 }
 
+static void push_message_flag(sim_cluster_t *c, sim_event_kind_t kind, uint16_t from, uint16_t to,
+                              const uint8_t *bytes, size_t size, uint64_t latency_ms,
+                              uint64_t flag);
+
 static void push_message(sim_cluster_t *c, sim_event_kind_t kind, uint16_t from, uint16_t to,
                          const uint8_t *bytes, size_t size, uint64_t latency_ms) {
+    push_message_flag(c, kind, from, to, bytes, size, latency_ms, 0);
+}
+
+/* flag (event field b): 1 = this copy was corrupted on the wire (--trace shows it). */
+static void push_message_flag(sim_cluster_t *c, sim_event_kind_t kind, uint16_t from, uint16_t to,
+                              const uint8_t *bytes, size_t size, uint64_t latency_ms,
+                              uint64_t flag) {
     sim_event_t ev;
     memset(&ev, 0, sizeof(ev));
     ev.time_ms = c->now_ms + latency_ms;
@@ -91,6 +102,7 @@ static void push_message(sim_cluster_t *c, sim_event_kind_t kind, uint16_t from,
     ev.bytes = pbft_xmalloc(size);
     memcpy(ev.bytes, bytes, size);
     ev.size = size;
+    ev.b = flag;
     sim_queue_push(&c->queue, &ev);
 }
 
@@ -133,7 +145,7 @@ void sim_net_send(sim_cluster_t *c, uint16_t from, uint16_t to, const uint8_t *b
             memcpy(bad, bytes, size);
             bad[sim_rng_below(&c->rng, size)] ^= (uint8_t)sim_rng_between(&c->rng, 1, 255);
             net->stats.corrupted++;
-            push_message(c, SIM_EV_MESSAGE, from, to, bad, size, draw_latency(c));
+            push_message_flag(c, SIM_EV_MESSAGE, from, to, bad, size, draw_latency(c), 1);
             free(bad);
             continue;
         }
