@@ -290,6 +290,33 @@ uint64_t sim_glue_view_changes(const sim_cluster_t *c, uint16_t r) {
     return st.view_changes;
 }
 
+/* One line per replica for failure reports (--verbose). */
+void sim_glue_dump(sim_cluster_t *c, uint16_t r) {
+    const sim_replica_t *rep = &c->replicas[r];
+    if (!rep->replica) {
+        sim_log(c, "status replica %u: down", r);
+        return;
+    }
+    replica_status_t st;
+    replica_get_status(rep->replica, &st);
+    sim_log(c,
+            "status replica %u: view %llu%s primary %u committed %llu executed %llu stable %llu "
+            "water [%llu, %llu] in_flight %u mempool %u catching_up %d invalid: malformed %llu "
+            "sig %llu sender %llu stale %llu window %llu conflict %llu block %llu tx %llu",
+            r, (unsigned long long)st.view, st.in_view_change ? " (changing)" : "", st.primary,
+            (unsigned long long)st.committed_height, (unsigned long long)st.executed_height,
+            (unsigned long long)st.stable_checkpoint, (unsigned long long)st.low_water_mark,
+            (unsigned long long)st.high_water_mark, st.in_flight, st.mempool_size, st.catching_up,
+            (unsigned long long)st.invalid[REPLICA_INVALID_MALFORMED],
+            (unsigned long long)st.invalid[REPLICA_INVALID_BAD_SIGNATURE],
+            (unsigned long long)st.invalid[REPLICA_INVALID_WRONG_SENDER],
+            (unsigned long long)st.invalid[REPLICA_INVALID_STALE],
+            (unsigned long long)st.invalid[REPLICA_INVALID_OUT_OF_WINDOW],
+            (unsigned long long)st.invalid[REPLICA_INVALID_CONFLICT],
+            (unsigned long long)st.invalid[REPLICA_INVALID_BAD_BLOCK],
+            (unsigned long long)st.invalid[REPLICA_INVALID_BAD_TX]);
+}
+
 /* Bounded logs and internal consistency, after every step of replica r. */
 void sim_glue_check_bounds(sim_cluster_t *c, uint16_t r) {
     sim_replica_t *rep = &c->replicas[r];

@@ -253,6 +253,7 @@ void sim_glue_on_client_tx(sim_cluster_t *c, uint16_t r, const uint8_t *bytes, s
 void sim_glue_on_timer(sim_cluster_t *c, uint16_t r, uint64_t timer);
 void sim_glue_on_executed(sim_cluster_t *c, uint16_t r, uint64_t height);
 void sim_glue_check_bounds(sim_cluster_t *c, uint16_t r);
+void sim_glue_dump(sim_cluster_t *c, uint16_t r);
 uint64_t sim_glue_view(const sim_cluster_t *c, uint16_t r);
 uint64_t sim_glue_view_changes(const sim_cluster_t *c, uint16_t r);
 
