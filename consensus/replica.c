@@ -547,6 +547,7 @@ static void handle_executed(replica_t *r, uint64_t height, const uint8_t block_h
     replica_checkpoint_executed(r, height);
     /* Delivery may have waited for execution (safety ring bound). */
     replica_progress(r);
+    replica_state_transfer_executed(r);
 }
 
 void replica_on_executed(replica_t *r, uint64_t height, const uint8_t block_hash[PBFT_HASH_SIZE],

@@ -250,6 +250,7 @@ struct replica {
     uint16_t catch_up_peer;
     uint32_t catch_up_attempts;
     uint64_t committed_at_last_tick;
+    bool catch_up_waits_for_execution;
 
     /* Mempool and forwarding. */
     mempool_t pool;
@@ -377,5 +378,6 @@ void replica_catch_up(replica_t *r, uint64_t target, uint16_t hint_peer);
 /* The (f+1)-th highest committed height peers reported (0 if too few). */
 uint64_t replica_peers_committed(const replica_t *r, uint16_t *best_peer);
 void replica_state_transfer_timeout(replica_t *r);
+void replica_state_transfer_executed(replica_t *r);
 
 #endif /* PBFT_CONSENSUS_REPLICA_INTERNAL_H */

@@ -58,6 +58,13 @@ void replica_catch_up(replica_t *r, uint64_t target, uint16_t hint_peer) {
     send_state_request(r);
 }
 
+/* Execution caught up with what state transfer delivered: ask for more. */
+void replica_state_transfer_executed(replica_t *r) {
+    if (!r->catch_up_waits_for_execution || r->executed < r->committed) return;
+    r->catch_up_waits_for_execution = false;
+    if (r->catching_up && r->committed < r->catch_up_target) send_state_request(r);
+}
+
 void replica_state_transfer_timeout(replica_t *r) {
     if (!r->catching_up) return;
     if (r->committed >= r->catch_up_target) {
@@ -209,7 +216,10 @@ pbft_status_t replica_on_state_reply(replica_t *r, msg_t *m) {
             status = PBFT_ERR_BAD_HEIGHT;
             break;
         }
-        if (h > r->executed + REPLICA_LOG_SPAN_MAX) break; /* execution must catch up first */
+        if (h > r->executed + REPLICA_LOG_SPAN_MAX) { /* execution must catch up first */
+            r->catch_up_waits_for_execution = true;
+            break;
+        }
         replica_update_context(r, h);
         status = check_transferred(r, b, &sr->certs[i]);
         if (status != PBFT_OK) break;
