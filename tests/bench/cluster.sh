@@ -53,12 +53,12 @@ N=4
 if [ $quick = 1 ]; then
     : "${accounts:=1000}"
     VERIFY_S=2; WARMUP=1; CLOSED_S=3; OPEN_S=4; DRAIN=15
-    SWEEP=(5 10 20 40); BATCH=60; PER_ACCOUNT=3
-    CATCHUP_DEADLINE=60; HEALTH_DEADLINE=60
+    SWEEP=(5 10 20 40); BATCH=60; PER_ACCOUNT=3; PATIENCE=1
+    CATCHUP_DEADLINE=15; HEALTH_DEADLINE=60  # quick: catch-up rate over at most 15 s
 else
     : "${accounts:=1000}"
     VERIFY_S=3; WARMUP=3; CLOSED_S=10; OPEN_S=15; DRAIN=30
-    SWEEP=(4 8 16 24 32 48); BATCH=60; PER_ACCOUNT=3
+    SWEEP=(4 8 16 24 32 48); BATCH=60; PER_ACCOUNT=3; PATIENCE=2
     CATCHUP_DEADLINE=300; HEALTH_DEADLINE=120
 fi
 
@@ -327,8 +327,10 @@ if catch_s is not None:
                        + ("; same block hash as replica 0 at that height" if facts.get("catchup_hash_match") == "1"
                           else "; block hash DIFFERS from replica 0"))
     else:
-        summary.append(f"state transfer: replica 3 did NOT reach height {catch_h:,.0f} "
-                       f"(reached {facts.get('catchup_height') or '?'}) in {catch_s:.0f} s")
+        reached = num("catchup_height")
+        summary.append(f"state transfer (empty data dir): reached {reached:,.0f} of {catch_h:,.0f} blocks in the "
+                       f"{catch_s:.0f} s allowed = {reached / catch_s:,.0f} blocks/s"
+                       + (" (quick mode stops after 15 s)" if quick else " (did NOT catch up)"))
 summary.append(f"view changes: {run_vc} during the runs; per replica at the end: {', '.join(vcs)}")
 if window:
     summary.append(f"CPU during the measured windows ({window:.0f} s x {facts.get('nproc')} cores): replicas "
@@ -339,7 +341,10 @@ def target(name, value, ok):
     return [name, value, "met" if ok else "NOT met"]
 targets = []
 if ceiling:
-    targets.append(target("peak >= 0.80 of ceiling", f"{peak / ceiling:.2f}", peak >= 0.8 * ceiling))
+    targets.append(target("peak >= 0.80 of ceiling (wall clock)", f"{peak / ceiling:.2f}", peak >= 0.8 * ceiling))
+if pk and pk.get("cpu_ms_per_tx") and per_cpu:
+    norm = nproc * 1000 / pk["cpu_ms_per_tx"] / (per_cpu * nproc / n)
+    targets.append(target("  same, CPU-normalised (see above)", f"{norm:.2f}", norm >= 0.8))
 if o100:
     targets.append(target("100 tx/s: p50 <= 10 ms, p99 <= 50 ms",
                           f"{o100['lat_ms']['p50']:.1f} / {o100['lat_ms']['p99']:.1f} ms",
@@ -462,6 +467,7 @@ fact pids "$(pid_list)"
 closed_txs=$(python3 -c "print(int(max(3000, 3 * $ceiling) * ($WARMUP + $CLOSED_S)))")
 peak=0
 peak_label=""
+flat=0 # consecutive steps that did not raise the peak by 5%
 for c in "${SWEEP[@]}"; do
     if [ $((c * BATCH)) -gt $((accounts * PER_ACCOUNT)) ]; then break; fi
     log "closed loop C=$c B=$BATCH"
@@ -473,7 +479,8 @@ for c in "${SWEEP[@]}"; do
         peak=$tps
         peak_label="closed-c$c"
     fi
-    [ "$better" = 1 ] || break
+    if [ "$better" = 1 ]; then flat=0; else flat=$((flat + 1)); fi
+    [ $flat -lt $PATIENCE ] || break
 done
 fact peak "$peak"
 fact peak_label "$peak_label"
@@ -603,7 +610,8 @@ if [ "$chain_height" != 0 ]; then
     fact catchup_ok "$caught"
     fact catchup_target "$target"
     fact catchup_seconds "$(python3 -c "print(round($t1 - $t0, 3))")"
-    fact catchup_height "$(status_field 3 height)"
+    reached=$(status_field 3 height)
+    fact catchup_height "${reached:-0}"
     fact catchup_vmhwm_kb "$(awk '/VmHWM/ {print $2}' "/proc/${pids[3]}/status" 2>/dev/null)"
     if [ $caught = 1 ]; then
         # the caught-up replica must hold the same block at the target height
@@ -617,7 +625,7 @@ if [ "$chain_height" != 0 ]; then
             failed=1
         fi
     else
-        log "replica 3 did not catch up within $CATCHUP_DEADLINE s"
+        log "replica 3 reached ${reached:-0} of $target within $CATCHUP_DEADLINE s (rate measured on that part)"
     fi
 fi
 fact loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
