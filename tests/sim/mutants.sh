@@ -11,7 +11,10 @@
 #     check off (--no-cert-check), where the agreement checker must catch the
 #     fork an equivocating primary makes;
 #   - bug-carry must fail on the fixed seeds (agreement after a view change).
-# Set PBFT_MUTANTS_SKIP_NORMAL=1 when the normal --fixed run already ran.
+# Each run that caught a mutant is then replayed on the normal build, where it
+# must pass (so the catch is the bug's doing, not a false alarm of the checker).
+# Set PBFT_MUTANTS_SKIP_NORMAL=1 to skip the normal build's full --fixed run
+# (e.g. when `make test` already ran it); the replays still run.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 start=$SECONDS
@@ -39,9 +42,9 @@ expect() { # name expected(pass|fail) command...
     local why
     why=$(grep -m1 '^     why:' "$logdir/$name.log" | sed 's/^ *why: //')
     if [ "$got" = "$want" ]; then
-        printf 'ok   %-28s %-4s as expected (%ds)%s\n' "$name" "$got" $((SECONDS - t0)) "${why:+: $why}"
+        printf 'ok   %-44s %-4s as expected (%ds)%s\n' "$name" "$got" $((SECONDS - t0)) "${why:+: $why}"
     else
-        printf 'BAD  %-28s %-4s, expected %s (%ds; log: %s)\n' "$name" "$got" "$want" $((SECONDS - t0)) "$logdir/$name.log"
+        printf 'BAD  %-44s %-4s, expected %s (%ds; log: %s)\n' "$name" "$got" "$want" $((SECONDS - t0)) "$logdir/$name.log"
         tail -5 "$logdir/$name.log" | sed 's/^/     | /'
         fail=1
     fi
@@ -59,6 +62,25 @@ expect bug-quorum-fixed fail build/bug-quorum/bin/pbft-sim --fixed --expect-fail
 expect bug-quorum-agreement fail build/bug-quorum/bin/pbft-sim --fixed --expect-failure \
     --no-cert-check --expect-check agreement
 expect bug-carry-fixed fail build/bug-carry/bin/pbft-sim --fixed --expect-failure
+
+# The runs that caught the mutants must pass on the normal build.
+replay_on_normal() { # mutant-log-name extra-flags...
+    local log="$logdir/$1.log"; shift
+    local line
+    line=$(grep -m1 '^     replay: pbft-sim ' "$log" | sed 's/^ *replay: pbft-sim //')
+    if [ -z "$line" ]; then
+        echo "BAD  no failing run to replay in $log"
+        fail=1
+        return
+    fi
+    # shellcheck disable=SC2086
+    local name
+    name="normal:$(echo "$line" | awk '{print $2 "/" $4}')${1:+/$1}"
+    expect "$name" pass build/release/bin/pbft-sim $line "$@"
+}
+replay_on_normal bug-quorum-fixed
+replay_on_normal bug-quorum-agreement --no-cert-check
+replay_on_normal bug-carry-fixed
 
 echo "mutants: $([ $fail = 0 ] && echo PASS || echo FAIL) in $((SECONDS - start)) s (logs: $logdir)"
 exit $fail
