@@ -33,19 +33,21 @@ build() { # mode bug
 expect() { # name expected(pass|fail) command...
     local name=$1 want=$2; shift 2
     local t0=$SECONDS
-    "$@" >"$logdir/$name.log" 2>&1
+    local log
+    log="$logdir/$(echo "$name" | tr '/:' '__').log"
+    "$@" >"$log" 2>&1
     local rc=$?
     local got=pass
     [ $rc -ne 0 ] && got=fail
     # --expect-failure inverts the exit status: 0 means "a run failed".
     case " $* " in *" --expect-failure "*) [ $rc -eq 0 ] && got=fail || got=pass ;; esac
     local why
-    why=$(grep -m1 '^     why:' "$logdir/$name.log" | sed 's/^ *why: //')
+    why=$(grep -m1 '^     why:' "$log" | sed 's/^ *why: //')
     if [ "$got" = "$want" ]; then
         printf 'ok   %-44s %-4s as expected (%ds)%s\n' "$name" "$got" $((SECONDS - t0)) "${why:+: $why}"
     else
-        printf 'BAD  %-44s %-4s, expected %s (%ds; log: %s)\n' "$name" "$got" "$want" $((SECONDS - t0)) "$logdir/$name.log"
-        tail -5 "$logdir/$name.log" | sed 's/^/     | /'
+        printf 'BAD  %-44s %-4s, expected %s (%ds; log: %s)\n' "$name" "$got" "$want" $((SECONDS - t0)) "$log"
+        tail -5 "$log" | sed 's/^/     | /'
         fail=1
     fi
 }
