@@ -91,7 +91,8 @@ static void render_transport(node_t *node, metrics_text_t *t) {
     counter(t, "pbft_net_bytes_received_total", "Bytes received from peers.",
             LOAD(ns->bytes_received));
     counter(t, "pbft_net_bytes_sent_total", "Bytes sent to peers.", LOAD(ns->bytes_sent));
-    counter(t, "pbft_net_send_dropped_total", "Frames dropped because a peer's backlog was full.",
+    counter(t, "pbft_net_send_dropped_total",
+            "Frames dropped for a slow or absent peer (backlog full or older than 3 s).",
             LOAD(ns->dropped_backlog_full));
     gauge(t, "pbft_net_backlog_messages", "Frames waiting for a slow or absent peer.",
           LOAD(ns->backlog_messages));

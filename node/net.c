@@ -9,11 +9,13 @@
 #include <nanomsg/tcp.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
 typedef struct backlog_item {
     struct backlog_item *next;
+    uint64_t queued_ms; /* CLOCK_MONOTONIC */
     size_t size;
     uint8_t frame[]; /* header + payload */
 } backlog_item_t;
@@ -185,10 +187,22 @@ static bool try_send(net_t *net, net_peer_t *peer, const uint8_t *frame, size_t 
     return true;
 }
 
+static uint64_t monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void backlog_flush_peer(net_t *net, net_peer_t *peer) {
+    uint64_t now_ms = monotonic_ms();
     while (peer->head) {
         backlog_item_t *item = peer->head;
-        if (!try_send(net, peer, item->frame, item->size)) return;
+        bool stale = now_ms - item->queued_ms > NET_BACKLOG_AGE_MS_MAX;
+        if (stale) {
+            atomic_fetch_add(&net->stats.dropped_backlog_full, 1);
+        } else if (!try_send(net, peer, item->frame, item->size)) {
+            return;
+        }
         peer->head = item->next;
         if (!peer->head) peer->tail = NULL;
         peer->backlog_bytes -= item->size;
@@ -220,6 +234,7 @@ static void backlog_push(net_t *net, net_peer_t *peer, const uint8_t *frame, siz
     }
     backlog_item_t *item = pbft_xmalloc(sizeof *item + size);
     item->next = NULL;
+    item->queued_ms = monotonic_ms();
     item->size = size;
     memcpy(item->frame, frame, size);
     if (peer->tail) {

@@ -6,8 +6,9 @@
  * per peer connected to its URL. Sends never block the consensus thread: a
  * send that cannot go out at once (peer down or slow) waits in a per-peer
  * backlog bounded by NET_BACKLOG_BYTES_MAX / NET_BACKLOG_COUNT_MAX and is
- * flushed when the socket becomes writable (NN_SNDFD); past the bound it is
- * dropped and counted. The links deliver at most once; PBFT tolerates loss.
+ * flushed when the socket becomes writable (NN_SNDFD); past the bound, or
+ * older than NET_BACKLOG_AGE_MS_MAX, it is dropped and counted. The links deliver at most once;
+ * PBFT tolerates loss.
  *
  * Frame on the wire (little-endian):
  *   u32 magic 'PBFT' | u8 version | u8 reserved (0) | u16 sender | u32 size
@@ -29,6 +30,10 @@
 #define NET_BACKLOG_BYTES_MAX (16u * 1024u * 1024u) /* per peer; oldest dropped past it */
 #define NET_BACKLOG_COUNT_MAX 8192u                 /* per peer */
 #define NET_SNDBUF_BYTES (4 * 1024 * 1024)
+/* A frame that waited longer than this for a peer is dropped: after a pause
+ * that long the peer needs fresh traffic (or state transfer), not a flood of
+ * stale votes it would reject anyway. */
+#define NET_BACKLOG_AGE_MS_MAX 3000
 
 typedef struct net_frame_header {
     uint32_t magic;
