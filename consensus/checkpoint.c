@@ -143,3 +143,36 @@ pbft_status_t replica_on_checkpoint(replica_t *r, msg_t *m) {
     check_stable(r, c, m->sender);
     return PBFT_OK;
 }
+
+/* A peer's STATUS shows a stable checkpoint below checkpoints we signed: it
+ * may have lost our CHECKPOINTs (links drop frames), and without them its
+ * water marks cannot move. Send ours again, with their original signatures. */
+void replica_checkpoint_retransmit(replica_t *r, uint16_t to, uint64_t peer_stable) {
+    for (uint32_t i = 0; i < REPLICA_CHECKPOINT_VOTES_MAX; i++) {
+        const checkpoint_vote_t *v = &r->checkpoint_votes[r->self][i];
+        if (v->height == 0 || v->height <= peer_stable) continue;
+        msg_t m;
+        memset(&m, 0, sizeof(m));
+        m.type = MSG_CHECKPOINT;
+        m.sender = r->self;
+        m.u.checkpoint.height = v->height;
+        memcpy(m.u.checkpoint.block_hash, v->block_hash, PBFT_HASH_SIZE);
+        memcpy(m.u.checkpoint.state_hash, v->state_hash, PBFT_HASH_SIZE);
+        memcpy(m.signature, v->sig, PBFT_SIGNATURE_SIZE);
+        uint8_t frame[MSG_HEADER_SIZE + 8 + 2 * PBFT_HASH_SIZE + PBFT_SIGNATURE_SIZE];
+        size_t size = msg_encode(&m, frame, sizeof(frame), NULL);
+        PBFT_ASSERT(size == sizeof(frame));
+        replica_queue_frame(r, to, frame, size);
+    }
+    /* Our own latest stable certificate's votes went when it became stable;
+     * a peer below it catches up by state transfer or from a VIEW-CHANGE. */
+}
+
+/* A valid checkpoint certificate from elsewhere (a VIEW-CHANGE): adopt it
+ * when we have executed that far and our state agrees. */
+void replica_checkpoint_adopt(replica_t *r, const pbft_checkpoint_cert_t *cert) {
+    if (cert->height <= r->stable || cert->height > r->executed) return;
+    const checkpoint_vote_t *own = find_vote(r, r->self, cert->height);
+    if (own == NULL || !vote_matches(own, cert->height, cert->block_hash, cert->state_hash)) return;
+    make_stable(r, cert);
+}

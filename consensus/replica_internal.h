@@ -360,6 +360,8 @@ void replica_retransmit(replica_t *r, uint16_t to, uint64_t peer_committed);
 void replica_checkpoint_executed(replica_t *r, uint64_t height);
 pbft_status_t replica_on_checkpoint(replica_t *r, msg_t *m);
 void replica_checkpoint_restore(replica_t *r, const pbft_checkpoint_cert_t *stable);
+void replica_checkpoint_retransmit(replica_t *r, uint16_t to, uint64_t peer_stable);
+void replica_checkpoint_adopt(replica_t *r, const pbft_checkpoint_cert_t *cert);
 
 /* view_change.c */
 void replica_start_view_change(replica_t *r, uint64_t new_view);

@@ -151,6 +151,7 @@ pbft_status_t replica_on_status(replica_t *r, msg_t *m) {
         r->new_view_frame_view == r->view && behind)
         replica_queue_frame(r, m->sender, r->new_view_frame, r->new_view_size);
     if (stuck) replica_retransmit(r, m->sender, st->committed_height);
+    replica_checkpoint_retransmit(r, m->sender, st->stable_height);
     return PBFT_OK;
 }
 

@@ -330,22 +330,32 @@ static void install_new_view(replica_t *r, uint64_t view, const oset_t *o, pbft_
 /* ------------------------------------------------------------------------ */
 /* NEW-VIEW at the new primary (§4.4).                                       */
 
+/* A copy is usable only if it is valid in full: the block hash binds the
+ * tx ids, not the tx signatures, so a Byzantine appendix could carry the
+ * right header with a mutated signature. Our own log comes first. */
+static bool usable(replica_t *r, const pbft_block_t *b, uint64_t seq,
+                   const uint8_t hash[PBFT_HASH_SIZE]) {
+    uint8_t h[PBFT_HASH_SIZE];
+    if (b->header.height != seq) return false;
+    codec_header_hash(&b->header, h);
+    if (memcmp(h, hash, PBFT_HASH_SIZE) != 0) return false;
+    uint8_t(*ids)[PBFT_HASH_SIZE] = NULL;
+    bool ok = replica_validate_block(r, b, seq, &ids) == PBFT_OK;
+    free(ids);
+    return ok;
+}
+
 static const pbft_block_t *find_block(replica_t *r, msg_view_change_t *const *vcs, uint32_t count,
                                       uint64_t seq, const uint8_t hash[PBFT_HASH_SIZE]) {
-    uint8_t h[PBFT_HASH_SIZE];
-    for (uint32_t i = 0; i < count; i++)
-        for (uint8_t j = 0; j < vcs[i]->block_count; j++) {
-            const pbft_block_t *b = &vcs[i]->blocks[j];
-            if (b->header.height != seq) continue;
-            codec_header_hash(&b->header, h);
-            if (memcmp(h, hash, PBFT_HASH_SIZE) == 0) return b;
-        }
     slot_t *s = &r->slots[seq % REPLICA_LOG_SPAN_MAX];
-    if (s->seq == seq && s->has_block && memcmp(s->hash, hash, PBFT_HASH_SIZE) == 0)
+    if (s->seq == seq && s->has_block && s->valid && memcmp(s->hash, hash, PBFT_HASH_SIZE) == 0)
         return &s->block;
     if (s->seq == seq && s->has_pcert && s->pcert_own_block &&
-        memcmp(s->pcert.block_hash, hash, PBFT_HASH_SIZE) == 0)
+        usable(r, &s->pcert_block, seq, hash))
         return &s->pcert_block;
+    for (uint32_t i = 0; i < count; i++)
+        for (uint8_t j = 0; j < vcs[i]->block_count; j++)
+            if (usable(r, &vcs[i]->blocks[j], seq, hash)) return &vcs[i]->blocks[j];
     return NULL;
 }
 
@@ -462,6 +472,7 @@ pbft_status_t replica_on_view_change(replica_t *r, msg_t *m, const uint8_t *fram
         replica_logf(r, 2, "bad view change from %u: %s", m->sender, pbft_status_name(status));
         return replica_reject(r, REPLICA_INVALID_BAD_VIEW_CHANGE, status);
     }
+    if (vc->has_checkpoint) replica_checkpoint_adopt(r, &vc->checkpoint);
     vc_free(r->vcs[m->sender]);
     r->vcs[m->sender] = vc;
     m->u.view_change = NULL; /* kept */
