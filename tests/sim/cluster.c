@@ -334,6 +334,7 @@ void sim_run(const sim_scenario_t *sc, uint64_t seed, const sim_options_t *opt, 
             c->client_count, (unsigned long long)c->heal_ms);
     sim_at(c, c->heal_ms, heal, 0);
     run_loop(c);
+    if (!c->failed && sc->expect) sc->expect(c);
     if (c->failed)
         for (uint16_t r = 0; r < c->replica_count; r++)
             sim_glue_dump(c, r);

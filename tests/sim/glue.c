@@ -290,6 +290,13 @@ uint64_t sim_glue_view_changes(const sim_cluster_t *c, uint16_t r) {
     return st.view_changes;
 }
 
+bool sim_glue_status(const sim_cluster_t *c, uint16_t r, replica_status_t *out) {
+    const sim_replica_t *rep = &c->replicas[r];
+    if (!rep->replica) return false;
+    replica_get_status(rep->replica, out);
+    return true;
+}
+
 /* One line per replica for failure reports (--verbose). */
 void sim_glue_dump(sim_cluster_t *c, uint16_t r) {
     const sim_replica_t *rep = &c->replicas[r];

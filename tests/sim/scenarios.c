@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "pbft/consensus.h"
 #include "pbft/messages.h"
 #include "sim_cluster.h"
 
@@ -224,6 +225,7 @@ static void setup_replay_old_view(sim_cluster_t *c) {
  * past it and garbage-collect: it can only catch up by state transfer. */
 static void setup_state_transfer_lagging(sim_cluster_t *c) {
     uint16_t r = (uint16_t)(1 + sim_rng_below(&c->rng, c->replica_count - 1u));
+    c->scenario_replica = r;
     sim_at(c, 1000, act_isolate, r);
     sim_at(c, 30000, act_heal_net, 0);
 }
@@ -347,6 +349,64 @@ static void setup_swarm(sim_cluster_t *c) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Expectations: the scenario did what it is named for.                      */
+
+static uint64_t honest_max_view(const sim_cluster_t *c) {
+    uint64_t view = 0;
+    for (uint16_t r = 0; r < c->replica_count; r++)
+        if (sim_is_honest(c, r) && sim_replica_view(c, r) > view) view = sim_replica_view(c, r);
+    return view;
+}
+
+/* Sum of an invalid-message counter over the honest replicas (since their
+ * last restart). */
+static uint64_t honest_invalid(const sim_cluster_t *c, replica_invalid_reason_t reason) {
+    uint64_t sum = 0;
+    replica_status_t st;
+    for (uint16_t r = 0; r < c->replica_count; r++)
+        if (sim_is_honest(c, r) && sim_glue_status(c, r, &st)) sum += st.invalid[reason];
+    return sum;
+}
+
+static void expect_view_change(sim_cluster_t *c) {
+    if (honest_max_view(c) == 0)
+        sim_fail(c, "expectation: %s never left view 0", c->scenario->name);
+}
+
+static void expect_rejected(sim_cluster_t *c, replica_invalid_reason_t a,
+                            replica_invalid_reason_t b) {
+    if (honest_invalid(c, a) + honest_invalid(c, b) == 0)
+        sim_fail(c, "expectation: no honest replica counted a %s or %s message in %s",
+                 replica_invalid_reason_name(a), replica_invalid_reason_name(b), c->scenario->name);
+}
+
+static void expect_bad_block_replaced(sim_cluster_t *c) {
+    expect_view_change(c);
+    if (!c->failed) expect_rejected(c, REPLICA_INVALID_BAD_BLOCK, REPLICA_INVALID_BAD_TX);
+}
+
+static void expect_bad_signatures(sim_cluster_t *c) {
+    expect_rejected(c, REPLICA_INVALID_BAD_SIGNATURE, REPLICA_INVALID_WRONG_SENDER);
+}
+
+static void expect_stale_rejected(sim_cluster_t *c) {
+    expect_view_change(c);
+    if (!c->failed) expect_rejected(c, REPLICA_INVALID_STALE, REPLICA_INVALID_CONFLICT);
+}
+
+static void expect_state_transfer(sim_cluster_t *c) {
+    replica_status_t st;
+    uint16_t r = c->scenario_replica;
+    if (sim_glue_status(c, r, &st) && st.state_transfer_blocks == 0)
+        sim_fail(c, "expectation: lagging replica %u caught up without state transfer", r);
+}
+
+static void expect_disk_and_wire(sim_cluster_t *c) {
+    if (c->persist_failures == 0 || c->net.stats.corrupted == 0)
+        sim_fail(c, "expectation: no persist failure or corrupted frame was injected");
+}
+
+/* ------------------------------------------------------------------------ */
 
 static const sim_scenario_t scenarios[] = {
     {"normal", "no faults, 4 replicas", 4, 8000, setup_normal},
@@ -359,37 +419,42 @@ static const sim_scenario_t scenarios[] = {
     {"partition_one_way", "a backup that cannot hear, a primary nobody hears", 4, 20000,
      setup_partition_one_way},
     {"split_2_2", "two halves, no quorum on either side", 4, 15000, setup_split_2_2},
-    {"isolate_primary", "the primary cut off for 11 s", 0, 16000, setup_isolate_primary},
+    {"isolate_primary", "the primary cut off for 11 s", 0, 16000, setup_isolate_primary,
+     expect_view_change},
     {"crash_restart_backup", "backups crash and restart from disk", 0, 20000,
      setup_crash_restart_backup},
     {"crash_restart_primary", "primaries crash and restart from disk", 0, 22000,
-     setup_crash_restart_primary},
+     setup_crash_restart_primary, expect_view_change},
     {"crash_all_restart", "every replica crashes at once, twice", 0, 16000,
      setup_crash_all_restart},
     {"equivocating_primary", "primary sends different blocks to two halves", 4, 20000,
      setup_equivocating_primary},
-    {"censoring_primary", "primary ignores one client's txs", 4, 15000, setup_censoring_primary},
-    {"silent_primary", "primary goes silent after 3 s", 4, 15000, setup_silent_primary},
+    {"censoring_primary", "primary ignores one client's txs", 4, 15000, setup_censoring_primary,
+     expect_view_change},
+    {"silent_primary", "primary goes silent after 3 s", 4, 15000, setup_silent_primary,
+     expect_view_change},
     {"invalid_tx_primary", "primary's blocks carry a badly signed tx", 4, 15000,
-     setup_invalid_tx_primary},
-    {"bad_prev_hash_primary", "primary's blocks do not link", 4, 15000,
-     setup_bad_prev_hash_primary},
+     setup_invalid_tx_primary, expect_bad_block_replaced},
+    {"bad_prev_hash_primary", "primary's blocks do not link", 4, 15000, setup_bad_prev_hash_primary,
+     expect_view_change},
     {"duplicate_tx_primary", "primary's blocks repeat an already committed tx", 4, 15000,
-     setup_duplicate_tx_primary},
+     setup_duplicate_tx_primary, expect_bad_block_replaced},
     {"double_vote_backup", "backup votes for two digests per seq", 4, 15000,
      setup_double_vote_backup},
     {"phantom_prepare_backup", "backup prepares digests it never received", 4, 15000,
      setup_phantom_prepare_backup},
-    {"wrong_key", "replica signs with a key that is not its own", 4, 15000, setup_wrong_key},
-    {"impersonation", "replica claims another replica's id", 4, 15000, setup_impersonation},
+    {"wrong_key", "replica signs with a key that is not its own", 4, 15000, setup_wrong_key,
+     expect_bad_signatures},
+    {"impersonation", "replica claims another replica's id", 4, 15000, setup_impersonation,
+     expect_bad_signatures},
     {"replay_old_view", "old-view messages replayed across two view changes", 4, 20000,
-     setup_replay_old_view},
+     setup_replay_old_view, expect_stale_rejected},
     {"state_transfer_lagging_replica", "a replica misses many checkpoints, then catches up", 0,
-     32000, setup_state_transfer_lagging},
+     32000, setup_state_transfer_lagging, expect_state_transfer},
     {"prepared_carry", "view change after only one replica committed", 4, 15000,
-     setup_prepared_carry},
+     setup_prepared_carry, expect_view_change},
     {"disk_and_wire_faults", "persist failures, corrupted frames, crash/restart", 0, 18000,
-     setup_disk_and_wire_faults},
+     setup_disk_and_wire_faults, expect_disk_and_wire},
     {"swarm", "random mix of all faults (heal time drawn from the seed)", 0, 0, setup_swarm},
 };
 

@@ -177,8 +177,9 @@ struct sim_cluster {
     uint64_t liveness_at_ms;
     uint64_t end_ms;
     uint32_t storage_delay_ms_max;
-    uint32_t invalid_tx_pm;   /* clients' deliberately bad signatures */
-    uint32_t persist_fail_pm; /* env->persist fails (disk error), until heal */
+    uint32_t invalid_tx_pm;    /* clients' deliberately bad signatures */
+    uint32_t persist_fail_pm;  /* env->persist fails (disk error), until heal */
+    uint16_t scenario_replica; /* the replica a scenario singled out */
     uint64_t persist_failures;
     bool failed;
     char failure[512];
@@ -191,6 +192,10 @@ struct sim_scenario {
     uint16_t replica_count; /* 0: chosen by the seed (4 or 7) */
     uint64_t heal_ms;       /* faults stop here */
     void (*setup)(sim_cluster_t *c);
+    /* Optional: after a run that passed every checker, asserts that the
+     * scenario exercised what it is named for (a view change happened, the
+     * forged messages were rejected, state transfer ran, ...). */
+    void (*expect)(sim_cluster_t *c);
 };
 
 const sim_scenario_t *sim_scenario_find(const char *name);
@@ -254,6 +259,9 @@ void sim_glue_on_timer(sim_cluster_t *c, uint16_t r, uint64_t timer);
 void sim_glue_on_executed(sim_cluster_t *c, uint16_t r, uint64_t height);
 void sim_glue_check_bounds(sim_cluster_t *c, uint16_t r);
 void sim_glue_dump(sim_cluster_t *c, uint16_t r);
+struct replica_status;
+/* False when replica r is down. */
+bool sim_glue_status(const sim_cluster_t *c, uint16_t r, struct replica_status *out);
 uint64_t sim_glue_view(const sim_cluster_t *c, uint16_t r);
 uint64_t sim_glue_view_changes(const sim_cluster_t *c, uint16_t r);
 
