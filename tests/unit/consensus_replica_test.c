@@ -359,6 +359,12 @@ static bool drop_from_2_and_3(cluster_t *c, const frame_t *f, const msg_t *m) {
     return f->from != 2 && f->from != 3;
 }
 
+static bool drop_checkpoints(cluster_t *c, const frame_t *f, const msg_t *m) {
+    (void)c;
+    (void)f;
+    return m->type != MSG_CHECKPOINT;
+}
+
 static bool drop_commits(cluster_t *c, const frame_t *f, const msg_t *m) {
     (void)f;
     if (m->type == MSG_PRE_PREPARE && !c->captured) {
@@ -688,6 +694,39 @@ static void test_prepared_certificate_survives_restart_of_every_backup(void **st
     cluster_free(c);
 }
 
+/* Every CHECKPOINT is lost for a while: the high water mark (2K above the
+ * stable checkpoint) stops the primary; once links heal, the checkpoints
+ * are re-sent (STATUS shows a peer's stable checkpoint) and commits go on. */
+static void test_lost_checkpoints_are_resent_and_water_marks_move(void **state) {
+    (void)state;
+    cluster_t *c = cluster_new(2); /* K = 2, window 2: high water mark 4 */
+    c->filter = drop_checkpoints;
+    uint64_t nonce = 0;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(submit(c, 0, nonce++, false), PBFT_OK);
+        run_for(c, 30);
+    }
+    for (uint16_t i = 0; i < N; i++) {
+        assert_int_equal(status_of(c, i).committed_height, 4);
+        assert_int_equal(status_of(c, i).stable_checkpoint, 0);
+    }
+    c->filter = NULL;
+    run_for(c, 3000);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(submit(c, 0, nonce++, false), PBFT_OK);
+        run_for(c, 30);
+    }
+    run_for(c, 500);
+    for (uint16_t i = 0; i < N; i++) {
+        replica_status_t s = status_of(c, i);
+        assert_true(s.stable_checkpoint >= 4);
+        assert_true(s.committed_height > 4);
+        assert_int_equal(s.mempool_size, 0);
+    }
+    assert_agreement(c);
+    cluster_free(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normal_case_commits_identical_hashes),
@@ -703,6 +742,7 @@ int main(void) {
         cmocka_unit_test(test_garbage_frames_are_counted_not_fatal),
         cmocka_unit_test(test_single_replica_commits_alone),
         cmocka_unit_test(test_prepared_certificate_survives_restart_of_every_backup),
+        cmocka_unit_test(test_lost_checkpoints_are_resent_and_water_marks_move),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
