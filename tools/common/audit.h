@@ -88,6 +88,10 @@ typedef struct audit_sigpool audit_sigpool_t;
 audit_sigpool_t *audit_sigpool_new(size_t threads);
 void audit_sigpool_free(audit_sigpool_t *p);
 size_t audit_sigpool_threads(const audit_sigpool_t *p);
+/* Runs fn(ctx, i) for every i < count on the pool (and the caller) and
+ * returns when all are done. fn must be thread-safe across indexes. */
+typedef void (*audit_pool_fn)(void *ctx, size_t index);
+void audit_sigpool_for(audit_sigpool_t *p, size_t count, audit_pool_fn fn, void *ctx);
 /* Verifies every tx signature; status[i] receives codec_tx_verify's answer. */
 void audit_sigpool_run(audit_sigpool_t *p, const pbft_tx_t *txs, size_t count,
                        const uint8_t chain_id[PBFT_CHAIN_ID_SIZE], pbft_status_t *status);

@@ -153,36 +153,50 @@ static bool check_structure(chain_state_t *cs, uint64_t h, const pbft_block_t *b
     return all_valid;
 }
 
-static void check_commit_cert(chain_state_t *cs, uint64_t h, const pbft_block_header_t *header,
-                              const audit_item_t *item) {
-    audit_report_t *r = cs->report;
+/* The outcome of checking one block's commit certificate (computed on the
+ * pool for a whole batch, reported in height order). */
+typedef struct cert_result {
+    pbft_status_t read;   /* the source's status for the raw certificate */
+    pbft_status_t decode; /* codec status */
+    pbft_status_t check;  /* cert_check_block */
+    pbft_status_t sigs;   /* cert_check_commit, when check failed */
+    size_t bad;           /* entry cert_check_commit blamed */
     pbft_commit_cert_t cert;
-    if (item->cert_status != PBFT_OK || !item->cert_raw) {
-        audit_report_fail(r, h, "no readable commit certificate (%s)",
-                          pbft_status_string(item->cert_status));
-        return;
-    }
-    pbft_status_t st = codec_commit_cert_decode(item->cert_raw, item->cert_size, &cert);
-    if (st != PBFT_OK) {
-        audit_report_fail(r, h, "commit certificate does not decode (%s)", pbft_status_string(st));
-        return;
-    }
-    st = cert_check_block(&cs->genesis->validators, cs->genesis->chain_id, header, &cert);
-    if (st == PBFT_OK) {
+} cert_result_t;
+
+static void compute_cert_result(const pbft_genesis_t *g, const pbft_block_header_t *header,
+                                const audit_item_t *item, cert_result_t *out) {
+    out->read = item->cert_raw ? item->cert_status : PBFT_ERR_NOT_FOUND;
+    if (out->read != PBFT_OK) return;
+    out->decode = codec_commit_cert_decode(item->cert_raw, item->cert_size, &out->cert);
+    if (out->decode != PBFT_OK) return;
+    out->check = cert_check_block(&g->validators, g->chain_id, header, &out->cert);
+    out->bad = SIZE_MAX;
+    if (out->check != PBFT_OK)
+        out->sigs = cert_check_commit(&g->validators, g->chain_id, &out->cert, &out->bad);
+}
+
+static void check_commit_cert(chain_state_t *cs, uint64_t h, const cert_result_t *c) {
+    audit_report_t *r = cs->report;
+    if (c->read != PBFT_OK) {
+        audit_report_fail(r, h, "no readable commit certificate (%s)", pbft_status_string(c->read));
+    } else if (c->decode != PBFT_OK) {
+        audit_report_fail(r, h, "commit certificate does not decode (%s)",
+                          pbft_status_string(c->decode));
+    } else if (c->check == PBFT_OK) {
         r->commit_certs++;
-        return;
-    }
-    size_t bad = SIZE_MAX;
-    if (cert_check_commit(&cs->genesis->validators, cs->genesis->chain_id, &cert, &bad) == PBFT_OK)
+    } else if (c->sigs == PBFT_OK) {
         audit_report_fail(r, h, "commit certificate: %s (certifies seq %" PRIu64 ")",
-                          pbft_status_string(st), cert.seq);
-    else if (bad < cert.count)
+                          pbft_status_string(c->check), c->cert.seq);
+    } else if (c->bad < c->cert.count) {
         audit_report_fail(r, h, "commit certificate: %s (entry %zu, replica %u)",
-                          pbft_status_string(st), bad, (unsigned)cert.sigs[bad].replica);
-    else
+                          pbft_status_string(c->check), c->bad,
+                          (unsigned)c->cert.sigs[c->bad].replica);
+    } else {
         audit_report_fail(r, h, "commit certificate: %s (%u signatures, quorum %u)",
-                          pbft_status_string(st), (unsigned)cert.count,
+                          pbft_status_string(c->check), (unsigned)c->cert.count,
                           (unsigned)pbft_validator_quorum(&cs->genesis->validators));
+    }
 }
 
 /* Explicit invariants over one block's result, before it is applied. */
@@ -296,14 +310,14 @@ static void check_checkpoint(chain_state_t *cs, uint64_t h) {
  * the audit cannot go on. */
 static bool check_height(chain_state_t *cs, uint64_t h, const audit_item_t *item,
                          const pbft_block_t *b, pbft_status_t decoded,
-                         const pbft_status_t *sig_status) {
+                         const pbft_status_t *sig_status, const cert_result_t *cert) {
     if (decoded != PBFT_OK) {
         audit_report_fail(cs->report, h, "block does not decode (%s)", pbft_status_string(decoded));
         cs->report->stopped = true;
         return false;
     }
     bool executable = check_structure(cs, h, b, sig_status);
-    check_commit_cert(cs, h, &b->header, item);
+    check_commit_cert(cs, h, cert);
     if (cs->replaying && !executable) {
         audit_report_fail(cs->report, h,
                           "replay stops here (a block with an invalid signature "
@@ -363,6 +377,7 @@ typedef struct batch {
     size_t sig_offset[AUDIT_BATCH_BLOCKS_MAX];
     size_t tx_total;
     pbft_status_t *sig_status;
+    cert_result_t certs[AUDIT_BATCH_BLOCKS_MAX];
 } batch_t;
 
 static void batch_free(batch_t *b) {
@@ -399,8 +414,24 @@ static pbft_status_t batch_fill(chain_state_t *cs, batch_t *b, uint64_t from, ui
     return PBFT_OK;
 }
 
-/* Verifies every tx signature of the batch on the pool in one go. */
+typedef struct cert_job {
+    const pbft_genesis_t *genesis;
+    batch_t *batch;
+} cert_job_t;
+
+static void check_one_cert(void *ctx, size_t k) {
+    cert_job_t *job = ctx;
+    batch_t *b = job->batch;
+    memset(&b->certs[k], 0, sizeof(b->certs[k]));
+    if (b->decoded[k] != PBFT_OK) return;
+    compute_cert_result(job->genesis, &b->blocks[k].header, &b->items[k], &b->certs[k]);
+}
+
+/* Verifies every tx signature and every commit certificate of the batch on
+ * the pool. */
 static void batch_verify(chain_state_t *cs, batch_t *b) {
+    cert_job_t job = {cs->genesis, b};
+    audit_sigpool_for(cs->pool, b->count, check_one_cert, &job);
     b->sig_status = pbft_xcalloc(b->tx_total, sizeof(pbft_status_t));
     if (b->tx_total == 0) return;
     pbft_tx_t *txs = pbft_xmalloc(b->tx_total * sizeof(pbft_tx_t));
@@ -438,7 +469,7 @@ static pbft_status_t run_heights(chain_state_t *cs, uint64_t tip, char *err, siz
         bool go_on = true;
         for (size_t k = 0; k < b->count && go_on && !should_stop(cs); k++) {
             go_on = check_height(cs, h + k, &b->items[k], &b->blocks[k], b->decoded[k],
-                                 b->sig_status + b->sig_offset[k]);
+                                 b->sig_status + b->sig_offset[k], &b->certs[k]);
             cs->report->tip = h + k;
         }
         if (go_on && !should_stop(cs) && b->missing) {

@@ -1,10 +1,10 @@
 /*
- * tools/common/audit_sigpool.c — verify a block's tx signatures on every core.
+ * tools/common/audit_sigpool.c — verify signatures on every core.
  *
- * Signature checks dominate the audit's CPU time, so each block's batch is
- * split across a fixed pool of workers; the calling thread works too. Work
- * is handed out in small chunks from a shared counter so an uneven machine
- * still finishes a batch together.
+ * Signature checks dominate the audit's CPU time, so each batch (tx
+ * signatures, commit certificates) is split across a fixed pool of workers;
+ * the calling thread works too. Work is handed out in small chunks from a
+ * shared counter so an uneven machine still finishes a batch together.
  */
 #include <pthread.h>
 #include <string.h>
@@ -24,13 +24,12 @@ struct audit_sigpool {
     pthread_cond_t done_cv;
     uint64_t generation;
     bool stop;
-    /* the current batch */
-    const pbft_tx_t *txs;
+    /* the current batch: fn(ctx, i) for every i < count */
+    audit_pool_fn fn;
+    void *ctx;
     size_t count;
     size_t next;
     size_t done;
-    const uint8_t *chain_id;
-    pbft_status_t *status;
 };
 
 /* Takes and verifies chunks until the batch is exhausted. Called with mu held;
@@ -40,12 +39,11 @@ static void work_batch(audit_sigpool_t *p) {
         size_t start = p->next;
         size_t end = PBFT_MIN(start + SIGPOOL_CHUNK, p->count);
         p->next = end;
-        const pbft_tx_t *txs = p->txs;
-        const uint8_t *chain_id = p->chain_id;
-        pbft_status_t *status = p->status;
+        audit_pool_fn fn = p->fn;
+        void *ctx = p->ctx;
         pthread_mutex_unlock(&p->mu);
         for (size_t i = start; i < end; i++)
-            status[i] = codec_tx_verify(&txs[i], chain_id);
+            fn(ctx, i);
         pthread_mutex_lock(&p->mu);
         p->done += end - start;
         if (p->done == p->count) pthread_cond_broadcast(&p->done_cv);
@@ -103,27 +101,43 @@ size_t audit_sigpool_threads(const audit_sigpool_t *p) {
     return p->thread_count + 1;
 }
 
-void audit_sigpool_run(audit_sigpool_t *p, const pbft_tx_t *txs, size_t count,
-                       const uint8_t chain_id[PBFT_CHAIN_ID_SIZE], pbft_status_t *status) {
+void audit_sigpool_for(audit_sigpool_t *p, size_t count, audit_pool_fn fn, void *ctx) {
     if (count <= SIGPOOL_INLINE_MAX || p->thread_count == 0) {
         for (size_t i = 0; i < count; i++)
-            status[i] = codec_tx_verify(&txs[i], chain_id);
+            fn(ctx, i);
         return;
     }
     pthread_mutex_lock(&p->mu);
-    p->txs = txs;
+    p->fn = fn;
+    p->ctx = ctx;
     p->count = count;
     p->next = 0;
     p->done = 0;
-    p->chain_id = chain_id;
-    p->status = status;
     p->generation++;
     pthread_cond_broadcast(&p->work_cv);
     work_batch(p);
     while (p->done < p->count)
         pthread_cond_wait(&p->done_cv, &p->mu);
     PBFT_ASSERT(p->next == p->count && p->done == p->count);
-    p->txs = NULL;
     p->count = 0;
+    p->fn = NULL;
+    p->ctx = NULL;
     pthread_mutex_unlock(&p->mu);
+}
+
+typedef struct tx_job {
+    const pbft_tx_t *txs;
+    const uint8_t *chain_id;
+    pbft_status_t *status;
+} tx_job_t;
+
+static void verify_one_tx(void *ctx, size_t i) {
+    tx_job_t *job = ctx;
+    job->status[i] = codec_tx_verify(&job->txs[i], job->chain_id);
+}
+
+void audit_sigpool_run(audit_sigpool_t *p, const pbft_tx_t *txs, size_t count,
+                       const uint8_t chain_id[PBFT_CHAIN_ID_SIZE], pbft_status_t *status) {
+    tx_job_t job = {txs, chain_id, status};
+    audit_sigpool_for(p, count, verify_one_tx, &job);
 }
