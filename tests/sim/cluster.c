@@ -64,6 +64,19 @@ static int account_cmp(const void *a, const void *b) {
                   PBFT_ADDRESS_SIZE);
 }
 
+/* Swarm: any valid parameters, from tiny checkpoint intervals (constant
+ * garbage collection) to a window of 1 (no pipelining) or 16. */
+static void draw_params(sim_cluster_t *c, pbft_consensus_params_t *p) {
+    static const uint32_t intervals[] = {2, 4, 8, 16, 32};
+    static const uint32_t batches[] = {1, 2, 4, 8, 32, 128};
+    p->checkpoint_interval = intervals[sim_rng_below(&c->rng, PBFT_ARRAY_COUNT(intervals))];
+    p->window = (uint32_t)sim_rng_between(&c->rng, 1, PBFT_MIN(p->checkpoint_interval, 16u));
+    p->batch_max = batches[sim_rng_below(&c->rng, PBFT_ARRAY_COUNT(batches))];
+    p->batch_delay_ms = (uint32_t)sim_rng_below(&c->rng, 51);
+    p->view_change_timeout_ms = (uint32_t)sim_rng_between(&c->rng, 300, 2000);
+    p->request_timeout_ms = (uint32_t)sim_rng_between(&c->rng, 500, 3000);
+}
+
 /* Small checkpoint interval and window so that checkpoints, garbage
  * collection and water marks are exercised within seconds of sim time. */
 static void build_genesis(sim_cluster_t *c, uint16_t clients) {
@@ -80,6 +93,7 @@ static void build_genesis(sim_cluster_t *c, uint16_t clients) {
     g->params.batch_delay_ms = 20;
     g->params.view_change_timeout_ms = 1000;
     g->params.request_timeout_ms = 1500;
+    if (c->scenario->random_params) draw_params(c, &g->params);
     g->account_count = clients;
     g->accounts = pbft_xcalloc(clients, sizeof(*g->accounts));
     for (uint16_t i = 0; i < clients; i++) {
@@ -103,6 +117,8 @@ static void cluster_init(sim_cluster_t *c, const sim_scenario_t *sc, uint64_t se
     c->votes = sim_votes_new();
     c->replica_count =
         sc->replica_count ? sc->replica_count : (sim_rng_chance(&c->rng, 300) ? 7 : 4);
+    if (sc->random_params && sim_rng_chance(&c->rng, 100))
+        c->replica_count = sim_rng_chance(&c->rng, 500) ? 1 : 10;
     c->f = (uint16_t)((c->replica_count - 1) / 3);
     c->heal_ms = sc->heal_ms;
     c->storage_delay_ms_max = 5;

@@ -315,7 +315,7 @@ static void act_random_crash(sim_cluster_t *c, uint64_t arg) {
 static void setup_swarm(sim_cluster_t *c) {
     uint64_t heal = sim_rng_between(&c->rng, 8000, 30000);
     c->heal_ms = heal;
-    if (sim_rng_chance(&c->rng, 500)) {
+    if (c->f > 0 && sim_rng_chance(&c->rng, 500)) {
         uint16_t byz = (uint16_t)sim_rng_between(&c->rng, 1, c->f);
         for (uint16_t i = 0; i < byz; i++) {
             uint16_t r = (uint16_t)sim_rng_below(&c->rng, c->replica_count);
@@ -455,7 +455,8 @@ static const sim_scenario_t scenarios[] = {
      setup_prepared_carry, expect_view_change},
     {"disk_and_wire_faults", "persist failures, corrupted frames, crash/restart", 0, 18000,
      setup_disk_and_wire_faults, expect_disk_and_wire},
-    {"swarm", "random mix of all faults (heal time drawn from the seed)", 0, 0, setup_swarm},
+    {"swarm", "random mix of all faults (heal time drawn from the seed)", 0, 0, setup_swarm, NULL,
+     true},
 };
 
 size_t sim_scenario_count(void) {

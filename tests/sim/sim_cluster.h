@@ -196,6 +196,8 @@ struct sim_scenario {
      * scenario exercised what it is named for (a view change happened, the
      * forged messages were rejected, state transfer ran, ...). */
     void (*expect)(sim_cluster_t *c);
+    /* Draw n (1, 4, 7 or 10) and the consensus parameters from the seed. */
+    bool random_params;
 };
 
 const sim_scenario_t *sim_scenario_find(const char *name);
