@@ -77,6 +77,12 @@ runs="$work/runs.jsonl"
 facts="$work/facts.env"
 : >"$runs"
 : >"$facts"
+# Snapshot the binaries: a `make` elsewhere must not swap them mid-run.
+mkdir -p "$work/bin"
+for b in pbftd pbft-load pbft-verify; do
+    [ -x "$bin/$b" ] && cp "$bin/$b" "$work/bin/$b"
+done
+bin="$work/bin"
 declare -a pids=()
 started=$SECONDS
 failed=0
