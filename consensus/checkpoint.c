@@ -64,7 +64,7 @@ static void make_stable(replica_t *r, const pbft_checkpoint_cert_t *cert) {
     r->has_stable_cert = true;
     for (uint16_t i = 0; i < r->n; i++)
         for (uint32_t j = 0; j < REPLICA_CHECKPOINT_VOTES_MAX; j++)
-            if (r->checkpoint_votes[i][j].height <= cert->height)
+            if (r->checkpoint_votes[i][j].height < cert->height) /* keep h: re-sent to laggards */
                 memset(&r->checkpoint_votes[i][j], 0, sizeof(checkpoint_vote_t));
     r->env.stable_checkpoint(r->env.ctx, cert);
     replica_logf(r, 0, "checkpoint %llu stable", (unsigned long long)cert->height);
@@ -164,8 +164,6 @@ void replica_checkpoint_retransmit(replica_t *r, uint16_t to, uint64_t peer_stab
         PBFT_ASSERT(size == sizeof(frame));
         replica_queue_frame(r, to, frame, size);
     }
-    /* Our own latest stable certificate's votes went when it became stable;
-     * a peer below it catches up by state transfer or from a VIEW-CHANGE. */
 }
 
 /* A valid checkpoint certificate from elsewhere (a VIEW-CHANGE): adopt it

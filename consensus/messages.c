@@ -87,7 +87,7 @@ void msg_prepared_cert_read(codec_reader_t *r, msg_prepared_cert_t *c) {
     codec_get_bytes(r, c->pre_prepare_sig, PBFT_SIGNATURE_SIZE);
     c->prepare_count = codec_get_u8(r);
     if (r->status != PBFT_OK) return;
-    if (c->prepare_count == 0 || c->prepare_count > PBFT_REPLICA_COUNT_MAX - 1) {
+    if (c->prepare_count > PBFT_REPLICA_COUNT_MAX - 1) { /* 0 when n = 1 */
         codec_fail(r, PBFT_ERR_LIMIT);
         return;
     }
