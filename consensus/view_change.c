@@ -312,7 +312,7 @@ static void install_new_view(replica_t *r, uint64_t view, const oset_t *o, pbft_
         /* In flight again: not to be proposed (primary) or re-forwarded. */
         for (uint32_t t = 0; t < blocks[i].header.tx_count; t++)
             mempool_set_proposed(&r->pool, ids[i][t], true);
-        if (primary)
+        if (primary && replica_safety_allows(r, view, o->e[i].seq, o->e[i].hash))
             replica_safety_record(r, view, o->e[i].seq, o->e[i].hash, SAFETY_PHASE_PRE_PREPARE);
         replica_slot_set_block(r, s, view, &blocks[i], ids[i], sigs[i]);
     }
