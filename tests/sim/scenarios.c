@@ -455,6 +455,8 @@ static const sim_scenario_t scenarios[] = {
      setup_prepared_carry, expect_view_change},
     {"disk_and_wire_faults", "persist failures, corrupted frames, crash/restart", 0, 18000,
      setup_disk_and_wire_faults, expect_disk_and_wire},
+    {"swarm_v1", "swarm as of 03:45 (n 4 or 7, fixed params): keeps old regression seeds", 0, 0,
+     setup_swarm},
     {"swarm", "random mix of all faults (heal time drawn from the seed)", 0, 0, setup_swarm, NULL,
      true},
 };
