@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# tests/e2e/flow_init.sh — `pbftd testnet` and `pbftd init` make exactly the
+# directory contract of the brief: private keys (0600 in 0700 directories),
+# one genesis copied everywhere, the port scheme, testnet.json — and they
+# refuse to overwrite anything. No daemons are started.
+set -euo pipefail
+source "$(dirname "$0")/flow_lib.bash"
+
+mode() { stat -c %a "$1"; }
+field() { python3 -c "import json,sys; j=json.load(open('$1')); print(eval(sys.argv[1]))" "$2"; }
+
+step "pbftd testnet: 4 replicas, 6 accounts, base port 40000"
+d="$work/tn6"
+"$bin/pbftd" testnet --dir "$d" -n 4 --base-port 40000 --accounts 6 --balance 77 \
+    --chain-name flow-init --checkpoint-interval 16
+[ "$(mode "$d/accounts")" = 700 ] || fail "accounts dir mode $(mode "$d/accounts")"
+for name in alice bob carol dave erin acct5; do
+    [ "$(mode "$d/accounts/$name.pem")" = 600 ] || fail "$name.pem is not 0600"
+done
+for i in 0 1 2 3; do
+    [ "$(mode "$d/node$i")" = 700 ] || fail "node$i dir mode"
+    [ "$(mode "$d/node$i/node_key.pem")" = 600 ] || fail "node$i key not 0600"
+    cmp -s "$d/node$i/genesis.json" "$d/accounts/genesis.json" || fail "node$i genesis differs"
+    grep -qx "replica = $i" "$d/node$i/config.ini" || fail "node$i replica index"
+    grep -qx "listen = tcp://127.0.0.1:$((40000 + 2 * i))" "$d/node$i/config.ini" || fail "node$i listen"
+    grep -qx "http = 127.0.0.1:$((40000 + 2 * i + 1))" "$d/node$i/config.ini" || fail "node$i http"
+    grep -qx "3 = tcp://127.0.0.1:40006" "$d/node$i/config.ini" || fail "node$i peers"
+done
+[ "$(field "$d/testnet.json" 'len(j["replicas"])')" = 4 ] || fail "testnet.json replicas"
+[ "$(field "$d/testnet.json" 'j["replicas"][2]["http"]')" = 127.0.0.1:40005 ] || fail "replica 2 http"
+[ "$(field "$d/testnet.json" 'j["replicas"][1]["pid_file"]')" = "$d/node1/pbftd.pid" ] || fail "pid_file"
+[ "$(field "$d/testnet.json" '[a["name"] for a in j["accounts"]]')" = \
+  "['alice', 'bob', 'carol', 'dave', 'erin', 'acct5']" ] || fail "account names"
+[ "$(field "$d/testnet.json" 'j["accounts"][5]["balance"]')" = 77 ] || fail "balance"
+[ "$(field "$d/accounts/genesis.json" 'j["params"]["checkpoint_interval"]')" = 16 ] || fail "params"
+[ "$(field "$d/accounts/genesis.json" 'len(j["validators"])')" = 4 ] || fail "validators"
+# the wallet sees the same addresses as testnet.json
+addr=$("$bin/pbft-wallet" --keystore "$d/accounts" address erin)
+[ "$addr" = "$(field "$d/testnet.json" 'j["accounts"][4]["address"]')" ] || fail "erin's address"
+
+step "a second run refuses to overwrite and changes nothing"
+before=$(cat "$d"/node*/node_key.pem "$d"/accounts/*.pem "$d/testnet.json" | sha256sum)
+set +e
+"$bin/pbftd" testnet --dir "$d" -n 4 --base-port 40000
+rc=$?
+set -e
+[ $rc = 73 ] || fail "expected exit 73, got $rc"
+after=$(cat "$d"/node*/node_key.pem "$d"/accounts/*.pem "$d/testnet.json" | sha256sum)
+[ "$before" = "$after" ] || fail "a refused run changed files"
+
+step "usage errors"
+set +e
+"$bin/pbftd" testnet --dir "$work/bad" -n 5 >/dev/null 2>&1
+rc_n=$?
+"$bin/pbftd" testnet -n 4 >/dev/null 2>&1
+rc_dir=$?
+set -e
+[ $rc_n = 64 ] || fail "-n 5 accepted (exit $rc_n)"
+[ $rc_dir = 64 ] || fail "missing --dir accepted (exit $rc_dir)"
+
+step "pbftd init: a single-replica dev home"
+h="$work/dev"
+"$bin/pbftd" init --home "$h" --base-port 41000
+[ "$(mode "$h/node_key.pem")" = 600 ] || fail "dev node key mode"
+[ "$(mode "$h/accounts/alice.pem")" = 600 ] || fail "dev account key mode"
+[ "$(field "$h/genesis.json" 'len(j["validators"])')" = 1 ] || fail "dev validators"
+cmp -s "$h/genesis.json" "$h/accounts/genesis.json" || fail "dev genesis copy differs"
+grep -qx "http = 127.0.0.1:41001" "$h/config.ini" || fail "dev http port"
+set +e
+"$bin/pbftd" init --home "$h" >/dev/null 2>&1
+rc=$?
+set -e
+[ $rc = 73 ] || fail "init over an existing home: exit $rc"
+echo "flow_init: OK"
