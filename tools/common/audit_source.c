@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "json.h"
@@ -28,11 +29,14 @@ int audit_source_open_dir(audit_source_t *src, const char *home_or_data,
                           const pbft_genesis_t *genesis, char *err, size_t err_size) {
     memset(src, 0, sizeof(*src));
     snprintf(src->label, sizeof(src->label), "%s", home_or_data);
-    char data[TOOLS_PATH_SIZE_MAX];
+    char data[TOOLS_PATH_SIZE_MAX], current[TOOLS_PATH_SIZE_MAX + 16];
     snprintf(data, sizeof(data), "%s/data", home_or_data);
     if (!is_dir(data)) snprintf(data, sizeof(data), "%s", home_or_data);
-    if (!is_dir(data)) {
-        snprintf(err, err_size, "%s: no such directory (expected a replica home with data/)",
+    snprintf(current, sizeof(current), "%s/CURRENT", data);
+    if (!is_dir(data) || access(current, F_OK) != 0) {
+        snprintf(err, err_size,
+                 "%s: no ledger store here (expected a replica home whose data/ holds a "
+                 "RocksDB store; has the replica ever run?)",
                  home_or_data);
         return AUDIT_EXIT_NOINPUT;
     }
