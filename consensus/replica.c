@@ -373,6 +373,11 @@ void replica_start(replica_t *r) {
     begin_event(r);
     r->view_start_ms = replica_now(r);
     r->env.set_timer(r->env.ctx, REPLICA_TIMER_STATUS, 0);
+    /* A crash between executing a checkpoint height and its certificate
+     * becoming stable: sign it again, or the water marks could stay stuck
+     * (the next checkpoint may lie beyond the high water mark). */
+    if (r->executed > r->stable && r->executed % r->params.checkpoint_interval == 0)
+        replica_checkpoint_executed(r, r->executed);
     if (r->in_view_change && r->view > 0) {
         /* Restarted during a view change: announce it again (same view). */
         uint64_t target = r->view;
