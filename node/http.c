@@ -40,6 +40,7 @@ typedef struct http_request {
     http_route_t route;
     pbft_status_t route_status;
     bool too_large;
+    bool answered; /* a response was queued before the body arrived */
     char *body;
     size_t body_size;
     size_t body_capacity;
@@ -554,7 +555,8 @@ static enum MHD_Result handle_metrics(node_t *node, struct MHD_Connection *c) {
 /* ------------------------------------------------------------------------ */
 /* Dispatch                                                                  */
 
-static enum MHD_Result dispatch(node_t *node, struct MHD_Connection *c, const http_request_t *req) {
+static enum MHD_Result dispatch(node_t *node, struct MHD_Connection *c, http_request_t *req) {
+    req->answered = true;
     if (req->route_status == PBFT_ERR_LIMIT) {
         return respond_error(node, c, MHD_HTTP_URI_TOO_LONG, "too_large", "path too long");
     }
@@ -639,8 +641,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     node_t *node = cls;
     http_request_t *req = *con_cls;
     if (!req) {
-        *con_cls = request_begin(c, url, method);
+        req = request_begin(c, url, method);
+        *con_cls = req;
         atomic_fetch_add(&node_metrics(node)->http_requests, 1);
+        /* A declared body over the limit is refused before it is read. */
+        if (req->too_large) return dispatch(node, c, req);
+        return MHD_YES;
+    }
+    if (req->answered) {
+        *upload_data_size = 0; /* discard the rest of a refused body */
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
