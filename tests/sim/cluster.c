@@ -125,6 +125,7 @@ static void cluster_init(sim_cluster_t *c, const sim_scenario_t *sc, uint64_t se
     c->invalid_tx_pm = 50;
     c->end_ms = UINT64_MAX;
     uint16_t clients = (uint16_t)sim_rng_between(&c->rng, 3, 6);
+    if (sc->random_params) clients = (uint16_t)sim_rng_between(&c->rng, 1, SIM_CLIENT_MAX);
     build_genesis(c, clients);
     for (uint16_t r = 0; r < c->replica_count; r++) {
         sim_replica_t *rep = &c->replicas[r];

@@ -25,9 +25,11 @@
 /* Limits and bounds.                                                         */
 
 #define SIM_REPLICA_MAX 16
-#define SIM_CLIENT_MAX 8
+#define SIM_CLIENT_MAX 15 /* key 31 is the wrong-key replicas' key */
 #define SIM_PUBKEY_TABLE_SIZE 32
 #define SIM_CLIENT_KEY_BASE 16 /* clients use sim_pubkey_table[16 + c] */
+_Static_assert(SIM_CLIENT_KEY_BASE + SIM_CLIENT_MAX < SIM_PUBKEY_TABLE_SIZE,
+               "client keys stay clear of the last key (the wrong-key replicas sign with it)");
 #define SIM_QUEUE_EVENTS_MAX (4u * 1024u * 1024u)
 #define SIM_SAFETY_KEYS_MAX 16
 #define SIM_SAFETY_KEY_SIZE_MAX 32
