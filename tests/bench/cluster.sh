@@ -321,11 +321,25 @@ summary.append("peak RSS (VmHWM) per replica: " + ", ".join(
 summary.append(f"disk: {bytes_per_tx:,.0f} bytes per committed tx (avg data dir "
                f"{sum(disk_ok) / len(disk_ok) / 1e6:.1f} MB / {chain_txs:,.0f} txs, height {facts.get('chain_height')})"
                if bytes_per_tx else "disk: -")
+wal = [num(f"disk_wal_bytes_{i}", 0) for i in range(n)]
+sst = [num(f"disk_sst_bytes_{i}", 0) for i in range(n)]
+if chain_txs and disk_ok:
+    summary.append(f"   of which RocksDB WAL {sum(wal) / n / chain_txs:,.0f} bytes/tx (not yet flushed) and "
+                   f"SST files {sum(sst) / n / chain_txs:,.0f} bytes/tx (flushed, LZ4); the replica that got the "
+                   f"chain by state transfer ends with {num('disk_bytes_after_catchup_3', 0) / chain_txs:,.0f} bytes/tx"
+                   if num("disk_bytes_after_catchup_3", 0) and catch_ok else
+                   f"   of which RocksDB WAL {sum(wal) / n / chain_txs:,.0f} bytes/tx (not yet flushed) and "
+                   f"SST files {sum(sst) / n / chain_txs:,.0f} bytes/tx (flushed, LZ4)")
+verify_cpu = num("verify_cpu_seconds", None)
 if verify_rc == "missing":
     summary.append("pbft-verify: not run (binary missing or empty chain)")
 else:
     summary.append(f"pbft-verify --home: exit {verify_rc}, {chain_txs:,.0f} txs in {verify_s:.2f} s = "
                    f"{audit_rate or 0:,.0f} txs/s audited = {(audit_rate or 0) / verify_rate if verify_rate else 0:.2f} of the all-core verify rate")
+    if verify_cpu and per_cpu:
+        summary.append(f"   CPU-normalised: {chain_txs / verify_cpu:,.0f} txs audited per CPU-second vs {per_cpu:,.0f} "
+                       f"verifies per CPU-second = {chain_txs / verify_cpu / per_cpu:.2f} (the audit also checks "
+                       "3 certificate signatures per block and replays every tx)")
 if catch_s is not None:
     if catch_ok:
         summary.append(f"state transfer (empty data dir): {catch_h:,.0f} blocks in {catch_s:.2f} s = "
@@ -361,6 +375,9 @@ if o80:
 if audit_rate and verify_rate:
     targets.append(target("pbft-verify >= 0.8 of all-core verify rate", f"{audit_rate / verify_rate:.2f}",
                            audit_rate >= 0.8 * verify_rate and verify_rc == "0"))
+if verify_cpu and per_cpu and chain_txs:
+    e = chain_txs / verify_cpu / per_cpu
+    targets.append(target("  same, CPU-normalised", f"{e:.2f}", e >= 0.8 and verify_rc == "0"))
 if bytes_per_tx:
     targets.append(target("disk <= 300 bytes/tx", f"{bytes_per_tx:,.0f}", bytes_per_tx <= 300))
 targets.append(target("0 view changes", str(run_vc), run_vc == 0))
@@ -568,6 +585,8 @@ for i in $(seq 0 $((N - 1))); do
 done
 for i in $(seq 0 $((N - 1))); do
     fact "disk_bytes_$i" "$(du -sb "$net/node$i/data" 2>/dev/null | cut -f1)"
+    fact "disk_wal_bytes_$i" "$(cat "$net/node$i/data/"*.log 2>/dev/null | wc -c)"
+    fact "disk_sst_bytes_$i" "$(cat "$net/node$i/data/"*.sst 2>/dev/null | wc -c)"
     fact "vmhwm_kb_$i" "$(awk '/VmHWM/ {print $2}' "/proc/${pids[$i]}/status" 2>/dev/null)"
 done
 log "chain: height $chain_height, $chain_txs txs"
@@ -575,12 +594,20 @@ log "chain: height $chain_height, $chain_txs txs"
 # ---------------------------------------------------------------- 5. pbft-verify
 if [ -x "$bin/pbft-verify" ] && [ "$chain_height" != 0 ]; then
     log "pbft-verify --home $net/node1"
-    t0=$(date +%s.%N)
-    "$bin/pbft-verify" --home "$net/node1" >"$work/verify.out" 2>&1
-    verify_rc=$?
-    t1=$(date +%s.%N)
+    # wall time and the CPU time it used (user+sys of the child)
+    python3 -c '
+import resource, subprocess, sys, time
+t = time.time()
+with open(sys.argv[1], "w") as out:
+    rc = subprocess.run(sys.argv[3:], stdout=out, stderr=subprocess.STDOUT).returncode
+wall = time.time() - t
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[2], "w").write(f"{rc} {wall:.3f} {ru.ru_utime + ru.ru_stime:.3f}\n")
+' "$work/verify.out" "$work/verify.time" "$bin/pbft-verify" --home "$net/node1"
+    read -r verify_rc verify_wall verify_cpu <"$work/verify.time"
     fact verify_rc "$verify_rc"
-    fact verify_seconds "$(python3 -c "print(round($t1 - $t0, 3))")"
+    fact verify_seconds "$verify_wall"
+    fact verify_cpu_seconds "$verify_cpu"
     tail -5 "$work/verify.out" | sed 's/^/    /' >&2
     cp "$work/verify.out" "$work/verify.txt"
     if [ "$verify_rc" != 0 ]; then
@@ -619,6 +646,7 @@ if [ "$chain_height" != 0 ]; then
     reached=$(status_field 3 height)
     fact catchup_height "${reached:-0}"
     fact catchup_vmhwm_kb "$(awk '/VmHWM/ {print $2}' "/proc/${pids[3]}/status" 2>/dev/null)"
+    fact disk_bytes_after_catchup_3 "$(du -sb "$net/node3/data" 2>/dev/null | cut -f1)"
     if [ $caught = 1 ]; then
         # the caught-up replica must hold the same block at the target height
         h3=$(curl -sf -m 10 "$(url 3)/block/$target" | python3 -c 'import json,sys; print(json.load(sys.stdin)["hash"])' 2>/dev/null)
