@@ -450,6 +450,26 @@ md.append("""## Method
   compare across machines. The "uncontended estimate" divides verifies by the CPU time the
   verifier threads actually received.
 """)
+profiles = [(i, os.path.join(work, f"perf-r{i}.txt")) for i in (0, 1)]
+profiles = [(i, f) for i, f in profiles if os.path.exists(f) and os.path.getsize(f)]
+if profiles:
+    md.append("## Profile at the peak (`--perf`)\n")
+    md.append("`perf record -F 999 -g -p PID` of replica 0 (the primary in view 0) and replica 1 (a backup,"
+              " also the one the commit watcher polls) during one more closed-loop run at the peak"
+              " concurrency; samples by shared object, by thread (all threads are named pbftd; the"
+              " main thread runs the event loop and consensus) and by symbol (libcrypto has no symbols"
+              " in this distribution's build).\n")
+    for i, f in profiles:
+        md.append(f"Replica {i}:\n\n```\n" + open(f).read().rstrip() + "\n```\n")
+md.append("""## Rerun
+
+```
+make bench                 # every benchmark binary, then this cluster run (~5-10 min)
+make bench QUICK=1         # short version (< 2 min)
+bash tests/bench/cluster.sh --build build/release [--quick] [--perf] [--keep] [--out FILE]
+build/release/bin/pbft-load --help     # the load generator on its own, against any testnet dir
+```
+""")
 os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
 with open(out, "w") as f:
     f.write("\n".join(md))
