@@ -21,8 +21,9 @@
 #define BYZ_REPLAY_PM 300
 
 static const char *const byz_names[] = {
-    "none",        "equivocate",      "censor",    "silent",      "invalid-tx", "bad-prev-hash",
-    "double-vote", "phantom-prepare", "wrong-key", "impersonate", "replay",     "dup-tx",
+    "none",          "equivocate",  "censor",          "silent",    "invalid-tx",
+    "bad-prev-hash", "double-vote", "phantom-prepare", "wrong-key", "impersonate",
+    "replay",        "dup-tx",      "forge-new-view",
 };
 
 _Static_assert(PBFT_ARRAY_COUNT(byz_names) == SIM_BYZ_KIND_COUNT, "a name per behaviour");
@@ -209,6 +210,15 @@ static void on_vote(sim_cluster_t *c, uint16_t from, uint16_t to, msg_t *m, cons
             }
             break;
         }
+        case SIM_BYZ_FORGE_NEW_VIEW: {
+            const forged_entry_t *e = forged_find(from, v->view, v->seq);
+            if (e && memcmp(v->block_hash, e->original, PBFT_HASH_SIZE) == 0) {
+                memcpy(v->block_hash, e->forged, PBFT_HASH_SIZE);
+                send_signed(c, from, to, m, from);
+                return;
+            }
+            break;
+        }
         case SIM_BYZ_DOUBLE_VOTE:
             sim_net_send(c, from, to, bytes, size);
             sim_rng_bytes(&c->rng, v->block_hash, PBFT_HASH_SIZE);
@@ -241,6 +251,37 @@ static void impersonate(sim_cluster_t *c, uint16_t from, uint16_t to, msg_t *m) 
     send_signed(c, from, to, m, from);
 }
 
+/* A new primary that rewrites the O-set of its NEW-VIEW: every re-proposed
+ * block becomes a different well-formed block (links kept, fresh PRE-PREPARE
+ * signatures), and its later votes follow the forged blocks. Backups must
+ * recompute the O-set from the VIEW-CHANGEs and refuse the NEW-VIEW. */
+static void forge_new_view(sim_cluster_t *c, uint16_t from, uint16_t to, msg_t *m,
+                           const uint8_t *bytes, size_t size) {
+    msg_new_view_t *nv = &m->u.new_view;
+    if (nv->block_count == 0) {
+        sim_net_send(c, from, to, bytes, size);
+        return;
+    }
+    /* Forge from a seed-chosen block on (earlier ones keep their links, so
+     * only the hash-vs-prepared-certificate check can catch the last). */
+    uint8_t first = (uint8_t)sim_rng_below(&c->rng, nv->block_count);
+    uint8_t prev[PBFT_HASH_SIZE];
+    for (uint8_t i = first; i < nv->block_count; i++) {
+        pbft_block_t *b = &nv->blocks[i];
+        uint8_t original[PBFT_HASH_SIZE], forged[PBFT_HASH_SIZE], digest[PBFT_HASH_SIZE];
+        codec_header_hash(&b->header, original);
+        if (i > first) memcpy(b->header.prev_hash, prev, PBFT_HASH_SIZE);
+        mutate_block_benign(b);
+        codec_header_hash(&b->header, forged);
+        forged_put(from, nv->view, b->header.height, original, forged);
+        cert_vote_digest(CRYPTO_TAG_PRE_PREPARE, c->genesis.chain_id, nv->view, b->header.height,
+                         forged, from, digest);
+        sim_fake_sign(from, digest, nv->pre_prepare_sigs[i]);
+        memcpy(prev, forged, PBFT_HASH_SIZE);
+    }
+    send_signed(c, from, to, m, from);
+}
+
 void sim_byz_send(sim_cluster_t *c, uint16_t from, uint16_t to, const uint8_t *bytes, size_t size) {
     sim_replica_t *rep = &c->replicas[from];
     if (rep->byz == SIM_BYZ_SILENT) return;
@@ -259,6 +300,8 @@ void sim_byz_send(sim_cluster_t *c, uint16_t from, uint16_t to, const uint8_t *b
     if (rep->byz == SIM_BYZ_IMPERSONATE && msg_type_is_signed(m.type) &&
         sim_rng_chance(&c->rng, 500))
         impersonate(c, from, to, &m);
+    else if (rep->byz == SIM_BYZ_FORGE_NEW_VIEW && m.type == MSG_NEW_VIEW)
+        forge_new_view(c, from, to, &m, bytes, size);
     else if (m.type == MSG_PRE_PREPARE)
         on_pre_prepare(c, from, to, &m, bytes, size);
     else if (m.type == MSG_PREPARE || m.type == MSG_COMMIT)

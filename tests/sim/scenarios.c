@@ -248,6 +248,27 @@ static void act_isolate_last(sim_cluster_t *c, uint64_t arg) {
     act_isolate(c, (uint64_t)(c->replica_count - 1));
 }
 
+static uint64_t honest_max_view(const sim_cluster_t *c);
+
+/* The same set-up, and the new primary of view 1 forges its NEW-VIEW: it
+ * re-proposes other blocks at the prepared seqs that replica 3 committed. */
+static void setup_forged_new_view(sim_cluster_t *c) {
+    set_byz(c, 1, SIM_BYZ_FORGE_NEW_VIEW, 0);
+    sim_at(c, 2000 + sim_rng_below(&c->rng, 1000), act_commits_only_to_last, 0);
+    sim_at(c, 3200 + sim_rng_below(&c->rng, 300), act_isolate_last, 0);
+}
+
+static void expect_rejected(sim_cluster_t *c, replica_invalid_reason_t a,
+                            replica_invalid_reason_t b);
+
+static void expect_new_view_refused(sim_cluster_t *c) {
+    if (honest_max_view(c) < 2)
+        sim_fail(c, "expectation: the forged view 1 was never abandoned (max view %llu)",
+                 (unsigned long long)honest_max_view(c));
+    else
+        expect_rejected(c, REPLICA_INVALID_BAD_NEW_VIEW, REPLICA_INVALID_BAD_NEW_VIEW);
+}
+
 static void setup_prepared_carry(sim_cluster_t *c) {
     sim_at(c, 2000 + sim_rng_below(&c->rng, 1000), act_commits_only_to_last, 0);
     sim_at(c, 3200 + sim_rng_below(&c->rng, 300), act_isolate_last, 0);
@@ -319,7 +340,9 @@ static void setup_swarm(sim_cluster_t *c) {
         uint16_t byz = (uint16_t)sim_rng_between(&c->rng, 1, c->f);
         for (uint16_t i = 0; i < byz; i++) {
             uint16_t r = (uint16_t)sim_rng_below(&c->rng, c->replica_count);
-            sim_byz_kind_t k = (sim_byz_kind_t)sim_rng_between(&c->rng, 1, SIM_BYZ_KIND_COUNT - 1);
+            /* swarm_v1 keeps the behaviours it had, so its seeds keep meaning. */
+            uint64_t last = c->scenario->random_params ? SIM_BYZ_KIND_COUNT - 1 : SIM_BYZ_DUP_TX;
+            sim_byz_kind_t k = (sim_byz_kind_t)sim_rng_between(&c->rng, 1, last);
             set_byz(c, r, k, (uint16_t)sim_rng_below(&c->rng, SIM_REPLICA_MAX));
         }
     }
@@ -453,6 +476,8 @@ static const sim_scenario_t scenarios[] = {
      32000, setup_state_transfer_lagging, expect_state_transfer},
     {"prepared_carry", "view change after only one replica committed", 4, 15000,
      setup_prepared_carry, expect_view_change},
+    {"forged_new_view", "new primary re-proposes other blocks than the prepared ones", 4, 15000,
+     setup_forged_new_view, expect_new_view_refused},
     {"disk_and_wire_faults", "persist failures, corrupted frames, crash/restart", 0, 18000,
      setup_disk_and_wire_faults, expect_disk_and_wire},
     {"swarm_v1", "swarm as of 03:45 (n 4 or 7, fixed params): keeps old regression seeds", 0, 0,

@@ -36,6 +36,7 @@ typedef enum sim_byz_kind {
     SIM_BYZ_IMPERSONATE,     /* claims to be another replica */
     SIM_BYZ_REPLAY,          /* re-sends old messages of earlier views */
     SIM_BYZ_DUP_TX,          /* primary: proposals repeat an already committed tx */
+    SIM_BYZ_FORGE_NEW_VIEW,  /* new primary: NEW-VIEW re-proposes other blocks */
     SIM_BYZ_KIND_COUNT
 } sim_byz_kind_t;
 
