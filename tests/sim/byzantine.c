@@ -21,9 +21,9 @@
 #define BYZ_REPLAY_PM 300
 
 static const char *const byz_names[] = {
-    "none",          "equivocate",  "censor",          "silent",    "invalid-tx",
-    "bad-prev-hash", "double-vote", "phantom-prepare", "wrong-key", "impersonate",
-    "replay",        "dup-tx",      "forge-new-view",
+    "none",          "equivocate",  "censor",          "silent",           "invalid-tx",
+    "bad-prev-hash", "double-vote", "phantom-prepare", "wrong-key",        "impersonate",
+    "replay",        "dup-tx",      "forge-new-view",  "view-change-spam",
 };
 
 _Static_assert(PBFT_ARRAY_COUNT(byz_names) == SIM_BYZ_KIND_COUNT, "a name per behaviour");
@@ -282,9 +282,27 @@ static void forge_new_view(sim_cluster_t *c, uint16_t from, uint16_t to, msg_t *
     send_signed(c, from, to, m, from);
 }
 
+/* A VIEW-CHANGE for a random higher view, validly signed by `from` and
+ * otherwise empty. One replica alone (f) must not move anyone's view. */
+static void spam_view_change(sim_cluster_t *c, uint16_t from, uint16_t to) {
+    msg_view_change_t *vc = pbft_xcalloc(1, sizeof(*vc));
+    vc->new_view = sim_replica_view(c, from) + 1 + sim_rng_below(&c->rng, 4);
+    vc->sender = from;
+    msg_t m;
+    memset(&m, 0, sizeof(m));
+    m.type = MSG_VIEW_CHANGE;
+    m.sender = from;
+    m.has_signature = true;
+    m.u.view_change = vc;
+    send_signed(c, from, to, &m, from);
+    free(vc);
+}
+
 void sim_byz_send(sim_cluster_t *c, uint16_t from, uint16_t to, const uint8_t *bytes, size_t size) {
     sim_replica_t *rep = &c->replicas[from];
     if (rep->byz == SIM_BYZ_SILENT) return;
+    if (rep->byz == SIM_BYZ_VIEW_CHANGE_SPAM && sim_rng_chance(&c->rng, 100))
+        spam_view_change(c, from, to);
     if (rep->byz == SIM_BYZ_REPLAY) {
         sim_net_send(c, from, to, bytes, size);
         if (sim_rng_chance(&c->rng, BYZ_REPLAY_PM)) sim_net_replay_one(c);

@@ -189,6 +189,21 @@ static void setup_bad_prev_hash_primary(sim_cluster_t *c) {
     set_byz(c, 0, SIM_BYZ_BAD_PREV_HASH, 0);
 }
 
+static void setup_view_change_spam(sim_cluster_t *c) {
+    set_byz(c, (uint16_t)(1 + sim_rng_below(&c->rng, c->replica_count - 1u)),
+            SIM_BYZ_VIEW_CHANGE_SPAM, 0);
+}
+
+/* f replicas alone cannot force a view change (OSDI'99 §4.5.2: f+1). */
+static void expect_no_view_change(sim_cluster_t *c) {
+    for (uint16_t r = 0; r < c->replica_count; r++)
+        if (sim_is_honest(c, r) && sim_replica_view(c, r) != 0)
+            sim_fail(c,
+                     "expectation: honest replica %u left view 0 (view %llu) though only a "
+                     "Byzantine backup asked for a view change",
+                     r, (unsigned long long)sim_replica_view(c, r));
+}
+
 static void setup_duplicate_tx_primary(sim_cluster_t *c) {
     set_byz(c, 0, SIM_BYZ_DUP_TX, 0);
 }
@@ -478,6 +493,8 @@ static const sim_scenario_t scenarios[] = {
      setup_prepared_carry, expect_view_change},
     {"forged_new_view", "new primary re-proposes other blocks than the prepared ones", 4, 15000,
      setup_forged_new_view, expect_new_view_refused},
+    {"view_change_spam", "a Byzantine backup keeps demanding view changes", 0, 12000,
+     setup_view_change_spam, expect_no_view_change},
     {"disk_and_wire_faults", "persist failures, corrupted frames, crash/restart", 0, 18000,
      setup_disk_and_wire_faults, expect_disk_and_wire},
     {"swarm_v1", "swarm as of 03:45 (n 4 or 7, fixed params): keeps old regression seeds", 0, 0,

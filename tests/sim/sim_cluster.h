@@ -25,18 +25,19 @@ uint64_t sim_msg_view(const uint8_t *bytes, size_t size);
  * code; the simulator rewrites, forges or withholds what it sends. */
 typedef enum sim_byz_kind {
     SIM_BYZ_NONE = 0,
-    SIM_BYZ_EQUIVOCATE,      /* primary: different pre-prepares to two halves */
-    SIM_BYZ_CENSOR,          /* primary: never sees one client's txs */
-    SIM_BYZ_SILENT,          /* sends nothing at all */
-    SIM_BYZ_INVALID_TX,      /* primary: proposals carry a badly signed tx */
-    SIM_BYZ_BAD_PREV_HASH,   /* primary: proposals do not link */
-    SIM_BYZ_DOUBLE_VOTE,     /* backup: prepares/commits two digests per seq */
-    SIM_BYZ_PHANTOM_PREPARE, /* backup: prepares for digests it never received */
-    SIM_BYZ_WRONG_KEY,       /* signs everything with a key that is not its own */
-    SIM_BYZ_IMPERSONATE,     /* claims to be another replica */
-    SIM_BYZ_REPLAY,          /* re-sends old messages of earlier views */
-    SIM_BYZ_DUP_TX,          /* primary: proposals repeat an already committed tx */
-    SIM_BYZ_FORGE_NEW_VIEW,  /* new primary: NEW-VIEW re-proposes other blocks */
+    SIM_BYZ_EQUIVOCATE,       /* primary: different pre-prepares to two halves */
+    SIM_BYZ_CENSOR,           /* primary: never sees one client's txs */
+    SIM_BYZ_SILENT,           /* sends nothing at all */
+    SIM_BYZ_INVALID_TX,       /* primary: proposals carry a badly signed tx */
+    SIM_BYZ_BAD_PREV_HASH,    /* primary: proposals do not link */
+    SIM_BYZ_DOUBLE_VOTE,      /* backup: prepares/commits two digests per seq */
+    SIM_BYZ_PHANTOM_PREPARE,  /* backup: prepares for digests it never received */
+    SIM_BYZ_WRONG_KEY,        /* signs everything with a key that is not its own */
+    SIM_BYZ_IMPERSONATE,      /* claims to be another replica */
+    SIM_BYZ_REPLAY,           /* re-sends old messages of earlier views */
+    SIM_BYZ_DUP_TX,           /* primary: proposals repeat an already committed tx */
+    SIM_BYZ_FORGE_NEW_VIEW,   /* new primary: NEW-VIEW re-proposes other blocks */
+    SIM_BYZ_VIEW_CHANGE_SPAM, /* demands view changes nobody else wants */
     SIM_BYZ_KIND_COUNT
 } sim_byz_kind_t;
 
