@@ -348,7 +348,8 @@ size_t load_batch_body(const load_plan_t *p, const size_t *idx, size_t count, ch
         w += LOAD_TX_HEX_SIZE;
         *w++ = '"';
     }
-    memcpy(w, "]}", 3);
-    w += 2;
+    *w++ = ']';
+    *w++ = '}';
+    *w = '\0';
     return (size_t)(w - *buf);
 }

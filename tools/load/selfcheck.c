@@ -7,6 +7,7 @@
  */
 #include <jansson.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "load.h"
@@ -110,12 +111,15 @@ static void check_batch_body(const load_plan_t *plan) {
 static void check_plan(void) {
     load_keystore_t ks;
     memset(&ks, 0, sizeof(ks));
-    ks.account_count = 3;
     ks.accounts = pbft_xcalloc(3, sizeof(*ks.accounts));
     for (size_t i = 0; i < 3; i++) {
         ks.accounts[i].key = crypto_key_generate();
         CHECK(ks.accounts[i].key != NULL);
-        if (!ks.accounts[i].key) return;
+        if (!ks.accounts[i].key) {
+            load_keystore_free(&ks);
+            return;
+        }
+        ks.account_count = i + 1;
         crypto_key_public(ks.accounts[i].key, ks.accounts[i].pubkey);
         crypto_address(ks.accounts[i].pubkey, ks.accounts[i].address);
         ks.accounts[i].nonce = 5 * i;
@@ -153,13 +157,19 @@ int load_self_check(void) {
     check_json_numbers();
     check_urls();
     check_plan();
-    double cpu = -1;
-    CHECK(load_proc_cpu_s(getpid(), &cpu) && cpu >= 0);
-    CHECK(!load_proc_cpu_s(-1, &cpu));
     double rate = 0, per_cpu = 0;
     uint64_t n = 0;
     CHECK(load_verify_rate(1, 0.05, &rate, &per_cpu, &n) == PBFT_OK && n > 0 && rate > 0 &&
           per_cpu > 0);
+    /* /proc/self/stat agrees with getrusage (both count this process) */
+    double cpu = -1, busy = -1;
+    struct rusage ru;
+    CHECK(load_proc_cpu_s(getpid(), &cpu) && getrusage(RUSAGE_SELF, &ru) == 0);
+    double ru_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    CHECK(cpu > ru_s - 0.05 && cpu < ru_s + 0.05);
+    CHECK(!load_proc_cpu_s(-1, &cpu));
+    CHECK(load_system_busy_s(&busy) && busy >= cpu);
     printf("self-check: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;
 }

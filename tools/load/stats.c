@@ -2,6 +2,7 @@
  * tools/load/stats.c — percentiles, per-process CPU from /proc, and the
  * all-core signature-verification rate the benchmark's ceiling comes from.
  */
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,35 @@ double load_percentile(double *values, size_t count, double q) {
     return values[k - 1];
 }
 
+/* Reads `count` space-separated decimal fields from s; the first `skip`
+ * fields may be non-numeric (the process state letter). */
+static bool parse_fields(const char *s, unsigned long long *out, size_t count, size_t skip) {
+    for (size_t i = 0; i < count; i++) {
+        while (*s == ' ')
+            s++;
+        if (*s == '\0' || *s == '\n') return false;
+        if (i < skip) {
+            while (*s && *s != ' ')
+                s++;
+            out[i] = 0;
+            continue;
+        }
+        char *end = NULL;
+        errno = 0;
+        out[i] = strtoull(s, &end, 10);
+        if (end == s || errno != 0) {
+            /* signed fields (priority, nice) may be negative: skip them */
+            if (*s != '-') return false;
+            while (*s && *s != ' ')
+                s++;
+            out[i] = 0;
+            continue;
+        }
+        s = end;
+    }
+    return true;
+}
+
 bool load_proc_cpu_s(int pid, double *out) {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/stat", pid);
@@ -36,24 +66,23 @@ bool load_proc_cpu_s(int pid, double *out) {
     if (!ok) return false;
     /* The command name may contain spaces; fields resume after the last ')'.
      * utime and stime are fields 14 and 15, i.e. the 12th and 13th after it. */
-    char *p = strrchr(line, ')');
+    const char *p = strrchr(line, ')');
     if (!p) return false;
-    unsigned long long utime = 0, stime = 0;
-    int n = sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime);
-    if (n != 2) return false;
+    unsigned long long fields[13];
+    if (!parse_fields(p + 1, fields, 13, 1)) return false;
     long hz = sysconf(_SC_CLK_TCK);
-    *out = (double)(utime + stime) / (double)(hz > 0 ? hz : 100);
+    *out = (double)(fields[11] + fields[12]) / (double)(hz > 0 ? hz : 100);
     return true;
 }
 
 bool load_system_busy_s(double *out) {
     FILE *f = fopen("/proc/stat", "r");
     if (!f) return false;
-    unsigned long long v[8] = {0};
-    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                   &v[4], &v[5], &v[6], &v[7]);
+    char line[512];
+    bool ok = fgets(line, sizeof(line), f) != NULL;
     fclose(f);
-    if (n != 8) return false;
+    unsigned long long v[8] = {0};
+    if (!ok || strncmp(line, "cpu ", 4) != 0 || !parse_fields(line + 4, v, 8, 0)) return false;
     /* user nice system idle iowait irq softirq steal: all but idle and iowait */
     unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
     long hz = sysconf(_SC_CLK_TCK);
