@@ -213,90 +213,121 @@ static void run_random(const cli_t *cli, const sim_scenario_t *sc, uint64_t coun
     }
 }
 
-int main(int argc, char **argv) {
-    cli_t cli = {.options = {.verbose = false, .steps_max = SIM_STEPS_DEFAULT}};
-    const char *scenario = NULL, *seeds_file = SIM_SEEDS_FILE;
-    uint64_t seed = 0, random_count = 0, base = 0;
-    bool have_seed = false, fixed = false, have_base = false;
+typedef struct args {
+    cli_t cli;
+    const char *scenario;
+    const char *seeds_file;
+    uint64_t seed, random_count, base;
+    bool have_seed, have_base, fixed;
+} args_t;
+
+/* Flags without a value; false when `a` is none of them. */
+static bool parse_flag(const char *a, args_t *o) {
+    if (strcmp(a, "--verbose") == 0) {
+        o->cli.options.verbose = true;
+    } else if (strcmp(a, "--trace") == 0) {
+        o->cli.options.verbose = true;
+        o->cli.options.trace = true;
+    } else if (strcmp(a, "--fixed") == 0) {
+        o->fixed = true;
+    } else if (strcmp(a, "--expect-failure") == 0) {
+        o->cli.expect_failure = true;
+        o->cli.stop_on_failure = true;
+    } else if (strcmp(a, "--quiet") == 0) {
+        o->cli.quiet = true;
+    } else if (strcmp(a, "--no-cert-check") == 0) {
+        o->cli.options.no_cert_check = true;
+    } else if (strcmp(a, "--stop-on-failure") == 0) {
+        o->cli.stop_on_failure = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* Options with a value v; false when `a` is none of them or v is bad. */
+static bool parse_option(const char *a, const char *v, args_t *o) {
+    if (strcmp(a, "--expect-check") == 0) {
+        o->cli.expect_check = v;
+    } else if (strcmp(a, "--scenario") == 0) {
+        o->scenario = v;
+    } else if (strcmp(a, "--seeds-file") == 0) {
+        o->seeds_file = v;
+    } else if (strcmp(a, "--seed") == 0) {
+        o->have_seed = parse_u64(v, &o->seed);
+        return o->have_seed;
+    } else if (strcmp(a, "--random") == 0) {
+        return parse_u64(v, &o->random_count);
+    } else if (strcmp(a, "--base") == 0) {
+        o->have_base = parse_u64(v, &o->base);
+        return o->have_base;
+    } else if (strcmp(a, "--steps") == 0) {
+        return parse_u64(v, &o->cli.options.steps_max) && o->cli.options.steps_max > 0;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* Returns -1 to go on, or the exit status (--list, --help, usage error). */
+static int parse_args(int argc, char **argv, args_t *o) {
+    memset(o, 0, sizeof(*o));
+    o->cli.options.steps_max = SIM_STEPS_DEFAULT;
+    o->seeds_file = SIM_SEEDS_FILE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--list") == 0) {
             list_scenarios();
             return 0;
-        } else if (strcmp(a, "--verbose") == 0) {
-            cli.options.verbose = true;
-        } else if (strcmp(a, "--trace") == 0) {
-            cli.options.verbose = true;
-            cli.options.trace = true;
-        } else if (strcmp(a, "--fixed") == 0) {
-            fixed = true;
-        } else if (strcmp(a, "--expect-failure") == 0) {
-            cli.expect_failure = true;
-            cli.stop_on_failure = true;
-        } else if (strcmp(a, "--quiet") == 0) {
-            cli.quiet = true;
-        } else if (strcmp(a, "--no-cert-check") == 0) {
-            cli.options.no_cert_check = true;
-        } else if (v && strcmp(a, "--expect-check") == 0) {
-            cli.expect_check = v;
-            i++;
-        } else if (strcmp(a, "--stop-on-failure") == 0) {
-            cli.stop_on_failure = true;
-        } else if (v && strcmp(a, "--scenario") == 0) {
-            scenario = v;
-            i++;
-        } else if (v && strcmp(a, "--seeds-file") == 0) {
-            seeds_file = v;
-            i++;
-        } else if (v && strcmp(a, "--seed") == 0 && parse_u64(v, &seed)) {
-            have_seed = true;
-            i++;
-        } else if (v && strcmp(a, "--random") == 0 && parse_u64(v, &random_count)) {
-            i++;
-        } else if (v && strcmp(a, "--base") == 0 && parse_u64(v, &base)) {
-            have_base = true;
-            i++;
-        } else if (v && strcmp(a, "--steps") == 0 && parse_u64(v, &cli.options.steps_max) &&
-                   cli.options.steps_max > 0) {
-            i++;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
-        } else {
-            usage(stderr);
-            return 64;
         }
+        if (parse_flag(a, o)) continue;
+        if (i + 1 < argc && parse_option(a, argv[i + 1], o)) {
+            i++;
+            continue;
+        }
+        usage(stderr);
+        return 64;
     }
-    const sim_scenario_t *sc = sim_scenario_find(scenario ? scenario : "swarm");
+    return -1;
+}
+
+int main(int argc, char **argv) {
+    args_t o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0) return rc;
+    const cli_t *cli = &o.cli;
+    const sim_scenario_t *sc = sim_scenario_find(o.scenario ? o.scenario : "swarm");
     if (!sc) {
-        fprintf(stderr, "pbft-sim: unknown scenario '%s' (see --list)\n", scenario);
+        fprintf(stderr, "pbft-sim: unknown scenario '%s' (see --list)\n", o.scenario);
         return 64;
     }
     install_crash_handler();
     totals_t t;
     memset(&t, 0, sizeof(t));
     double start = wall_seconds();
-    if (fixed) {
-        int rc = run_fixed(&cli, seeds_file, argv[0], &t);
+    if (o.fixed) {
+        rc = run_fixed(cli, o.seeds_file, argv[0], &t);
         if (rc) return rc;
         print_totals("fixed", &t, wall_seconds() - start);
-    } else if (random_count) {
-        if (!have_base) base = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
-        run_random(&cli, sc, random_count, base, &t);
+    } else if (o.random_count) {
+        if (!o.have_base) o.base = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
+        run_random(cli, sc, o.random_count, o.base, &t);
         print_totals("random", &t, wall_seconds() - start);
     } else {
-        if (!have_seed) {
-            seed = (uint64_t)time(NULL);
-            printf("no --seed given; using 0x%016llx\n", (unsigned long long)seed);
+        if (!o.have_seed) {
+            o.seed = (uint64_t)time(NULL);
+            printf("no --seed given; using 0x%016llx\n", (unsigned long long)o.seed);
         }
-        run_one(&cli, sc, seed, &t);
+        run_one(cli, sc, o.seed, &t);
     }
-    if (t.failed) {
+    if (t.failed)
         printf("%llu failing run(s); each prints its replay command above\n",
                (unsigned long long)t.failed);
-    }
-    if (cli.expect_failure) {
+    if (cli->expect_failure) {
         printf("expect-failure: %s\n", t.failed_expected ? "a run failed, as expected"
                                                          : "UNEXPECTED: no run failed that way");
         return t.failed_expected ? 0 : 1;
