@@ -141,10 +141,10 @@ pbft_status_t load_keystore_open(const char *dir, size_t max_accounts, load_keys
         free_names(names, count);
         return PBFT_ERR_NOT_FOUND;
     }
-    if (max_accounts && count > max_accounts) count = max_accounts;
-    ks->accounts = pbft_xcalloc(count, sizeof(*ks->accounts));
+    size_t use = max_accounts && count > max_accounts ? max_accounts : count;
+    ks->accounts = pbft_xcalloc(use, sizeof(*ks->accounts));
     pbft_status_t st = PBFT_OK;
-    for (size_t i = 0; i < count && st == PBFT_OK; i++) {
+    for (size_t i = 0; i < use && st == PBFT_OK; i++) {
         char file[LOAD_PATH_SIZE_MAX + 256];
         snprintf(file, sizeof(file), "%s/%s", path, names[i]);
         st = load_account_key(file, &ks->accounts[i], err, err_size);
