@@ -142,24 +142,19 @@ static pbft_status_t stash(replica_t *r, msg_t *m) {
 }
 
 void replica_replay_stash(replica_t *r) {
-    msg_t kept[REPLICA_STASH_MAX];
-    uint32_t kept_count = 0, count = r->stash_count;
-    msg_t *pending = pbft_xmalloc((count ? count : 1) * sizeof(msg_t));
-    memcpy(pending, r->stash, count * sizeof(msg_t));
-    r->stash_count = 0;
-    for (uint32_t i = 0; i < count; i++) {
-        msg_t *m = &pending[i];
-        if (m->u.pre_prepare.view == r->view && !r->in_view_change) {
-            (void)replica_on_pre_prepare(r, m);
-        } else if (m->u.pre_prepare.view > r->view) {
-            kept[kept_count++] = *m;
+    /* Take each stashed message once, from the front; later views go back. */
+    for (uint32_t left = r->stash_count; left > 0; left--) {
+        msg_t m = r->stash[0];
+        r->stash_count--;
+        memmove(&r->stash[0], &r->stash[1], r->stash_count * sizeof(msg_t));
+        uint64_t view = m.u.pre_prepare.view;
+        if (view > r->view || (view == r->view && r->in_view_change)) {
+            r->stash[r->stash_count++] = m;
             continue;
         }
-        msg_free(m);
+        if (view == r->view) (void)replica_on_pre_prepare(r, &m);
+        msg_free(&m);
     }
-    for (uint32_t i = 0; i < kept_count && r->stash_count < REPLICA_STASH_MAX; i++)
-        r->stash[r->stash_count++] = kept[i];
-    free(pending);
 }
 
 void replica_stash_destroy(replica_t *r) {

@@ -38,13 +38,13 @@ const char *replica_invalid_reason_name(replica_invalid_reason_t reason) {
 void replica_logf(replica_t *r, int level, const char *fmt, ...) {
     if (r->env.log == NULL) return;
     char line[256];
-    int used =
-        snprintf(line, sizeof(line), "replica=%u view=%llu ", r->self, (unsigned long long)r->view);
-    if (used < 0 || (size_t)used >= sizeof(line)) used = 0;
+    char text[200];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line + used, sizeof(line) - (size_t)used, fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
+    snprintf(line, sizeof(line), "replica=%u view=%llu %s", r->self, (unsigned long long)r->view,
+             text);
     r->env.log(r->env.ctx, level, line);
 }
 

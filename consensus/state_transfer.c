@@ -87,7 +87,7 @@ void replica_state_transfer_timeout(replica_t *r) {
 /* The (f+1)-th highest committed height among peers: at least one honest
  * replica has reached it. */
 uint64_t replica_peers_committed(const replica_t *r, uint16_t *best_peer) {
-    uint64_t heights[PBFT_REPLICA_COUNT_MAX];
+    uint64_t heights[PBFT_REPLICA_COUNT_MAX] = {0};
     uint32_t count = 0;
     uint64_t best = 0;
     *best_peer = REPLICA_LINK_UNKNOWN;

@@ -34,6 +34,11 @@ typedef struct oset_entry {
     uint8_t hash[PBFT_HASH_SIZE];
 } oset_entry_t;
 
+/* Tx ids of the O-set blocks (owned, one array per block). */
+typedef struct oset_ids {
+    uint8_t (*of[MSG_NEW_VIEW_BLOCK_COUNT_MAX])[PBFT_HASH_SIZE];
+} oset_ids_t;
+
 typedef struct oset {
     uint64_t c; /* highest committed seq proven by a commit certificate */
     uint8_t c_hash[PBFT_HASH_SIZE];
@@ -283,8 +288,7 @@ static void reforward_pending(replica_t *r) {
 
 /* blocks, ids: oset->count entries, ownership moves in. */
 static void install_new_view(replica_t *r, uint64_t view, const oset_t *o, pbft_block_t *blocks,
-                             uint8_t (**ids)[PBFT_HASH_SIZE],
-                             uint8_t (*sigs)[PBFT_SIGNATURE_SIZE]) {
+                             oset_ids_t *ids, uint8_t (*sigs)[PBFT_SIGNATURE_SIZE]) {
     PBFT_ASSERT(view >= r->view);
     PBFT_ASSERT(o->count <= MSG_NEW_VIEW_BLOCK_COUNT_MAX);
     r->view = view;
@@ -306,15 +310,15 @@ static void install_new_view(replica_t *r, uint64_t view, const oset_t *o, pbft_
         slot_t *s = replica_slot(r, o->e[i].seq);
         if (s == NULL) { /* committed already, or beyond our log: catch-up covers it */
             codec_block_free(&blocks[i]);
-            free(ids[i]);
+            free(ids->of[i]);
             continue;
         }
         /* In flight again: not to be proposed (primary) or re-forwarded. */
         for (uint32_t t = 0; t < blocks[i].header.tx_count; t++)
-            mempool_set_proposed(&r->pool, ids[i][t], true);
+            mempool_set_proposed(&r->pool, ids->of[i][t], true);
         if (primary && replica_safety_allows(r, view, o->e[i].seq, o->e[i].hash))
             replica_safety_record(r, view, o->e[i].seq, o->e[i].hash, SAFETY_PHASE_PRE_PREPARE);
-        replica_slot_set_block(r, s, view, &blocks[i], ids[i], sigs[i]);
+        replica_slot_set_block(r, s, view, &blocks[i], ids->of[i], sigs[i]);
     }
     r->view_floor = o->c + o->count;
     r->next_seq = PBFT_MAX(r->view_floor, r->committed) + 1;
@@ -359,10 +363,10 @@ static const pbft_block_t *find_block(replica_t *r, msg_view_change_t *const *vc
     return NULL;
 }
 
-static void free_blocks(pbft_block_t *blocks, uint8_t (**ids)[PBFT_HASH_SIZE], uint32_t count) {
+static void free_blocks(pbft_block_t *blocks, oset_ids_t *ids, uint32_t count) {
     for (uint32_t i = 0; i < count; i++) {
         codec_block_free(&blocks[i]);
-        free(ids[i]);
+        free(ids->of[i]);
     }
 }
 
@@ -409,33 +413,33 @@ void replica_start_new_view_if_ready(replica_t *r) {
         return;
     }
     pbft_block_t blocks[MSG_NEW_VIEW_BLOCK_COUNT_MAX];
-    uint8_t(*ids[MSG_NEW_VIEW_BLOCK_COUNT_MAX])[PBFT_HASH_SIZE];
+    oset_ids_t ids;
     uint8_t sigs[MSG_NEW_VIEW_BLOCK_COUNT_MAX][PBFT_SIGNATURE_SIZE];
     memset(blocks, 0, sizeof(blocks));
-    memset(ids, 0, sizeof(ids));
+    memset(&ids, 0, sizeof(ids));
     for (uint32_t i = 0; i < o.count; i++) {
         const pbft_block_t *b = find_block(r, vcs, count, o.e[i].seq, o.e[i].hash);
         if (b == NULL) {
             replica_logf(r, 2, "view change: no block for seq %llu; waiting",
                          (unsigned long long)o.e[i].seq);
-            free_blocks(blocks, ids, i);
+            free_blocks(blocks, &ids, i);
             return;
         }
         block_copy(&blocks[i], b);
-        ids[i] = pbft_xcalloc(b->header.tx_count ? b->header.tx_count : 1, PBFT_HASH_SIZE);
+        ids.of[i] = pbft_xcalloc(b->header.tx_count ? b->header.tx_count : 1, PBFT_HASH_SIZE);
         uint8_t root[PBFT_HASH_SIZE];
-        codec_block_tx_root(&blocks[i], ids[i], root);
+        codec_block_tx_root(&blocks[i], ids.of[i], root);
     }
     if (!oset_links(&o, blocks)) {
         replica_logf(r, 2, "view change: chosen blocks do not link; waiting");
-        free_blocks(blocks, ids, o.count);
+        free_blocks(blocks, &ids, o.count);
         return;
     }
     if (!send_new_view(r, vcs, count, &o, blocks, sigs)) {
-        free_blocks(blocks, ids, o.count);
+        free_blocks(blocks, &ids, o.count);
         return;
     }
-    install_new_view(r, r->view, &o, blocks, ids, sigs);
+    install_new_view(r, r->view, &o, blocks, &ids, sigs);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -503,7 +507,7 @@ static pbft_status_t check_embedded_vc(replica_t *r, const msg_view_change_t *vc
 /* Recomputes the O-set from the NEW-VIEW's VIEW-CHANGEs and checks the
  * re-proposed blocks against it. *ids receives the tx ids of each block. */
 static pbft_status_t check_new_view(replica_t *r, const msg_new_view_t *nv, oset_t *o,
-                                    uint8_t (**ids)[PBFT_HASH_SIZE]) {
+                                    oset_ids_t *ids) {
     if (nv->vc_count < replica_quorum(r)) return PBFT_ERR_NO_QUORUM;
     msg_view_change_t *vcs[MSG_VIEW_CHANGE_COUNT_MAX];
     for (uint8_t i = 0; i < nv->vc_count; i++) {
@@ -520,7 +524,7 @@ static pbft_status_t check_new_view(replica_t *r, const msg_new_view_t *nv, oset
         if (!replica_verify_vote(r, CRYPTO_TAG_PRE_PREPARE, nv->view, o->e[i].seq, o->e[i].hash,
                                  primary, nv->pre_prepare_sigs[i]))
             return PBFT_ERR_BAD_SIGNATURE;
-        pbft_status_t status = replica_validate_block(r, &nv->blocks[i], o->e[i].seq, &ids[i]);
+        pbft_status_t status = replica_validate_block(r, &nv->blocks[i], o->e[i].seq, &ids->of[i]);
         if (status != PBFT_OK) return status;
     }
     return PBFT_OK;
@@ -535,18 +539,18 @@ pbft_status_t replica_on_new_view(replica_t *r, msg_t *m, const uint8_t *frame) 
     if (!replica_verify_envelope(r, m, frame))
         return replica_reject(r, REPLICA_INVALID_BAD_SIGNATURE, PBFT_ERR_BAD_SIGNATURE);
     oset_t o;
-    uint8_t(*ids[MSG_NEW_VIEW_BLOCK_COUNT_MAX])[PBFT_HASH_SIZE];
-    memset(ids, 0, sizeof(ids));
-    pbft_status_t status = check_new_view(r, nv, &o, ids);
+    oset_ids_t ids;
+    memset(&ids, 0, sizeof(ids));
+    pbft_status_t status = check_new_view(r, nv, &o, &ids);
     if (status != PBFT_OK) {
         for (uint32_t i = 0; i < MSG_NEW_VIEW_BLOCK_COUNT_MAX; i++)
-            free(ids[i]);
+            free(ids.of[i]);
         replica_logf(r, 2, "bad new view %llu from %u: %s", (unsigned long long)nv->view, m->sender,
                      pbft_status_name(status));
         return replica_reject(r, REPLICA_INVALID_BAD_NEW_VIEW, status);
     }
     /* Blocks move into the log; the message keeps nothing to free. */
-    install_new_view(r, nv->view, &o, nv->blocks, ids, nv->pre_prepare_sigs);
+    install_new_view(r, nv->view, &o, nv->blocks, &ids, nv->pre_prepare_sigs);
     for (uint8_t i = 0; i < nv->block_count; i++)
         memset(&nv->blocks[i], 0, sizeof(pbft_block_t));
     return PBFT_OK;
