@@ -125,7 +125,7 @@ for _ in range(200):
     socks = []
     try:
         for p in range(base, base + 16):
-            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s = socket.socket()  # no SO_REUSEADDR: be as strict as the replicas are
             s.bind(("127.0.0.1", p)); socks.append(s)
         print(base); break
     except OSError:
