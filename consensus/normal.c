@@ -167,10 +167,10 @@ void replica_stash_destroy(replica_t *r) {
  * another block in flight in this view: an honest primary never does that,
  * a Byzantine one would make a tx execute twice (as a failed duplicate). */
 static bool repeats_a_tx(replica_t *r, uint64_t seq, const uint8_t (*ids)[PBFT_HASH_SIZE],
-                         uint32_t count) {
+                         uint32_t count, bool ask_env) {
     for (uint32_t i = 0; i < count; i++) {
         if (mempool_recently_committed(&r->pool, ids[i])) return true;
-        if (r->env.tx_committed && r->env.tx_committed(r->env.ctx, ids[i])) return true;
+        if (ask_env && r->env.tx_committed && r->env.tx_committed(r->env.ctx, ids[i])) return true;
     }
     /* Index the in-flight ids (open addressing over pointers). */
     size_t total = 0;
@@ -239,7 +239,7 @@ pbft_status_t replica_on_pre_prepare(replica_t *r, msg_t *m) {
     uint8_t(*ids)[PBFT_HASH_SIZE] = NULL;
     pbft_status_t status = replica_validate_block(r, &pp->block, pp->seq, &ids);
     if (status != PBFT_OK) return replica_reject(r, block_reason(status), status);
-    if (repeats_a_tx(r, pp->seq, ids, pp->block.header.tx_count)) {
+    if (repeats_a_tx(r, pp->seq, ids, pp->block.header.tx_count, false)) {
         free(ids);
         replica_logf(r, 2, "primary %u repeats a tx at seq %llu", m->sender,
                      (unsigned long long)pp->seq);
@@ -313,10 +313,14 @@ static void send_vote(replica_t *r, slot_t *s, uint8_t type) {
                           type == MSG_PREPARE ? SAFETY_PHASE_PREPARE : SAFETY_PHASE_COMMIT);
     if (!replica_queue_msg(r, REPLICA_LINK_UNKNOWN, &m, NULL, NULL)) return;
     /* A vote we cannot verify ourselves (wrong key) must not spoil our
-     * certificates; one verification per vote we send. */
-    if (!replica_verify_vote(r, msg_type_tag(type), s->pp_view, s->seq, s->hash, r->self,
-                             m.signature))
-        return;
+     * certificates. The first REPLICA_OWN_SIGNATURE_CHECKS votes are
+     * verified; after that the key is trusted (it does not change). */
+    if (r->own_signature_checks < REPLICA_OWN_SIGNATURE_CHECKS) {
+        if (!replica_verify_vote(r, msg_type_tag(type), s->pp_view, s->seq, s->hash, r->self,
+                                 m.signature))
+            return;
+        r->own_signature_checks++;
+    }
     vote_t *own = type == MSG_PREPARE ? &s->prepares[r->self] : &s->commits[r->self];
     own->present = true;
     own->view = s->pp_view;
@@ -337,7 +341,7 @@ static void step_slot(replica_t *r, slot_t *s) {
         if (s->linked && !s->prefix_checked) {
             s->prefix_checked = true;
             if (s->ids && repeats_a_tx(r, s->seq, (const uint8_t(*)[PBFT_HASH_SIZE])s->ids,
-                                       s->block.header.tx_count)) {
+                                       s->block.header.tx_count, true)) {
                 s->valid = false;
                 r->invalid[REPLICA_INVALID_BAD_BLOCK]++;
                 replica_logf(r, 2, "block at seq %llu repeats a committed tx",

@@ -37,6 +37,7 @@
  * it does (reordering is common right after a view change). */
 #define REPLICA_STASH_MAX (2 * PBFT_WINDOW_MAX)
 #define REPLICA_STASH_VIEWS_AHEAD_MAX 2
+#define REPLICA_OWN_SIGNATURE_CHECKS 16 /* own votes verified before the key is trusted */
 /* Room kept in a NEW-VIEW for its VIEW-CHANGEs; the rest bounds the blocks
  * and so the effective window (replica_create). */
 #define REPLICA_NEW_VIEW_OVERHEAD_SIZE (1024u * 1024u)
@@ -194,7 +195,8 @@ struct replica {
     uint32_t log_span; /* seqs accepted above committed */
     replica_options_t options;
     replica_env_t env;
-    bool own_key_ok; /* env->sign produces signatures env->verify accepts */
+    bool own_key_ok;               /* env->sign produces signatures env->verify accepts */
+    uint32_t own_signature_checks; /* own votes verified so far */
 
     /* View (§4.4). */
     uint64_t view;

@@ -64,6 +64,7 @@ typedef struct cluster {
     bool crashed[N];
     uint64_t rnd;
     uint16_t n;            /* replicas in this cluster (<= N) */
+    bool no_execute;       /* deliver without executing (an asynchronous executor) */
     uint8_t bad_tx_marker; /* txs whose memo[0] is this are invalid to tx_valid */
     bool captured;
     uint8_t captured_pp_hash[PBFT_HASH_SIZE]; /* first PRE-PREPARE seen by drop_commits */
@@ -154,6 +155,7 @@ static void env_deliver(void *ctx, const pbft_block_t *block, const pbft_commit_
         memcpy(n->blocks[h].txs, block->txs, block->header.tx_count * sizeof(pbft_tx_t));
     }
     n->certs[h] = *cert;
+    if (n->c->no_execute) return;
     /* Execute right away (from inside deliver: the replica defers it). */
     uint8_t buf[64];
     memcpy(buf, n->state, 32);
@@ -727,6 +729,35 @@ static void test_lost_checkpoints_are_resent_and_water_marks_move(void **state) 
     cluster_free(c);
 }
 
+/* With n = 1 a prepared certificate has no PREPAREs: the safety state the
+ * replica wrote must still be accepted by replica_create after a crash. */
+static void test_single_replica_restarts_from_its_own_safety_state(void **state) {
+    (void)state;
+    cluster_t *c = cluster_new_n(1, 64);
+    c->no_execute = true; /* the blob then still holds the prepared certificates */
+    for (uint64_t i = 0; i < 3; i++)
+        assert_int_equal(submit(c, 0, i, false), PBFT_OK);
+    run_for(c, 50);
+    assert_true(c->nodes[0].safety_size > 0);
+    replica_destroy(c->nodes[0].r);
+    replica_restore_t rs = {0};
+    rs.executed_header = c->genesis.header;
+    memcpy(rs.executed_hash, c->genesis.block_hash, 32);
+    memcpy(rs.state_hash, c->genesis.state_hash, 32);
+    rs.safety = c->nodes[0].safety;
+    rs.safety_size = c->nodes[0].safety_size;
+    replica_env_t env = make_env(&c->nodes[0]);
+    assert_int_equal(replica_create(&c->genesis, 0, &env, NULL, &rs, &c->nodes[0].r), PBFT_OK);
+    /* Corrupt bytes are refused with a status, not a crash. */
+    replica_t *bad = NULL;
+    uint8_t junk[16] = {1, 2, 3};
+    rs.safety = junk;
+    rs.safety_size = sizeof(junk);
+    assert_int_equal(replica_create(&c->genesis, 0, &env, NULL, &rs, &bad), PBFT_ERR_CORRUPT);
+    assert_null(bad);
+    cluster_free(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normal_case_commits_identical_hashes),
@@ -743,6 +774,7 @@ int main(void) {
         cmocka_unit_test(test_single_replica_commits_alone),
         cmocka_unit_test(test_prepared_certificate_survives_restart_of_every_backup),
         cmocka_unit_test(test_lost_checkpoints_are_resent_and_water_marks_move),
+        cmocka_unit_test(test_single_replica_restarts_from_its_own_safety_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
