@@ -71,4 +71,17 @@ set +e
 rc=$?
 set -e
 [ $rc = 73 ] || fail "init over an existing home: exit $rc"
+
+step "the dev home runs: one replica commits a verified payment"
+h2="$work/dev2"
+port=$(pick_base_port 1)
+"$bin/pbftd" init --home "$h2" --base-port "$port" >/dev/null
+"$bin/pbftd" --home "$h2" >"$work/dev2.log" 2>&1 &
+extra_pids+=($!)
+wait_until 60 "dev replica healthy" curl -sf -o /dev/null -m 2 "http://127.0.0.1:$((port + 1))/health"
+devw=("$bin/pbft-wallet" --keystore "$h2/accounts" --node "127.0.0.1:$((port + 1))" --timeout 60)
+"${devw[@]}" new bob >/dev/null
+"${devw[@]}" --from alice send --to bob --amount 10 | tee "$work/dev-send.out"
+grep -q "signed by 1 of 1 validators" "$work/dev-send.out" || fail "dev send not verified"
+"$bin/pbft-verify" --home "$h2"
 echo "flow_init: OK"
