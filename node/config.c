@@ -87,7 +87,7 @@ static pbft_status_t config_error(char *err, size_t err_size, const char *origin
     char why[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
+    vsnprintf(why, sizeof why, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
     if (err) snprintf(err, err_size, "%s: %s: %s", origin, key, why);
     return PBFT_ERR_CONFIG;

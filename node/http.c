@@ -200,7 +200,7 @@ static void batch_decode(node_t *node, const json_t *list, batch_t *b) {
     b->txs = pbft_xcalloc(n, sizeof *b->txs);
     b->ids = pbft_xcalloc(n, sizeof *b->ids);
     b->slot = pbft_xcalloc(n, sizeof *b->slot);
-    b->errors = pbft_xcalloc(n, sizeof *b->errors);
+    b->errors = pbft_xcalloc(n, sizeof(json_t *));
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {
         const json_t *item = json_array_get(list, i);

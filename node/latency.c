@@ -27,7 +27,7 @@ struct latency_table {
 latency_table_t *latency_new(void) {
     latency_table_t *t = pbft_xcalloc(1, sizeof *t);
     pthread_mutex_init(&t->mutex, NULL);
-    t->buckets = pbft_xcalloc(LATENCY_BUCKETS, sizeof *t->buckets);
+    t->buckets = pbft_xcalloc(LATENCY_BUCKETS, sizeof(latency_entry_t *));
     return t;
 }
 

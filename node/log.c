@@ -79,7 +79,7 @@ PBFT_PRINTF(2, 3) static void put_fmt(line_buf_t *b, const char *fmt, ...) {
     char tmp[128];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
     if (n > 0) put_raw(b, tmp, PBFT_MIN((size_t)n, sizeof tmp - 1));
 }

@@ -48,6 +48,6 @@ void metrics_text_printf(metrics_text_t *t, const char *fmt, ...) PBFT_PRINTF(2,
 void metrics_text_free(metrics_text_t *t);
 
 /* Appends the histogram as pbft_commit_latency_seconds. */
-void metrics_render_latency(const metrics_t *m, metrics_text_t *t);
+void metrics_render_latency(metrics_t *m, metrics_text_t *t);
 
 #endif /* NODE_METRICS_H */

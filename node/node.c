@@ -217,7 +217,8 @@ static int load_key(node_t *node) {
     }
     uint8_t pub[PBFT_PUBKEY_SIZE];
     crypto_key_public(node->key, pub);
-    if (memcmp(pub, node->genesis.validators.pubkeys[node->config.replica], PBFT_PUBKEY_SIZE)) {
+    if (memcmp(pub, node->genesis.validators.pubkeys[node->config.replica], PBFT_PUBKEY_SIZE) !=
+        0) {
         LOG_ERROR("node", "node key is not the genesis key of this replica",
                   LOG_STR("file", node->config.key_file), LOG_U64("replica", node->config.replica));
         return NODE_EXIT_DATA;

@@ -177,16 +177,16 @@ uint32_t verify_pool_threads(const verify_pool_t *pool) {
     return pool->thread_count;
 }
 
-uint64_t verify_pool_queue_depth(const verify_pool_t *pool) {
-    return atomic_load(&((verify_pool_t *)(uintptr_t)pool)->queued_txs);
+uint64_t verify_pool_queue_depth(verify_pool_t *pool) {
+    return atomic_load(&pool->queued_txs);
 }
 
-uint64_t verify_pool_verified_total(const verify_pool_t *pool) {
-    return atomic_load(&((verify_pool_t *)(uintptr_t)pool)->verified_total);
+uint64_t verify_pool_verified_total(verify_pool_t *pool) {
+    return atomic_load(&pool->verified_total);
 }
 
-uint64_t verify_pool_cache_hits(const verify_pool_t *pool) {
-    return atomic_load(&((verify_pool_t *)(uintptr_t)pool)->cache_hits);
+uint64_t verify_pool_cache_hits(verify_pool_t *pool) {
+    return atomic_load(&pool->cache_hits);
 }
 
 void verify_batch_submit(verify_pool_t *pool, verify_batch_t *batch) {

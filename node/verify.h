@@ -31,9 +31,9 @@ verify_pool_t *verify_pool_new(uint32_t threads, const uint8_t chain_id[PBFT_CHA
 void verify_pool_free(verify_pool_t *pool);
 uint32_t verify_pool_threads(const verify_pool_t *pool);
 /* Txs waiting for a worker (gauge for /metrics). */
-uint64_t verify_pool_queue_depth(const verify_pool_t *pool);
-uint64_t verify_pool_verified_total(const verify_pool_t *pool); /* signature checks done */
-uint64_t verify_pool_cache_hits(const verify_pool_t *pool);
+uint64_t verify_pool_queue_depth(verify_pool_t *pool);
+uint64_t verify_pool_verified_total(verify_pool_t *pool); /* signature checks done */
+uint64_t verify_pool_cache_hits(verify_pool_t *pool);
 
 /* Was this exact tx (id and signature) verified valid? Thread-safe. */
 bool verify_cache_contains(verify_pool_t *pool, const pbft_tx_t *tx,
