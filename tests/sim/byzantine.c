@@ -23,7 +23,7 @@
 static const char *const byz_names[] = {
     "none",          "equivocate",  "censor",          "silent",           "invalid-tx",
     "bad-prev-hash", "double-vote", "phantom-prepare", "wrong-key",        "impersonate",
-    "replay",        "dup-tx",      "forge-new-view",  "view-change-spam",
+    "replay",        "dup-tx",      "forge-new-view",  "view-change-spam", "lying-state",
 };
 
 _Static_assert(PBFT_ARRAY_COUNT(byz_names) == SIM_BYZ_KIND_COUNT, "a name per behaviour");
@@ -298,6 +298,24 @@ static void spam_view_change(sim_cluster_t *c, uint16_t from, uint16_t to) {
     free(vc);
 }
 
+/* A STATE-REPLY whose blocks were doctored: one block loses a tx (its hash
+ * no longer matches the certificate) or one tx signature is flipped (the
+ * hash still matches; only verifying the tx catches it). Unsigned frame. */
+static void lie_in_state_reply(sim_cluster_t *c, uint16_t from, uint16_t to, msg_t *m,
+                               const uint8_t *bytes, size_t size) {
+    msg_state_reply_t *sr = &m->u.state_reply;
+    if (sr->count == 0) {
+        sim_net_send(c, from, to, bytes, size);
+        return;
+    }
+    pbft_block_t *b = &sr->blocks[sim_rng_below(&c->rng, sr->count)];
+    if (b->header.tx_count > 0 && sim_rng_chance(&c->rng, 500))
+        b->txs[sim_rng_below(&c->rng, b->header.tx_count)].signature[7] ^= 0x20;
+    else
+        mutate_block_benign(b);
+    send_signed(c, from, to, m, from);
+}
+
 void sim_byz_send(sim_cluster_t *c, uint16_t from, uint16_t to, const uint8_t *bytes, size_t size) {
     sim_replica_t *rep = &c->replicas[from];
     if (rep->byz == SIM_BYZ_SILENT) return;
@@ -318,6 +336,8 @@ void sim_byz_send(sim_cluster_t *c, uint16_t from, uint16_t to, const uint8_t *b
     if (rep->byz == SIM_BYZ_IMPERSONATE && msg_type_is_signed(m.type) &&
         sim_rng_chance(&c->rng, 500))
         impersonate(c, from, to, &m);
+    else if (rep->byz == SIM_BYZ_LYING_STATE && m.type == MSG_STATE_REPLY)
+        lie_in_state_reply(c, from, to, &m, bytes, size);
     else if (rep->byz == SIM_BYZ_FORGE_NEW_VIEW && m.type == MSG_NEW_VIEW)
         forge_new_view(c, from, to, &m, bytes, size);
     else if (m.type == MSG_PRE_PREPARE)

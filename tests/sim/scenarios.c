@@ -245,6 +245,17 @@ static void setup_state_transfer_lagging(sim_cluster_t *c) {
     sim_at(c, 30000, act_heal_net, 0);
 }
 
+/* The same, and one of the others serves state transfer with doctored
+ * blocks: the lagging replica must check every block and go elsewhere. */
+static void setup_state_transfer_lying_peer(sim_cluster_t *c) {
+    setup_state_transfer_lagging(c);
+    uint16_t liar =
+        (uint16_t)((c->scenario_replica + 1 + sim_rng_below(&c->rng, c->replica_count - 1u)) %
+                   c->replica_count);
+    if (liar == c->scenario_replica) liar = (uint16_t)((liar + 1) % c->replica_count);
+    set_byz(c, liar, SIM_BYZ_LYING_STATE, 0);
+}
+
 /* View change after some replicas prepared but only one committed: COMMITs
  * of view 0 reach only replica 3, which then drops off the network. The
  * others must carry the prepared block into the new view, or they commit a
@@ -439,6 +450,12 @@ static void expect_state_transfer(sim_cluster_t *c) {
         sim_fail(c, "expectation: lagging replica %u caught up without state transfer", r);
 }
 
+static void expect_state_transfer_despite_liar(sim_cluster_t *c) {
+    expect_state_transfer(c);
+    if (!c->failed && c->net.stats.forged > 0)
+        expect_rejected(c, REPLICA_INVALID_BAD_STATE_REPLY, REPLICA_INVALID_BAD_BLOCK);
+}
+
 static void expect_disk_and_wire(sim_cluster_t *c) {
     if (c->persist_failures == 0 || c->net.stats.corrupted == 0)
         sim_fail(c, "expectation: no persist failure or corrupted frame was injected");
@@ -489,6 +506,8 @@ static const sim_scenario_t scenarios[] = {
      setup_replay_old_view, expect_stale_rejected},
     {"state_transfer_lagging_replica", "a replica misses many checkpoints, then catches up", 0,
      32000, setup_state_transfer_lagging, expect_state_transfer},
+    {"state_transfer_lying_peer", "catching up while one peer serves doctored blocks", 0, 32000,
+     setup_state_transfer_lying_peer, expect_state_transfer_despite_liar},
     {"prepared_carry", "view change after only one replica committed", 4, 15000,
      setup_prepared_carry, expect_view_change},
     {"forged_new_view", "new primary re-proposes other blocks than the prepared ones", 4, 15000,

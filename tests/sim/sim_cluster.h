@@ -38,6 +38,7 @@ typedef enum sim_byz_kind {
     SIM_BYZ_DUP_TX,           /* primary: proposals repeat an already committed tx */
     SIM_BYZ_FORGE_NEW_VIEW,   /* new primary: NEW-VIEW re-proposes other blocks */
     SIM_BYZ_VIEW_CHANGE_SPAM, /* demands view changes nobody else wants */
+    SIM_BYZ_LYING_STATE,      /* serves state transfer with doctored blocks */
     SIM_BYZ_KIND_COUNT
 } sim_byz_kind_t;
 
