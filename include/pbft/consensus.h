@@ -68,9 +68,10 @@ typedef struct replica_env {
     /* Verifies a replica signature (cert_verify_ecdsa in the product). */
     cert_verify_fn verify;
     void *verify_ctx;
-    /* Is this tx's signature valid? The node answers from its per-tx-id
-     * cache (it verified the txs on worker threads before handing the
-     * message in); the simulator verifies or fakes. */
+    /* Is this tx's signature valid? The node answers from its cache (it
+     * verified the txs on worker threads before handing the message in);
+     * the simulator verifies or fakes. Judge the exact tx given: its id does
+     * not cover the signature, so a cache must be keyed by id AND signature. */
     bool (*tx_valid)(void *ctx, const pbft_tx_t *tx, const uint8_t tx_id[PBFT_HASH_SIZE]);
     /* A committed block with its commit certificate, in height order,
      * exactly once per height. The env executes and stores it, then calls
