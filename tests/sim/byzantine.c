@@ -21,9 +21,10 @@
 #define BYZ_REPLAY_PM 300
 
 static const char *const byz_names[] = {
-    "none",          "equivocate",  "censor",          "silent",           "invalid-tx",
-    "bad-prev-hash", "double-vote", "phantom-prepare", "wrong-key",        "impersonate",
-    "replay",        "dup-tx",      "forge-new-view",  "view-change-spam", "lying-state",
+    "none",           "equivocate",   "censor",          "silent",           "invalid-tx",
+    "bad-prev-hash",  "double-vote",  "phantom-prepare", "wrong-key",        "impersonate",
+    "replay",         "dup-tx",       "forge-new-view",  "view-change-spam", "lying-state",
+    "bad-checkpoint", "lying-status",
 };
 
 _Static_assert(PBFT_ARRAY_COUNT(byz_names) == SIM_BYZ_KIND_COUNT, "a name per behaviour");
@@ -96,6 +97,10 @@ static void send_signed(sim_cluster_t *c, uint16_t from, uint16_t to, const msg_
                 memcpy(hash, m->u.vote.block_hash, PBFT_HASH_SIZE);
             cert_vote_digest(msg_type_tag(m->type), c->genesis.chain_id, view, seq, hash, m->sender,
                              digest);
+        } else if (m->type == MSG_CHECKPOINT) {
+            const msg_checkpoint_t *cp = &m->u.checkpoint;
+            cert_checkpoint_digest(c->genesis.chain_id, cp->height, cp->block_hash, cp->state_hash,
+                                   m->sender, digest);
         } else {
             msg_signing_digest(m->type, c->genesis.chain_id, frame, signed_size, digest);
         }
@@ -316,6 +321,27 @@ static void lie_in_state_reply(sim_cluster_t *c, uint16_t from, uint16_t to, msg
     send_signed(c, from, to, m, from);
 }
 
+/* CHECKPOINT votes for a state nobody has: f of them must never make a
+ * checkpoint stable (the checkers compare stable certificates with the
+ * committed blocks and states). */
+static void bad_checkpoint(sim_cluster_t *c, uint16_t from, uint16_t to, msg_t *m) {
+    sim_rng_bytes(&c->rng, m->u.checkpoint.state_hash, PBFT_HASH_SIZE);
+    if (sim_rng_chance(&c->rng, 500))
+        sim_rng_bytes(&c->rng, m->u.checkpoint.block_hash, PBFT_HASH_SIZE);
+    send_signed(c, from, to, m, from);
+}
+
+/* STATUS that claims to be far ahead (or in a far view): honest replicas may
+ * try to catch up from it but must not stall on a target nobody can serve. */
+static void lying_status(sim_cluster_t *c, uint16_t from, uint16_t to, msg_t *m) {
+    msg_status_t *st = &m->u.status;
+    st->committed_height += sim_rng_between(&c->rng, 1, 5000);
+    st->executed_height = st->committed_height;
+    sim_rng_bytes(&c->rng, st->committed_hash, PBFT_HASH_SIZE);
+    if (sim_rng_chance(&c->rng, 300)) st->view += sim_rng_between(&c->rng, 1, 100);
+    send_signed(c, from, to, m, from);
+}
+
 void sim_byz_send(sim_cluster_t *c, uint16_t from, uint16_t to, const uint8_t *bytes, size_t size) {
     sim_replica_t *rep = &c->replicas[from];
     if (rep->byz == SIM_BYZ_SILENT) return;
@@ -336,6 +362,10 @@ void sim_byz_send(sim_cluster_t *c, uint16_t from, uint16_t to, const uint8_t *b
     if (rep->byz == SIM_BYZ_IMPERSONATE && msg_type_is_signed(m.type) &&
         sim_rng_chance(&c->rng, 500))
         impersonate(c, from, to, &m);
+    else if (rep->byz == SIM_BYZ_BAD_CHECKPOINT && m.type == MSG_CHECKPOINT)
+        bad_checkpoint(c, from, to, &m);
+    else if (rep->byz == SIM_BYZ_LYING_STATUS && m.type == MSG_STATUS)
+        lying_status(c, from, to, &m);
     else if (rep->byz == SIM_BYZ_LYING_STATE && m.type == MSG_STATE_REPLY)
         lie_in_state_reply(c, from, to, &m, bytes, size);
     else if (rep->byz == SIM_BYZ_FORGE_NEW_VIEW && m.type == MSG_NEW_VIEW)

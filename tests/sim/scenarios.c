@@ -204,6 +204,18 @@ static void expect_no_view_change(sim_cluster_t *c) {
                      r, (unsigned long long)sim_replica_view(c, r));
 }
 
+/* n = 7, f = 2: one replica votes for false checkpoints, another claims in
+ * its STATUS to be thousands of blocks ahead; some loss, a crash, a view
+ * change. */
+static void setup_lying_checkpoint_status(sim_cluster_t *c) {
+    set_byz(c, 2, SIM_BYZ_BAD_CHECKPOINT, 0);
+    set_byz(c, 5, SIM_BYZ_LYING_STATUS, 0);
+    c->net.faults.drop_pm = 50;
+    sim_at(c, 4000, act_crash_backup, 3000);
+    sim_at(c, 9000, act_isolate_primary, 0);
+    sim_at(c, 13000, act_heal_net, 0);
+}
+
 static void setup_duplicate_tx_primary(sim_cluster_t *c) {
     set_byz(c, 0, SIM_BYZ_DUP_TX, 0);
 }
@@ -514,6 +526,8 @@ static const sim_scenario_t scenarios[] = {
      setup_forged_new_view, expect_new_view_refused},
     {"view_change_spam", "a Byzantine backup keeps demanding view changes", 0, 12000,
      setup_view_change_spam, expect_no_view_change},
+    {"lying_checkpoint_status", "n=7: false CHECKPOINT votes and a STATUS far ahead", 7, 16000,
+     setup_lying_checkpoint_status, expect_view_change},
     {"disk_and_wire_faults", "persist failures, corrupted frames, crash/restart", 0, 18000,
      setup_disk_and_wire_faults, expect_disk_and_wire},
     {"swarm_v1", "swarm as of 03:45 (n 4 or 7, fixed params): keeps old regression seeds", 0, 0,

@@ -39,6 +39,8 @@ typedef enum sim_byz_kind {
     SIM_BYZ_FORGE_NEW_VIEW,   /* new primary: NEW-VIEW re-proposes other blocks */
     SIM_BYZ_VIEW_CHANGE_SPAM, /* demands view changes nobody else wants */
     SIM_BYZ_LYING_STATE,      /* serves state transfer with doctored blocks */
+    SIM_BYZ_BAD_CHECKPOINT,   /* CHECKPOINT votes for states nobody has */
+    SIM_BYZ_LYING_STATUS,     /* STATUS claims heights and views far ahead */
     SIM_BYZ_KIND_COUNT
 } sim_byz_kind_t;
 
