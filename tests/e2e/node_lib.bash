@@ -15,6 +15,47 @@ declare -a EXTRA_PIDS=()
 TN=""
 BASE_PORT=""
 
+# jq is not among the build's dependencies (tools/deps.sh); when it is
+# missing, a python3 stand-in covers the few filters these tests use.
+if ! command -v jq >/dev/null 2>&1; then
+    jq() {
+        python3 -c '
+import json, re, sys
+args = sys.argv[1:]
+raw = compact = exit_status = False
+while args and args[0].startswith("-") and len(args[0]) > 1:
+    raw |= "r" in args[0]; compact |= "c" in args[0]; exit_status |= "e" in args[0]; args.pop(0)
+filt, files = args[0], args[1:]
+try:
+    data = json.load(open(files[0])) if files else json.load(sys.stdin)
+except Exception:
+    sys.exit(4)
+def path(v, p):
+    for m in re.finditer(r"\.(\w+)|\[(\d+)\]", p):
+        if v is None: return None
+        v = v.get(m.group(1)) if m.group(1) else (v[int(m.group(2))] if int(m.group(2)) < len(v) else None)
+    return v
+out, m = [], None
+if (m := re.fullmatch(r"if has\(\"(\w+)\"\) then \.(\w+) else empty end", filt)):
+    if isinstance(data, dict) and m.group(1) in data: out.append(data[m.group(2)])
+elif (m := re.fullmatch(r"has\(\"(\w+)\"\)", filt)):
+    out.append(isinstance(data, dict) and m.group(1) in data)
+elif (m := re.fullmatch(r"\{([\w, ]+)\}", filt)):
+    out.append({k.strip(): data.get(k.strip()) for k in m.group(1).split(",")})
+elif (m := re.fullmatch(r"(.*) \| length", filt)):
+    out.append(len(path(data, m.group(1))))
+else:
+    out.append(path(data, filt))
+for v in out:
+    if raw and isinstance(v, str): print(v)
+    elif isinstance(v, bool): print("true" if v else "false")
+    elif v is None: print("null")
+    else: print(json.dumps(v, separators=(",", ":")) if compact or not isinstance(v, (dict, list)) else json.dumps(v))
+if exit_status and out and out[-1] in (False, None): sys.exit(1)
+' "$@"
+    }
+fi
+
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 fail() {
     log "FAIL: $*"
