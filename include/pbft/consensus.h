@@ -56,7 +56,9 @@ typedef struct replica_env {
     void (*set_timer)(void *ctx, replica_timer_t t, uint64_t delay_ms);
     void (*cancel_timer)(void *ctx, replica_timer_t t);
     /* Durable safety state (what this replica has signed that binds it:
-     * view, view change, per-seq votes). Called synchronously, at most once
+     * view, view change, per-seq votes and prepared certificates — and
+     * their blocks unless persist_block is provided, so from a few KB up to
+     * about window x block size). Called synchronously, at most once
      * per replica_* call, BEFORE any message derived from it is handed to
      * send/broadcast; must be synced when it returns PBFT_OK. On failure no
      * binding message of that call is sent. The bytes are opaque: hand them
