@@ -376,6 +376,16 @@ static void step_slot(replica_t *r, slot_t *s) {
     }
 }
 
+/* A valid commit certificate learned elsewhere (a VIEW-CHANGE carries the
+ * sender's latest): if our log holds that very block, it is committed. */
+void replica_adopt_commit_cert(replica_t *r, const pbft_commit_cert_t *cert) {
+    slot_t *s = slot_peek(r, cert->seq);
+    if (s == NULL || !s->has_block || !s->valid || s->committed) return;
+    if (memcmp(s->hash, cert->block_hash, PBFT_HASH_SIZE) != 0) return;
+    s->cert = *cert;
+    s->committed = true;
+}
+
 /* Hands one committed block to the env (shared with state transfer). */
 bool replica_deliver(replica_t *r, const pbft_block_t *block, const pbft_commit_cert_t *cert) {
     PBFT_ASSERT(block->header.height == r->committed + 1); /* in order, never twice */

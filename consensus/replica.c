@@ -459,7 +459,7 @@ void replica_on_timer(replica_t *r, replica_timer_t t) {
             uint16_t ahead_peer;
             uint64_t ahead = replica_peers_committed(r, &ahead_peer);
             if (e && !r->in_view_change && replica_now(r) >= base + r->params.request_timeout_ms) {
-                if (r->catching_up || ahead > r->committed) {
+                if (ahead > r->committed) {
                     /* Behind: our pending txs may be committed already. Catch up
                      * first; a lone view change would leave us out of the view. */
                     replica_catch_up(r, ahead, ahead_peer);

@@ -33,6 +33,9 @@
 #define REPLICA_TIMESTAMP_DRIFT_MS_MAX 60000
 #define REPLICA_STATE_REPLY_SIZE_MAX (4u * 1024u * 1024u)
 #define REPLICA_STATE_TRANSFER_ATTEMPTS_MAX 32
+/* A peer gets at most one STATE-REPLY (up to 4 MiB) per this interval: a
+ * small request must not buy unbounded outgoing traffic. */
+#define REPLICA_STATE_SERVE_INTERVAL_MS 20
 /* PRE-PREPAREs of a view whose NEW-VIEW has not arrived yet, kept for when
  * it does (reordering is common right after a view change). */
 #define REPLICA_STASH_MAX (2 * PBFT_WINDOW_MAX)
@@ -171,6 +174,7 @@ typedef struct peer_state {
     uint64_t committed_height;
     uint64_t executed_height;
     uint64_t stable_height;
+    uint64_t served_ms; /* last STATE-REPLY we sent it (+1; 0: never) */
 } peer_state_t;
 
 typedef struct outbox_frame {
@@ -354,6 +358,8 @@ pbft_status_t replica_on_request(replica_t *r, msg_t *m);
 void replica_progress(replica_t *r);
 void replica_try_propose(replica_t *r);
 bool replica_deliver(replica_t *r, const pbft_block_t *block, const pbft_commit_cert_t *cert);
+/* cert must be valid (checked by the caller). */
+void replica_adopt_commit_cert(replica_t *r, const pbft_commit_cert_t *cert);
 /* Re-sends our PRE-PREPARE/PREPARE/COMMIT of current-view slots above
  * peer_committed to a peer that is stuck. */
 void replica_retransmit(replica_t *r, uint16_t to, uint64_t peer_committed);

@@ -163,6 +163,11 @@ pbft_status_t replica_on_state_request(replica_t *r, msg_t *m) {
     if (q->from_height == 0)
         return replica_reject(r, REPLICA_INVALID_MALFORMED, PBFT_ERR_MALFORMED);
     if (q->from_height > r->executed) return PBFT_OK; /* nothing to give */
+    peer_state_t *p = &r->peers[m->sender];
+    uint64_t now = replica_now(r);
+    if (p->served_ms != 0 && now + 1 < p->served_ms + REPLICA_STATE_SERVE_INTERVAL_MS)
+        return PBFT_OK; /* rate limit; it will ask again */
+    p->served_ms = now + 1;
     uint64_t last = PBFT_MIN(r->executed, q->from_height + q->count - 1);
     msg_t reply;
     memset(&reply, 0, sizeof(reply));

@@ -477,6 +477,7 @@ pbft_status_t replica_on_view_change(replica_t *r, msg_t *m, const uint8_t *fram
         return replica_reject(r, REPLICA_INVALID_BAD_VIEW_CHANGE, status);
     }
     if (vc->has_checkpoint) replica_checkpoint_adopt(r, &vc->checkpoint);
+    if (vc->has_committed) replica_adopt_commit_cert(r, &vc->committed);
     vc_free(r->vcs[m->sender]);
     r->vcs[m->sender] = vc;
     m->u.view_change = NULL; /* kept */
@@ -549,6 +550,9 @@ pbft_status_t replica_on_new_view(replica_t *r, msg_t *m, const uint8_t *frame) 
                      pbft_status_name(status));
         return replica_reject(r, REPLICA_INVALID_BAD_NEW_VIEW, status);
     }
+    /* Their commit certificates may commit blocks our log already holds. */
+    for (uint8_t i = 0; i < nv->vc_count; i++)
+        if (nv->vcs[i].has_committed) replica_adopt_commit_cert(r, &nv->vcs[i].committed);
     /* Blocks move into the log; the message keeps nothing to free. */
     install_new_view(r, nv->view, &o, nv->blocks, &ids, nv->pre_prepare_sigs);
     for (uint8_t i = 0; i < nv->block_count; i++)
