@@ -63,11 +63,13 @@ static void make_tx(sim_cluster_t *c, sim_client_t *cl) {
     cl->first_sent_ms = c->now_ms;
 }
 
-static void send_tx(sim_cluster_t *c, const pbft_tx_t *tx) {
+static void send_tx(sim_cluster_t *c, const sim_client_t *cl, const pbft_tx_t *tx) {
     uint8_t buf[PBFT_TX_SIZE_MAX];
     size_t size = codec_tx_encode(tx, buf, sizeof(buf));
     PBFT_ASSERT(size > 0);
     uint16_t to = (uint16_t)sim_rng_below(&c->rng, c->replica_count);
+    (void)cl;
+    if (c->clients_sticky && c->replica_count > 1) to = 1;
     sim_net_send_client(c, to, buf, size);
 }
 
@@ -75,7 +77,7 @@ static void send_tx(sim_cluster_t *c, const pbft_tx_t *tx) {
 static void send_forged_tx(sim_cluster_t *c, const sim_client_t *cl) {
     pbft_tx_t bad = cl->tx;
     bad.amount += 1 + sim_rng_below(&c->rng, 1000); /* signature no longer matches */
-    send_tx(c, &bad);
+    send_tx(c, cl, &bad);
 }
 
 void sim_client_wake(sim_cluster_t *c, uint16_t client, uint64_t generation) {
@@ -83,7 +85,7 @@ void sim_client_wake(sim_cluster_t *c, uint16_t client, uint64_t generation) {
     sim_client_t *cl = &c->clients[client];
     if (generation != cl->wake_generation) return;
     if (!cl->outstanding) make_tx(c, cl);
-    send_tx(c, &cl->tx);
+    send_tx(c, cl, &cl->tx);
     if (sim_rng_chance(&c->rng, c->invalid_tx_pm)) send_forged_tx(c, cl);
     schedule_wake(c, client, sim_rng_between(&c->rng, CLIENT_RESEND_MS_MIN, CLIENT_RESEND_MS_MAX));
 }

@@ -181,6 +181,14 @@ static void setup_silent_primary(sim_cluster_t *c) {
     sim_at(c, 3000, act_byz_silent, 0);
 }
 
+/* Every client talks to backup 1 only and the primary goes silent: the
+ * primary must be replaced although one backup alone holds the pending txs
+ * (the node helper's report, 03:31). */
+static void setup_sticky_clients_silent_primary(sim_cluster_t *c) {
+    c->clients_sticky = true;
+    sim_at(c, 3000, act_byz_silent, 0);
+}
+
 static void setup_invalid_tx_primary(sim_cluster_t *c) {
     set_byz(c, 0, SIM_BYZ_INVALID_TX, 0);
 }
@@ -500,6 +508,8 @@ static const sim_scenario_t scenarios[] = {
      expect_view_change},
     {"silent_primary", "primary goes silent after 3 s", 4, 15000, setup_silent_primary,
      expect_view_change},
+    {"sticky_clients_silent_primary", "all clients use backup 1; the primary goes silent", 0, 15000,
+     setup_sticky_clients_silent_primary, expect_view_change},
     {"invalid_tx_primary", "primary's blocks carry a badly signed tx", 4, 15000,
      setup_invalid_tx_primary, expect_bad_block_replaced},
     {"bad_prev_hash_primary", "primary's blocks do not link", 4, 15000, setup_bad_prev_hash_primary,

@@ -185,6 +185,7 @@ struct sim_cluster {
     uint32_t invalid_tx_pm;    /* clients' deliberately bad signatures */
     uint32_t persist_fail_pm;  /* env->persist fails (disk error), until heal */
     uint16_t scenario_replica; /* the replica a scenario singled out */
+    bool clients_sticky;       /* each client always talks to one backup (1 + c mod (n-1)) */
     uint64_t persist_failures;
     bool failed;
     char failure[512];
