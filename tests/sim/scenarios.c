@@ -379,6 +379,15 @@ static void act_random_crash(sim_cluster_t *c, uint64_t arg) {
     sim_at(c, c->now_ms + sim_rng_between(&c->rng, 200, 8000), act_restart, r);
 }
 
+/* The network changes shape every 0.3-1.5 s for 25 s: views come and go
+ * while quorums form and break. */
+static void setup_flapping_partitions(sim_cluster_t *c) {
+    c->net.faults.drop_pm = 30;
+    c->net.faults.latency_max_ms = 40;
+    for (uint64_t at = 1000; at < 26000; at += sim_rng_between(&c->rng, 300, 1500))
+        sim_at(c, at, act_random_partition, 0);
+}
+
 static void setup_swarm(sim_cluster_t *c) {
     uint64_t heal = sim_rng_between(&c->rng, 8000, 30000);
     c->heal_ms = heal;
@@ -538,6 +547,8 @@ static const sim_scenario_t scenarios[] = {
      setup_view_change_spam, expect_no_view_change},
     {"lying_checkpoint_status", "n=7: false CHECKPOINT votes and a STATUS far ahead", 7, 16000,
      setup_lying_checkpoint_status, expect_view_change},
+    {"flapping_partitions", "the partition changes every 0.3-1.5 s for 25 s", 0, 26000,
+     setup_flapping_partitions},
     {"disk_and_wire_faults", "persist failures, corrupted frames, crash/restart", 0, 18000,
      setup_disk_and_wire_faults, expect_disk_and_wire},
     {"swarm_v1", "swarm as of 03:45 (n 4 or 7, fixed params): keeps old regression seeds", 0, 0,
