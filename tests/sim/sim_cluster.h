@@ -204,6 +204,10 @@ struct sim_scenario {
     void (*expect)(sim_cluster_t *c);
     /* Draw n (1, 4, 7 or 10) and the consensus parameters from the seed. */
     bool random_params;
+    /* Swarm generation: 1 = 03:45 (no random params, Byzantine kinds up to
+     * dup-tx), 2 = 04:10 (random params, kinds up to lying-status), 3 = now
+     * (also long fault periods). Old generations keep their seeds' runs. */
+    uint8_t swarm_version;
 };
 
 const sim_scenario_t *sim_scenario_find(const char *name);
