@@ -9,7 +9,7 @@ set -u
 
 modules=(openssl rocksdb nanomsg cmocka jansson inih libmicrohttpd libcurl)
 packages=(pkg-config libssl-dev librocksdb-dev libnanomsg-dev libcmocka-dev libjansson-dev
-          libinih-dev libmicrohttpd-dev libcurl4-openssl-dev curl python3)
+          libinih-dev libmicrohttpd-dev libcurl4-openssl-dev curl python3 jq)
 need_fuzz=0
 [ "${1:-}" = "--fuzz" ] && need_fuzz=1
 
@@ -23,6 +23,7 @@ else
 fi
 command -v curl >/dev/null 2>&1 || missing=1
 command -v python3 >/dev/null 2>&1 || missing=1
+command -v jq >/dev/null 2>&1 || missing=1
 if [ $need_fuzz = 1 ]; then
     packages+=(clang libclang-rt-dev)
     command -v clang >/dev/null 2>&1 || missing=1
