@@ -172,6 +172,18 @@ void sim_check_commit(sim_cluster_t *c, uint16_t r, const pbft_block_t *block,
         memcpy(rec->block_hash, block_hash, PBFT_HASH_SIZE);
         memcpy(rec->state_hash, state_hash, PBFT_HASH_SIZE);
         if (height > c->checker.max_height) c->checker.max_height = height;
+        /* A stable checkpoint that arrived (by state transfer) before any
+         * honest replica committed its height is compared now. */
+        for (uint16_t o = 0; o < c->replica_count; o++) {
+            const sim_disk_t *d = &c->replicas[o].disk;
+            if (sim_is_honest(c, o) && d->has_checkpoint && d->checkpoint.height == height &&
+                (memcmp(d->checkpoint.block_hash, block_hash, PBFT_HASH_SIZE) != 0 ||
+                 memcmp(d->checkpoint.state_hash, state_hash, PBFT_HASH_SIZE) != 0))
+                sim_fail(c,
+                         "checkpoint: replica %u's stable checkpoint at %llu disagrees with the "
+                         "block/state replica %u committed there",
+                         o, (unsigned long long)height, r);
+        }
     } else if (memcmp(rec->block_hash, block_hash, PBFT_HASH_SIZE) != 0) {
         hex8(rec->block_hash, a);
         hex8(block_hash, b);
