@@ -24,7 +24,7 @@ static const char *const byz_names[] = {
     "none",           "equivocate",   "censor",          "silent",           "invalid-tx",
     "bad-prev-hash",  "double-vote",  "phantom-prepare", "wrong-key",        "impersonate",
     "replay",         "dup-tx",       "forge-new-view",  "view-change-spam", "lying-state",
-    "bad-checkpoint", "lying-status",
+    "bad-checkpoint", "lying-status", "selective",
 };
 
 _Static_assert(PBFT_ARRAY_COUNT(byz_names) == SIM_BYZ_KIND_COUNT, "a name per behaviour");
@@ -189,6 +189,14 @@ static void on_pre_prepare(sim_cluster_t *c, uint16_t from, uint16_t to, msg_t *
             pp->block.header.prev_hash[0] ^= 0xff;
             send_signed(c, from, to, m, from);
             return;
+        case SIM_BYZ_SELECTIVE: {
+            /* Skip f backups, a different set for each seq: they can only
+             * learn the block from the others (state transfer, view change). */
+            uint16_t n = c->replica_count;
+            for (uint16_t k = 0; k < c->f; k++)
+                if (to == (uint16_t)((pp->seq + k) % n) && to != from) return;
+            break;
+        }
         case SIM_BYZ_DUP_TX:
             if (!mutate_block_dup_tx(c, rep, &pp->block)) break;
             send_signed(c, from, to, m, from);

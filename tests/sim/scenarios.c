@@ -224,6 +224,11 @@ static void setup_lying_checkpoint_status(sim_cluster_t *c) {
     sim_at(c, 13000, act_heal_net, 0);
 }
 
+static void setup_selective_primary(sim_cluster_t *c) {
+    set_byz(c, 0, SIM_BYZ_SELECTIVE, 0);
+    c->net.faults.drop_pm = 20;
+}
+
 static void setup_duplicate_tx_primary(sim_cluster_t *c) {
     set_byz(c, 0, SIM_BYZ_DUP_TX, 0);
 }
@@ -529,6 +534,8 @@ static const sim_scenario_t scenarios[] = {
      setup_invalid_tx_primary, expect_bad_block_replaced},
     {"bad_prev_hash_primary", "primary's blocks do not link", 4, 15000, setup_bad_prev_hash_primary,
      expect_view_change},
+    {"selective_primary", "primary's PRE-PREPAREs skip f backups (a new set each seq)", 0, 15000,
+     setup_selective_primary},
     {"duplicate_tx_primary", "primary's blocks repeat an already committed tx", 4, 15000,
      setup_duplicate_tx_primary, expect_bad_block_replaced},
     {"double_vote_backup", "backup votes for two digests per seq", 4, 15000,

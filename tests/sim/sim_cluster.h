@@ -41,6 +41,7 @@ typedef enum sim_byz_kind {
     SIM_BYZ_LYING_STATE,      /* serves state transfer with doctored blocks */
     SIM_BYZ_BAD_CHECKPOINT,   /* CHECKPOINT votes for states nobody has */
     SIM_BYZ_LYING_STATUS,     /* STATUS claims heights and views far ahead */
+    SIM_BYZ_SELECTIVE,        /* primary: each PRE-PREPARE skips f backups */
     SIM_BYZ_KIND_COUNT
 } sim_byz_kind_t;
 
