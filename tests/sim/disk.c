@@ -36,6 +36,40 @@ const sim_safety_blob_t *sim_disk_get_safety(const sim_disk_t *d, const char *ke
     return NULL;
 }
 
+static const uint8_t tx_index_empty[PBFT_HASH_SIZE]; /* ids are never all zero */
+
+static size_t tx_index_slot(const sim_disk_t *d, const uint8_t id[PBFT_HASH_SIZE]) {
+    uint64_t h;
+    memcpy(&h, id, sizeof(h));
+    size_t i = (size_t)h & (d->tx_index_capacity - 1);
+    while (memcmp(d->tx_index[i], tx_index_empty, PBFT_HASH_SIZE) != 0 &&
+           memcmp(d->tx_index[i], id, PBFT_HASH_SIZE) != 0)
+        i = (i + 1) & (d->tx_index_capacity - 1);
+    return i;
+}
+
+bool sim_disk_has_tx(const sim_disk_t *d, const uint8_t id[PBFT_HASH_SIZE]) {
+    if (d->tx_index_capacity == 0) return false;
+    return memcmp(d->tx_index[tx_index_slot(d, id)], id, PBFT_HASH_SIZE) == 0;
+}
+
+static void tx_index_add(sim_disk_t *d, const uint8_t id[PBFT_HASH_SIZE]) {
+    if ((d->tx_index_count + 1) * 2 > d->tx_index_capacity) {
+        uint8_t(*old)[PBFT_HASH_SIZE] = d->tx_index;
+        size_t old_capacity = d->tx_index_capacity;
+        d->tx_index_capacity = old_capacity ? old_capacity * 2 : 1024;
+        d->tx_index = pbft_xcalloc(d->tx_index_capacity, PBFT_HASH_SIZE);
+        for (size_t i = 0; i < old_capacity; i++)
+            if (memcmp(old[i], tx_index_empty, PBFT_HASH_SIZE) != 0)
+                memcpy(d->tx_index[tx_index_slot(d, old[i])], old[i], PBFT_HASH_SIZE);
+        free(old);
+    }
+    size_t i = tx_index_slot(d, id);
+    if (memcmp(d->tx_index[i], id, PBFT_HASH_SIZE) == 0) return;
+    memcpy(d->tx_index[i], id, PBFT_HASH_SIZE);
+    d->tx_index_count++;
+}
+
 static void copy_block(pbft_block_t *dst, const pbft_block_t *src) {
     dst->header = src->header;
     dst->txs = NULL;
@@ -54,6 +88,11 @@ static void append_chain(sim_disk_t *d, const pbft_block_t *block, const pbft_co
     }
     sim_chain_entry_t *e = &d->chain[d->chain_count++];
     copy_block(&e->block, block);
+    for (uint32_t i = 0; i < block->header.tx_count; i++) {
+        uint8_t id[PBFT_HASH_SIZE];
+        codec_tx_id(&block->txs[i], id);
+        tx_index_add(d, id);
+    }
     e->cert = *cert;
     memcpy(e->block_hash, block_hash, PBFT_HASH_SIZE);
     memcpy(e->state_hash, state_hash, PBFT_HASH_SIZE);

@@ -70,6 +70,10 @@ typedef struct sim_disk {
     sim_chain_entry_t *chain; /* chain[h-1] is height h */
     size_t chain_count;
     size_t chain_capacity;
+    /* The store's tx index: ids of every tx in `chain` (open addressing). */
+    uint8_t (*tx_index)[PBFT_HASH_SIZE];
+    size_t tx_index_capacity; /* power of two, 0 when empty */
+    size_t tx_index_count;
 } sim_disk_t;
 
 typedef struct sim_replica {
@@ -229,6 +233,8 @@ uint64_t sim_replica_view(const sim_cluster_t *c, uint16_t replica);
 /* disk.c */
 void sim_disk_put_safety(sim_disk_t *d, const char *key, const uint8_t *bytes, size_t size);
 const sim_safety_blob_t *sim_disk_get_safety(const sim_disk_t *d, const char *key);
+/* Is the tx in this replica's committed chain (its store's tx index)? */
+bool sim_disk_has_tx(const sim_disk_t *d, const uint8_t id[PBFT_HASH_SIZE]);
 bool sim_deliver_block(sim_cluster_t *c, uint16_t r, const pbft_block_t *block,
                        const pbft_commit_cert_t *cert);
 void sim_store_checkpoint(sim_cluster_t *c, uint16_t r, const pbft_checkpoint_cert_t *cert);
