@@ -143,6 +143,7 @@ static void disk_free(sim_disk_t *d) {
     for (size_t i = 0; i < d->chain_count; i++)
         codec_block_free(&d->chain[i].block);
     free(d->chain);
+    free(d->tx_index);
     memset(d, 0, sizeof(*d));
 }
 
