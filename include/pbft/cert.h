@@ -43,8 +43,8 @@ typedef pbft_status_t (*cert_verify_fn)(void *ctx, const pbft_validator_set_t *v
                                         uint16_t replica, const uint8_t digest[PBFT_HASH_SIZE],
                                         const uint8_t sig[PBFT_SIGNATURE_SIZE]);
 /* crypto_verify_digest(validators->pubkeys[replica], digest, sig); ctx unused. */
-pbft_status_t cert_verify_ecdsa(void *ctx, const pbft_validator_set_t *validators,
-                                uint16_t replica, const uint8_t digest[PBFT_HASH_SIZE],
+pbft_status_t cert_verify_ecdsa(void *ctx, const pbft_validator_set_t *validators, uint16_t replica,
+                                const uint8_t digest[PBFT_HASH_SIZE],
                                 const uint8_t sig[PBFT_SIGNATURE_SIZE]);
 
 /* Checks a commit certificate against the validator set:

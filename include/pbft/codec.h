@@ -58,13 +58,15 @@ static inline void codec_put_u16(codec_writer_t *w, uint16_t v) {
 
 static inline void codec_put_u32(codec_writer_t *w, uint32_t v) {
     uint8_t b[4];
-    for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
     codec_put_bytes(w, b, 4);
 }
 
 static inline void codec_put_u64(codec_writer_t *w, uint64_t v) {
     uint8_t b[8];
-    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
     codec_put_bytes(w, b, 8);
 }
 
@@ -132,7 +134,8 @@ static inline uint32_t codec_get_u32(codec_reader_t *r) {
     uint8_t b[4];
     if (!codec_get_bytes(r, b, 4)) return 0;
     uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = (v << 8) | b[i];
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | b[i];
     return v;
 }
 
@@ -140,7 +143,8 @@ static inline uint64_t codec_get_u64(codec_reader_t *r) {
     uint8_t b[8];
     if (!codec_get_bytes(r, b, 8)) return 0;
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | b[i];
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | b[i];
     return v;
 }
 
@@ -190,8 +194,7 @@ void codec_header_hash(const pbft_block_header_t *h, uint8_t out[PBFT_HASH_SIZE]
  * root: see codec_block_check_root). */
 size_t codec_block_size(const pbft_block_t *b);
 size_t codec_block_encode(const pbft_block_t *b, uint8_t *out, size_t capacity);
-PBFT_MUST_USE pbft_status_t codec_block_decode(const uint8_t *data, size_t size,
-                                               pbft_block_t *out);
+PBFT_MUST_USE pbft_status_t codec_block_decode(const uint8_t *data, size_t size, pbft_block_t *out);
 void codec_block_read(codec_reader_t *r, pbft_block_t *out); /* allocates out->txs */
 void codec_block_write(codec_writer_t *w, const pbft_block_t *b);
 void codec_block_free(pbft_block_t *b);
@@ -210,8 +213,7 @@ void codec_commit_cert_read(codec_reader_t *r, pbft_commit_cert_t *out);
 void codec_commit_cert_write(codec_writer_t *w, const pbft_commit_cert_t *c);
 
 size_t codec_checkpoint_cert_size(const pbft_checkpoint_cert_t *c);
-size_t codec_checkpoint_cert_encode(const pbft_checkpoint_cert_t *c, uint8_t *out,
-                                    size_t capacity);
+size_t codec_checkpoint_cert_encode(const pbft_checkpoint_cert_t *c, uint8_t *out, size_t capacity);
 PBFT_MUST_USE pbft_status_t codec_checkpoint_cert_decode(const uint8_t *data, size_t size,
                                                          pbft_checkpoint_cert_t *out);
 void codec_checkpoint_cert_read(codec_reader_t *r, pbft_checkpoint_cert_t *out);

@@ -31,9 +31,9 @@
 
 #define PBFT_HASH_SIZE 32
 #define PBFT_CHAIN_ID_SIZE 32
-#define PBFT_PUBKEY_SIZE 33 /* SEC1 compressed P-256 point */
+#define PBFT_PUBKEY_SIZE 33    /* SEC1 compressed P-256 point */
 #define PBFT_SIGNATURE_SIZE 64 /* r || s, big-endian, 32 bytes each */
-#define PBFT_ADDRESS_SIZE 20 /* first 20 bytes of SHA-256(pubkey) */
+#define PBFT_ADDRESS_SIZE 20   /* first 20 bytes of SHA-256(pubkey) */
 
 /* ------------------------------------------------------------------------ */
 /* Named limits. Every queue, log, message and decoder is bounded by one.    */
@@ -41,7 +41,8 @@
 #define PBFT_TX_MEMO_SIZE_MAX 256
 /* version(1) pubkey(33) recipient(20) amount(8) nonce(8) memo_size(2)
  * memo(<=256) signature(64) */
-#define PBFT_TX_SIZE_MIN (1 + PBFT_PUBKEY_SIZE + PBFT_ADDRESS_SIZE + 8 + 8 + 2 + PBFT_SIGNATURE_SIZE)
+#define PBFT_TX_SIZE_MIN                                                                           \
+    (1 + PBFT_PUBKEY_SIZE + PBFT_ADDRESS_SIZE + 8 + 8 + 2 + PBFT_SIGNATURE_SIZE)
 #define PBFT_TX_SIZE_MAX (PBFT_TX_SIZE_MIN + PBFT_TX_MEMO_SIZE_MAX)
 #define PBFT_BLOCK_HEADER_SIZE 132
 #define PBFT_BLOCK_TX_COUNT_MAX 2048
@@ -65,54 +66,55 @@ _Static_assert(PBFT_BLOCK_SIZE_MAX < PBFT_MESSAGE_SIZE_MAX / 4,
                "a pre-prepare, view change or state transfer reply must fit one frame");
 _Static_assert(PBFT_REPLICA_COUNT_MAX <= UINT16_MAX, "replica ids are u16 on the wire");
 _Static_assert(PBFT_BLOCK_TX_COUNT_MAX <= (1ull << PBFT_MERKLE_DEPTH_MAX), "merkle depth");
-_Static_assert(PBFT_HTTP_BATCH_TX_COUNT_MAX * PBFT_TX_SIZE_MAX * 2 <= PBFT_HTTP_BODY_SIZE_MAX * 2,
+_Static_assert(PBFT_HTTP_BATCH_TX_COUNT_MAX *PBFT_TX_SIZE_MAX * 2 <= PBFT_HTTP_BODY_SIZE_MAX * 2,
                "a full hex batch fits the HTTP body limit");
-_Static_assert(PBFT_WINDOW_MAX * 2 <= PBFT_CHECKPOINT_INTERVAL_MAX * 2, "window within water marks");
+_Static_assert(PBFT_WINDOW_MAX * 2 <= PBFT_CHECKPOINT_INTERVAL_MAX * 2,
+               "window within water marks");
 
 /* ------------------------------------------------------------------------ */
 /* The one status enum. 0 is success; each failure has a name and a string.  */
 
-#define PBFT_STATUS_LIST(X)                                                               \
-    X(PBFT_OK, "ok")                                                                      \
-    X(PBFT_ERR_ARGUMENT, "invalid argument")                                              \
-    X(PBFT_ERR_IO, "input/output error")                                                  \
-    X(PBFT_ERR_NOT_FOUND, "not found")                                                    \
-    X(PBFT_ERR_EXISTS, "already exists")                                                  \
-    X(PBFT_ERR_PERMISSION, "file permissions too open")                                   \
-    X(PBFT_ERR_TRUNCATED, "truncated encoding")                                           \
-    X(PBFT_ERR_TRAILING, "trailing bytes after encoding")                                 \
-    X(PBFT_ERR_MALFORMED, "malformed encoding")                                           \
-    X(PBFT_ERR_LIMIT, "exceeds a size or count limit")                                    \
-    X(PBFT_ERR_RESERVED, "non-zero reserved field")                                       \
-    X(PBFT_ERR_VERSION, "unsupported version")                                            \
-    X(PBFT_ERR_NOT_CANONICAL, "non-canonical encoding")                                   \
-    X(PBFT_ERR_BAD_KEY, "invalid public or private key")                                  \
-    X(PBFT_ERR_BAD_SIGNATURE, "invalid signature")                                        \
-    X(PBFT_ERR_HIGH_S, "signature has high s")                                            \
-    X(PBFT_ERR_CRYPTO, "cryptographic library failure")                                   \
-    X(PBFT_ERR_HASH_MISMATCH, "hash mismatch")                                            \
-    X(PBFT_ERR_BAD_MERKLE_PROOF, "invalid merkle proof")                                  \
-    X(PBFT_ERR_UNKNOWN_REPLICA, "unknown replica")                                        \
-    X(PBFT_ERR_DUPLICATE_SIGNER, "duplicate signer")                                      \
-    X(PBFT_ERR_NO_QUORUM, "not enough signatures for a quorum")                           \
-    X(PBFT_ERR_BAD_CERTIFICATE, "invalid certificate")                                    \
-    X(PBFT_ERR_WRONG_CHAIN, "belongs to another chain")                                   \
-    X(PBFT_ERR_BAD_HEIGHT, "unexpected height")                                           \
-    X(PBFT_ERR_BAD_PREV_HASH, "previous hash does not link")                              \
-    X(PBFT_ERR_BAD_MERKLE_ROOT, "merkle root mismatch")                                   \
-    X(PBFT_ERR_CORRUPT, "stored data is corrupt")                                         \
-    X(PBFT_ERR_STORE, "storage engine error")                                             \
-    X(PBFT_ERR_CONFIG, "configuration error")                                             \
-    X(PBFT_ERR_GENESIS, "invalid genesis")                                                \
-    X(PBFT_ERR_DUPLICATE, "duplicate")                                                    \
-    X(PBFT_ERR_FULL, "queue full")                                                        \
-    X(PBFT_ERR_STALE, "stale: old view or below the low water mark")                      \
-    X(PBFT_ERR_OUT_OF_WINDOW, "outside the water marks")                                  \
-    X(PBFT_ERR_WRONG_SENDER, "sender not allowed for this message")                       \
-    X(PBFT_ERR_CONFLICT, "conflicts with an earlier message")                             \
-    X(PBFT_ERR_TIMEOUT, "timed out")                                                      \
-    X(PBFT_ERR_UNAVAILABLE, "unavailable")                                                \
-    X(PBFT_ERR_NETWORK, "network error")                                                  \
+#define PBFT_STATUS_LIST(X)                                                                        \
+    X(PBFT_OK, "ok")                                                                               \
+    X(PBFT_ERR_ARGUMENT, "invalid argument")                                                       \
+    X(PBFT_ERR_IO, "input/output error")                                                           \
+    X(PBFT_ERR_NOT_FOUND, "not found")                                                             \
+    X(PBFT_ERR_EXISTS, "already exists")                                                           \
+    X(PBFT_ERR_PERMISSION, "file permissions too open")                                            \
+    X(PBFT_ERR_TRUNCATED, "truncated encoding")                                                    \
+    X(PBFT_ERR_TRAILING, "trailing bytes after encoding")                                          \
+    X(PBFT_ERR_MALFORMED, "malformed encoding")                                                    \
+    X(PBFT_ERR_LIMIT, "exceeds a size or count limit")                                             \
+    X(PBFT_ERR_RESERVED, "non-zero reserved field")                                                \
+    X(PBFT_ERR_VERSION, "unsupported version")                                                     \
+    X(PBFT_ERR_NOT_CANONICAL, "non-canonical encoding")                                            \
+    X(PBFT_ERR_BAD_KEY, "invalid public or private key")                                           \
+    X(PBFT_ERR_BAD_SIGNATURE, "invalid signature")                                                 \
+    X(PBFT_ERR_HIGH_S, "signature has high s")                                                     \
+    X(PBFT_ERR_CRYPTO, "cryptographic library failure")                                            \
+    X(PBFT_ERR_HASH_MISMATCH, "hash mismatch")                                                     \
+    X(PBFT_ERR_BAD_MERKLE_PROOF, "invalid merkle proof")                                           \
+    X(PBFT_ERR_UNKNOWN_REPLICA, "unknown replica")                                                 \
+    X(PBFT_ERR_DUPLICATE_SIGNER, "duplicate signer")                                               \
+    X(PBFT_ERR_NO_QUORUM, "not enough signatures for a quorum")                                    \
+    X(PBFT_ERR_BAD_CERTIFICATE, "invalid certificate")                                             \
+    X(PBFT_ERR_WRONG_CHAIN, "belongs to another chain")                                            \
+    X(PBFT_ERR_BAD_HEIGHT, "unexpected height")                                                    \
+    X(PBFT_ERR_BAD_PREV_HASH, "previous hash does not link")                                       \
+    X(PBFT_ERR_BAD_MERKLE_ROOT, "merkle root mismatch")                                            \
+    X(PBFT_ERR_CORRUPT, "stored data is corrupt")                                                  \
+    X(PBFT_ERR_STORE, "storage engine error")                                                      \
+    X(PBFT_ERR_CONFIG, "configuration error")                                                      \
+    X(PBFT_ERR_GENESIS, "invalid genesis")                                                         \
+    X(PBFT_ERR_DUPLICATE, "duplicate")                                                             \
+    X(PBFT_ERR_FULL, "queue full")                                                                 \
+    X(PBFT_ERR_STALE, "stale: old view or below the low water mark")                               \
+    X(PBFT_ERR_OUT_OF_WINDOW, "outside the water marks")                                           \
+    X(PBFT_ERR_WRONG_SENDER, "sender not allowed for this message")                                \
+    X(PBFT_ERR_CONFLICT, "conflicts with an earlier message")                                      \
+    X(PBFT_ERR_TIMEOUT, "timed out")                                                               \
+    X(PBFT_ERR_UNAVAILABLE, "unavailable")                                                         \
+    X(PBFT_ERR_NETWORK, "network error")                                                           \
     X(PBFT_ERR_INTERNAL, "internal error")
 
 typedef enum pbft_status {
@@ -160,7 +162,7 @@ PBFT_NORETURN static inline void pbft_assert_fail_(const char *expr, const char 
     abort();
 }
 
-#define PBFT_ASSERT(cond)                                                                  \
+#define PBFT_ASSERT(cond)                                                                          \
     ((cond) ? (void)0 : pbft_assert_fail_(#cond, __FILE__, __LINE__, __func__))
 
 /* For code paths that must be unreachable. */

@@ -20,10 +20,10 @@ typedef struct pbft_account {
 
 /* Consensus parameters every replica must share (part of the chain id). */
 typedef struct pbft_consensus_params {
-    uint32_t checkpoint_interval; /* K, blocks; 1..PBFT_CHECKPOINT_INTERVAL_MAX */
-    uint32_t batch_max;           /* txs per block; 1..PBFT_BLOCK_TX_COUNT_MAX */
-    uint32_t batch_delay_ms;      /* cut a partial block after this long */
-    uint32_t window;              /* seqs in flight; 1..PBFT_WINDOW_MAX, <= K */
+    uint32_t checkpoint_interval;    /* K, blocks; 1..PBFT_CHECKPOINT_INTERVAL_MAX */
+    uint32_t batch_max;              /* txs per block; 1..PBFT_BLOCK_TX_COUNT_MAX */
+    uint32_t batch_delay_ms;         /* cut a partial block after this long */
+    uint32_t window;                 /* seqs in flight; 1..PBFT_WINDOW_MAX, <= K */
     uint32_t view_change_timeout_ms; /* initial; doubles on each failed view */
     uint32_t request_timeout_ms;     /* a backup's timer on a seen tx */
 } pbft_consensus_params_t;
@@ -45,9 +45,8 @@ typedef struct pbft_genesis {
 /* Parses genesis JSON (see docs/FORMATS.md), validates every field, and
  * derives chain id, block 0 and state_hash(0). On error writes a message that
  * names the field to err and returns PBFT_ERR_GENESIS. */
-PBFT_MUST_USE pbft_status_t ledger_genesis_parse(const char *json, size_t size,
-                                                 pbft_genesis_t *out, char *err,
-                                                 size_t err_size);
+PBFT_MUST_USE pbft_status_t ledger_genesis_parse(const char *json, size_t size, pbft_genesis_t *out,
+                                                 char *err, size_t err_size);
 PBFT_MUST_USE pbft_status_t ledger_genesis_load(const char *path, pbft_genesis_t *out, char *err,
                                                 size_t err_size);
 /* Writes g as genesis JSON (64-bit values as decimal strings) to a new file. */
@@ -74,10 +73,10 @@ typedef struct ledger_state_reader {
 typedef struct ledger_block_result {
     uint64_t height;
     uint32_t tx_count;
-    uint8_t *tx_results;      /* tx_count pbft_tx_result_t values */
+    uint8_t *tx_results; /* tx_count pbft_tx_result_t values */
     uint32_t changed_count;
-    pbft_account_t *changed;  /* new values of the accounts the block changed,
-                                 sorted by address, unique */
+    pbft_account_t *changed;            /* new values of the accounts the block changed,
+                                           sorted by address, unique */
     uint8_t state_hash[PBFT_HASH_SIZE]; /* state_hash(height) */
 } ledger_block_result_t;
 

@@ -53,16 +53,15 @@ PBFT_MUST_USE pbft_status_t store_commit_block(store_t *s, const pbft_block_t *b
 
 /* Blocks, certificates, raw encodings (for state transfer and the API). */
 PBFT_MUST_USE pbft_status_t store_get_block(store_t *s, uint64_t height, pbft_block_t *out);
-PBFT_MUST_USE pbft_status_t store_get_header(store_t *s, uint64_t height,
-                                             pbft_block_header_t *out);
+PBFT_MUST_USE pbft_status_t store_get_header(store_t *s, uint64_t height, pbft_block_header_t *out);
 /* Returns a malloc'd copy of the canonical block encoding (caller frees). */
 PBFT_MUST_USE pbft_status_t store_get_block_raw(store_t *s, uint64_t height, uint8_t **out,
                                                 size_t *out_size);
 PBFT_MUST_USE pbft_status_t store_get_commit_cert(store_t *s, uint64_t height,
                                                   pbft_commit_cert_t *out);
 /* Per-tx results of a committed block (tx_count bytes, caller frees). */
-PBFT_MUST_USE pbft_status_t store_get_block_results(store_t *s, uint64_t height,
-                                                    uint8_t **out, uint32_t *count);
+PBFT_MUST_USE pbft_status_t store_get_block_results(store_t *s, uint64_t height, uint8_t **out,
+                                                    uint32_t *count);
 /* state_hash(height) as recorded when the block was committed. */
 PBFT_MUST_USE pbft_status_t store_get_state_hash(store_t *s, uint64_t height,
                                                  uint8_t out[PBFT_HASH_SIZE]);
@@ -73,12 +72,10 @@ PBFT_MUST_USE pbft_status_t store_put_checkpoint_cert(store_t *s,
 PBFT_MUST_USE pbft_status_t store_get_checkpoint_cert(store_t *s, uint64_t height,
                                                       pbft_checkpoint_cert_t *out);
 /* The highest stored checkpoint certificate; PBFT_ERR_NOT_FOUND when none. */
-PBFT_MUST_USE pbft_status_t store_latest_checkpoint_cert(store_t *s,
-                                                         pbft_checkpoint_cert_t *out);
+PBFT_MUST_USE pbft_status_t store_latest_checkpoint_cert(store_t *s, pbft_checkpoint_cert_t *out);
 
 /* Accounts. A missing account reads as balance 0, nonce 0, *exists false. */
-PBFT_MUST_USE pbft_status_t store_get_account(store_t *s,
-                                              const uint8_t address[PBFT_ADDRESS_SIZE],
+PBFT_MUST_USE pbft_status_t store_get_account(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
                                               pbft_account_t *out, bool *exists);
 /* A ledger_state_reader_t that reads accounts from the store. */
 ledger_state_reader_t store_state_reader(store_t *s);
@@ -112,9 +109,8 @@ size_t store_account_history(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE
 
 /* Iterates committed blocks from height `from` in order until the callback
  * returns false or the tip is reached. The block is borrowed for the call. */
-typedef bool (*store_block_fn)(void *ctx, const pbft_block_t *block,
-                               const pbft_commit_cert_t *cert, const uint8_t *raw,
-                               size_t raw_size);
+typedef bool (*store_block_fn)(void *ctx, const pbft_block_t *block, const pbft_commit_cert_t *cert,
+                               const uint8_t *raw, size_t raw_size);
 PBFT_MUST_USE pbft_status_t store_iterate_blocks(store_t *s, uint64_t from, store_block_fn fn,
                                                  void *ctx);
 

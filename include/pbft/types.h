@@ -86,11 +86,11 @@ static inline uint32_t pbft_validator_quorum(const pbft_validator_set_t *set) {
 }
 
 /* Result of executing one transaction (stored per tx, shown in receipts). */
-#define PBFT_TX_RESULT_LIST(X)                                                             \
-    X(PBFT_TX_OK, "ok")                                                                    \
-    X(PBFT_TX_BAD_NONCE, "bad_nonce")                                                      \
-    X(PBFT_TX_INSUFFICIENT_FUNDS, "insufficient_funds")                                    \
-    X(PBFT_TX_OVERFLOW, "overflow")                                                        \
+#define PBFT_TX_RESULT_LIST(X)                                                                     \
+    X(PBFT_TX_OK, "ok")                                                                            \
+    X(PBFT_TX_BAD_NONCE, "bad_nonce")                                                              \
+    X(PBFT_TX_INSUFFICIENT_FUNDS, "insufficient_funds")                                            \
+    X(PBFT_TX_OVERFLOW, "overflow")                                                                \
     X(PBFT_TX_NONCE_EXHAUSTED, "nonce_exhausted")
 
 typedef enum pbft_tx_result {
