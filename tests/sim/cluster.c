@@ -124,6 +124,10 @@ static void cluster_init(sim_cluster_t *c, const sim_scenario_t *sc, uint64_t se
     c->storage_delay_ms_max = 5;
     c->invalid_tx_pm = 50;
     c->end_ms = UINT64_MAX;
+    /* No draw (so older seeds keep their runs): the seed's low bit picks
+     * which way prepared blocks are made durable; the frozen swarms keep
+     * the way they had (in the safety state). */
+    c->persist_block = (seed & 1) && sc->swarm_version != 1 && sc->swarm_version != 2;
     uint16_t clients = (uint16_t)sim_rng_between(&c->rng, 3, 6);
     if (sc->random_params) clients = (uint16_t)sim_rng_between(&c->rng, 1, SIM_CLIENT_MAX);
     build_genesis(c, clients);
@@ -144,6 +148,7 @@ static void disk_free(sim_disk_t *d) {
         codec_block_free(&d->chain[i].block);
     free(d->chain);
     free(d->tx_index);
+    sim_disk_free_prepared(d);
     memset(d, 0, sizeof(*d));
 }
 

@@ -79,6 +79,31 @@ static void copy_block(pbft_block_t *dst, const pbft_block_t *src) {
     }
 }
 
+void sim_disk_put_prepared(sim_disk_t *d, const pbft_block_t *block) {
+    size_t kept = 0;
+    for (size_t i = 0; i < d->prepared_count; i++) {
+        if (d->prepared[i].header.height <= d->chain_count) {
+            codec_block_free(&d->prepared[i]);
+            continue;
+        }
+        d->prepared[kept++] = d->prepared[i];
+    }
+    d->prepared_count = kept;
+    if (d->prepared_count == d->prepared_capacity) {
+        d->prepared_capacity = d->prepared_capacity ? d->prepared_capacity * 2 : 16;
+        d->prepared = pbft_xrealloc(d->prepared, d->prepared_capacity * sizeof(*d->prepared));
+    }
+    copy_block(&d->prepared[d->prepared_count++], block);
+}
+
+void sim_disk_free_prepared(sim_disk_t *d) {
+    for (size_t i = 0; i < d->prepared_count; i++)
+        codec_block_free(&d->prepared[i]);
+    free(d->prepared);
+    d->prepared = NULL;
+    d->prepared_count = d->prepared_capacity = 0;
+}
+
 static void append_chain(sim_disk_t *d, const pbft_block_t *block, const pbft_commit_cert_t *cert,
                          const uint8_t block_hash[PBFT_HASH_SIZE],
                          const uint8_t state_hash[PBFT_HASH_SIZE]) {

@@ -97,6 +97,16 @@ static pbft_status_t env_sign(void *ctx, const uint8_t digest[PBFT_HASH_SIZE],
     return PBFT_OK;
 }
 
+static pbft_status_t env_persist_block(void *ctx, const pbft_block_t *block) {
+    sim_glue_t *g = ctx;
+    if (g->c->persist_fail_pm && sim_rng_chance(&g->c->rng, g->c->persist_fail_pm)) {
+        g->c->persist_failures++;
+        return PBFT_ERR_IO; /* the COMMIT that depends on it must be withheld */
+    }
+    sim_disk_put_prepared(&g->c->replicas[g->r].disk, block);
+    return PBFT_OK;
+}
+
 static bool env_tx_valid(void *ctx, const pbft_tx_t *tx, const uint8_t tx_id[PBFT_HASH_SIZE]) {
     sim_glue_t *g = ctx;
     (void)tx_id;
@@ -169,6 +179,7 @@ static void fill_env(sim_glue_t *g) {
     e->stable_checkpoint = env_stable_checkpoint;
     e->random = env_random;
     e->tx_committed = env_tx_committed;
+    e->persist_block = g->c->persist_block ? env_persist_block : NULL;
     e->log = env_log;
 }
 
@@ -189,6 +200,8 @@ static void fill_restore(const sim_cluster_t *c, uint16_t r, replica_restore_t *
         rs->executed_cert = &e->cert;
     }
     rs->stable = d->has_checkpoint ? &d->checkpoint : NULL;
+    rs->prepared_blocks = d->prepared;
+    rs->prepared_block_count = d->prepared_count;
     const sim_safety_blob_t *blob = sim_disk_get_safety(d, SIM_SAFETY_KEY);
     if (blob) {
         rs->safety = blob->bytes;
@@ -206,7 +219,8 @@ void sim_glue_create(sim_cluster_t *c, uint16_t r) {
     rep->glue = g;
     replica_restore_t rs;
     fill_restore(c, r, &rs);
-    bool fresh = rep->disk.chain_count == 0 && rs.safety == NULL && rs.stable == NULL;
+    bool fresh = rep->disk.chain_count == 0 && rs.safety == NULL && rs.stable == NULL &&
+                 rs.prepared_block_count == 0;
     replica_t *replica = NULL;
     pbft_status_t st = replica_create(&c->genesis, r, &g->env, NULL, fresh ? NULL : &rs, &replica);
     if (st != PBFT_OK) {

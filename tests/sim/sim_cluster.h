@@ -74,6 +74,10 @@ typedef struct sim_disk {
     uint8_t (*tx_index)[PBFT_HASH_SIZE];
     size_t tx_index_capacity; /* power of two, 0 when empty */
     size_t tx_index_count;
+    /* Blocks given to env->persist_block (copies), above the executed height. */
+    pbft_block_t *prepared;
+    size_t prepared_count;
+    size_t prepared_capacity;
 } sim_disk_t;
 
 typedef struct sim_replica {
@@ -190,7 +194,10 @@ struct sim_cluster {
     uint32_t invalid_tx_pm;    /* clients' deliberately bad signatures */
     uint32_t persist_fail_pm;  /* env->persist fails (disk error), until heal */
     uint16_t scenario_replica; /* the replica a scenario singled out */
-    bool clients_sticky;       /* each client always talks to one backup (1 + c mod (n-1)) */
+    bool clients_sticky;       /* every client talks to replica 1 only */
+    /* Provide env->persist_block (as the node does) — odd seeds — or leave it
+     * NULL so prepared blocks ride in the safety state — even seeds. */
+    bool persist_block;
     uint64_t persist_failures;
     bool failed;
     char failure[512];
@@ -235,6 +242,9 @@ void sim_disk_put_safety(sim_disk_t *d, const char *key, const uint8_t *bytes, s
 const sim_safety_blob_t *sim_disk_get_safety(const sim_disk_t *d, const char *key);
 /* Is the tx in this replica's committed chain (its store's tx index)? */
 bool sim_disk_has_tx(const sim_disk_t *d, const uint8_t id[PBFT_HASH_SIZE]);
+/* env->persist_block: keeps a copy; drops copies at or below the executed height. */
+void sim_disk_put_prepared(sim_disk_t *d, const pbft_block_t *block);
+void sim_disk_free_prepared(sim_disk_t *d);
 bool sim_deliver_block(sim_cluster_t *c, uint16_t r, const pbft_block_t *block,
                        const pbft_commit_cert_t *cert);
 void sim_store_checkpoint(sim_cluster_t *c, uint16_t r, const pbft_checkpoint_cert_t *cert);
