@@ -199,7 +199,10 @@ void sim_restart(sim_cluster_t *c, uint16_t r) {
 
 static void heal(sim_cluster_t *c, uint64_t arg) {
     (void)arg;
-    sim_log(c, "faults stop: network healed, crashed replicas restart");
+    sim_log(c,
+            "faults stop: network healed, crashed replicas restart (%llu persist failures "
+            "injected so far)",
+            (unsigned long long)c->persist_failures);
     sim_net_heal(&c->net);
     c->replay_pm = 0; /* the network adversary stops; a Byzantine replica may go on */
     c->persist_fail_pm = 0;

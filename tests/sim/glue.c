@@ -320,12 +320,14 @@ void sim_glue_dump(sim_cluster_t *c, uint16_t r) {
     replica_get_status(rep->replica, &st);
     sim_log(c,
             "status replica %u: view %llu%s primary %u committed %llu executed %llu stable %llu "
-            "water [%llu, %llu] in_flight %u mempool %u catching_up %d invalid: malformed %llu "
+            "water [%llu, %llu] in_flight %u mempool %u catching_up %d persist_failures %llu "
+            "invalid: malformed %llu "
             "sig %llu sender %llu stale %llu window %llu conflict %llu block %llu tx %llu",
             r, (unsigned long long)st.view, st.in_view_change ? " (changing)" : "", st.primary,
             (unsigned long long)st.committed_height, (unsigned long long)st.executed_height,
             (unsigned long long)st.stable_checkpoint, (unsigned long long)st.low_water_mark,
             (unsigned long long)st.high_water_mark, st.in_flight, st.mempool_size, st.catching_up,
+            (unsigned long long)st.persist_failures,
             (unsigned long long)st.invalid[REPLICA_INVALID_MALFORMED],
             (unsigned long long)st.invalid[REPLICA_INVALID_BAD_SIGNATURE],
             (unsigned long long)st.invalid[REPLICA_INVALID_WRONG_SENDER],
