@@ -356,14 +356,19 @@ static void step_slot(replica_t *r, slot_t *s) {
             send_vote(r, s, MSG_PREPARE);
         if (s->linked && !s->prepared &&
             replica_count_prepares(r, s, s->pp_view, s->hash) >= replica_prepare_quorum(r)) {
-            s->prepared = true; /* §4.2 prepared(m, v, n, i) + chain rule */
-            replica_build_prepared_cert(r, s, &s->pcert);
-            s->has_pcert = true;
-            replica_safety_record_pcert(r, &s->pcert, &s->block);
+            /* The block becomes durable before the slot counts as prepared:
+             * a prepared certificate restored after a crash must come with
+             * its block, or no VIEW-CHANGE/NEW-VIEW can carry it. A failed
+             * write leaves the slot unprepared; the next progress step (at
+             * the latest the status tick) tries again. */
             if (r->env.persist_block && r->env.persist_block(r->env.ctx, &s->block) != PBFT_OK) {
                 r->persist_failures++; /* no COMMIT without a durable block */
                 return;
             }
+            s->prepared = true; /* §4.2 prepared(m, v, n, i) + chain rule */
+            replica_build_prepared_cert(r, s, &s->pcert);
+            s->has_pcert = true;
+            replica_safety_record_pcert(r, &s->pcert, &s->block);
             if (s->pcert_own_block) codec_block_free(&s->pcert_block);
             s->pcert_own_block = false;
             if (replica_safety_allows(r, s->pp_view, s->seq, s->hash)) send_vote(r, s, MSG_COMMIT);

@@ -128,6 +128,9 @@ void replica_status_tick(replica_t *r) {
         (r->committed == r->committed_at_last_tick || target >= r->committed + r->window))
         replica_catch_up(r, target, best_peer);
     r->committed_at_last_tick = r->committed;
+    /* Retry what a failed env write held back (persist_block): nothing
+     * else may wake a quiet replica, e.g. the only one of an n = 1 chain. */
+    replica_progress(r);
     r->env.set_timer(r->env.ctx, REPLICA_TIMER_STATUS, r->options.status_interval_ms);
 }
 
