@@ -19,6 +19,8 @@
  *   'M' "tip"                    -> u64le height | block_hash[32] |
  *                                   state_hash[32] | u64le tx_count_total
  *   'Z' name                     -> consensus safety blob (store_put_safety)
+ *   'P' be64 height block_hash[32] -> a block consensus prepared, canonical;
+ *                                   deleted when its height is committed
  *
  * Why these shapes: a committed transfer must cost well under 300 bytes on
  * disk with every index. The tx index value is a few varint bytes; history
@@ -52,6 +54,7 @@
 #define STORE_FORMAT_VERSION 1
 #define STORE_BLOCK_CACHE_BYTES (32u * 1024u * 1024u)
 #define STORE_BLOOM_BITS_PER_KEY 10
+#define STORE_MEMTABLE_BLOOM_RATIO 0.05 /* of the write buffer, for the memtable's filter */
 #define STORE_KEY_SIZE_MAX 64
 #define STORE_SAFETY_KEY_SIZE_MAX 48
 #define STORE_TIP_VALUE_SIZE (8 + PBFT_HASH_SIZE + PBFT_HASH_SIZE + 8)
@@ -119,6 +122,13 @@ static size_t height_key(char kind, uint64_t height, uint8_t key[9]) {
     key[0] = (uint8_t)kind;
     put_be(key + 1, height, 8);
     return 9;
+}
+
+static size_t prepared_key(uint64_t height, const uint8_t hash[PBFT_HASH_SIZE],
+                           uint8_t key[STORE_KEY_SIZE_MAX]) {
+    height_key('P', height, key);
+    memcpy(key + 9, hash, PBFT_HASH_SIZE);
+    return 9 + PBFT_HASH_SIZE;
 }
 
 static size_t meta_key(const char *name, uint8_t key[STORE_KEY_SIZE_MAX]) {
@@ -277,6 +287,11 @@ static void make_options(store_t *s) {
     /* LZ4 is linked on our platforms (checked in the RocksDB LOG); blocks
      * compress a little (repeated sender keys), hashes and signatures not. */
     rocksdb_options_set_compression(s->options, rocksdb_lz4_compression);
+    /* Most point reads ask for a tx id that is not there yet (is this new tx
+     * already committed?): a whole-key bloom filter over the memtable answers
+     * those without walking the skiplist (SST files have their own filter). */
+    rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->options, STORE_MEMTABLE_BLOOM_RATIO);
+    rocksdb_options_set_memtable_whole_key_filtering(s->options, 1);
     rocksdb_options_set_create_if_missing(s->options, s->mode == STORE_READ_WRITE);
     rocksdb_options_set_keep_log_file_num(s->options, 4);
     rocksdb_options_set_max_open_files(s->options, -1); /* required by secondaries */
@@ -619,6 +634,8 @@ pbft_status_t store_commit_block(store_t *s, const pbft_block_t *block,
         uint8_t key[STORE_KEY_SIZE_MAX], value[STORE_TIP_VALUE_SIZE];
         encode_tip(&next, value);
         batch_put(b, key, meta_key("tip", key), value, sizeof value);
+        size_t ksize = prepared_key(block->header.height, next.block_hash, key);
+        rocksdb_writebatch_delete(b, (const char *)key, ksize);
         st = db_write(s, b);
     }
     rocksdb_writebatch_destroy(b);
@@ -1053,6 +1070,97 @@ pbft_status_t store_put_safety(store_t *s, const char *key, const void *bytes, s
     pbft_status_t st = safety_key(key, k, &ksize);
     if (st != PBFT_OK) return st;
     return db_put_synced(s, k, ksize, bytes, size);
+}
+
+pbft_status_t store_put_safety_and_blocks(store_t *s, const char *key, const void *bytes,
+                                          size_t size, const store_prepared_block_t *blocks,
+                                          size_t block_count) {
+    PBFT_ASSERT(s != NULL && key != NULL && (blocks != NULL || block_count == 0));
+    if (s->mode != STORE_READ_WRITE) return PBFT_ERR_ARGUMENT;
+    uint8_t k[STORE_KEY_SIZE_MAX];
+    size_t ksize = 0;
+    pbft_status_t st = safety_key(key, k, &ksize);
+    if (st != PBFT_OK) return st;
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    for (size_t i = 0; i < block_count; i++) {
+        uint8_t bk[STORE_KEY_SIZE_MAX];
+        size_t bksize = prepared_key(blocks[i].height, blocks[i].hash, bk);
+        batch_put(b, bk, bksize, blocks[i].bytes, blocks[i].size);
+    }
+    if (bytes != NULL) batch_put(b, k, ksize, bytes, size);
+    st = db_write(s, b);
+    rocksdb_writebatch_destroy(b);
+    return st;
+}
+
+/* Collects the prepared blocks above the tip; those at or below it (left
+ * over from a view change, or a crash between commit and cleanup) are
+ * deleted in one batch. */
+pbft_status_t store_load_prepared_blocks(store_t *s, pbft_block_t **out, size_t *count) {
+    PBFT_ASSERT(s != NULL && out != NULL && count != NULL);
+    *out = NULL;
+    *count = 0;
+    store_tip_t tip;
+    store_get_tip(s, &tip);
+    size_t cap = 0;
+    pbft_status_t st = PBFT_OK;
+    rocksdb_writebatch_t *stale = rocksdb_writebatch_create();
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->read_options);
+    const char prefix = 'P';
+    for (rocksdb_iter_seek(it, &prefix, 1); st == PBFT_OK && rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t ksize = 0, vsize = 0;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &ksize);
+        if (ksize == 0 || k[0] != 'P') break;
+        if (ksize != 9 + PBFT_HASH_SIZE) {
+            st = PBFT_ERR_CORRUPT;
+            break;
+        }
+        uint64_t height = 0;
+        for (int i = 1; i < 9; i++)
+            height = (height << 8) | k[i];
+        if (height <= tip.height) {
+            rocksdb_writebatch_delete(stale, (const char *)k, ksize);
+            continue;
+        }
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vsize);
+        pbft_block_t block;
+        if (codec_block_decode(v, vsize, &block) != PBFT_OK) {
+            st = PBFT_ERR_CORRUPT;
+            break;
+        }
+        uint8_t hash[PBFT_HASH_SIZE];
+        codec_header_hash(&block.header, hash);
+        if (block.header.height != height || memcmp(hash, k + 9, PBFT_HASH_SIZE) != 0) {
+            codec_block_free(&block);
+            st = PBFT_ERR_CORRUPT;
+            break;
+        }
+        if (*count == cap) {
+            cap = cap ? 2 * cap : 8;
+            *out = pbft_xrealloc(*out, cap * sizeof **out);
+        }
+        (*out)[(*count)++] = block;
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    if (err) {
+        fprintf(stderr, "store: rocksdb iterate: %s\n", err);
+        rocksdb_free(err);
+        st = PBFT_ERR_STORE;
+    }
+    rocksdb_iter_destroy(it);
+    if (st == PBFT_OK && s->mode == STORE_READ_WRITE && rocksdb_writebatch_count(stale) > 0)
+        st = db_write(s, stale);
+    rocksdb_writebatch_destroy(stale);
+    if (st != PBFT_OK) {
+        for (size_t i = 0; i < *count; i++)
+            codec_block_free(&(*out)[i]);
+        free(*out);
+        *out = NULL;
+        *count = 0;
+    }
+    return st;
 }
 
 pbft_status_t store_get_safety(store_t *s, const char *key, uint8_t **out, size_t *out_size) {

@@ -118,6 +118,26 @@ PBFT_MUST_USE pbft_status_t store_iterate_blocks(store_t *s, uint64_t from, stor
  * (e.g. "view", "votes"). put is synced before it returns. */
 PBFT_MUST_USE pbft_status_t store_put_safety(store_t *s, const char *key, const void *bytes,
                                              size_t size);
+/* A block consensus prepared (env->persist_block), in canonical bytes. */
+typedef struct store_prepared_block {
+    uint64_t height;
+    uint8_t hash[PBFT_HASH_SIZE]; /* of its header */
+    const uint8_t *bytes;
+    size_t size;
+} store_prepared_block_t;
+/* One synced write batch: the prepared blocks (kept until their height is
+ * committed: store_commit_block drops the committed one, store_open the
+ * rest at or below the tip) and, unless bytes is NULL, the safety blob. The
+ * blocks are written once each instead of riding in every safety blob. */
+PBFT_MUST_USE pbft_status_t store_put_safety_and_blocks(store_t *s, const char *key,
+                                                        const void *bytes, size_t size,
+                                                        const store_prepared_block_t *blocks,
+                                                        size_t block_count);
+/* The stored prepared blocks above the tip (decoded; caller frees each with
+ * codec_block_free, then the array; *out NULL when none). PBFT_ERR_CORRUPT
+ * when one does not decode or does not match its key. */
+PBFT_MUST_USE pbft_status_t store_load_prepared_blocks(store_t *s, pbft_block_t **out,
+                                                       size_t *count);
 /* *out is malloc'd (caller frees); PBFT_ERR_NOT_FOUND when absent. */
 PBFT_MUST_USE pbft_status_t store_get_safety(store_t *s, const char *key, uint8_t **out,
                                              size_t *out_size);

@@ -377,6 +377,70 @@ static void test_checkpoint_certs_and_safety_state_persist(void **state) {
     assert_int_equal(store_put_safety(c->s, "", "x", 1), PBFT_ERR_ARGUMENT);
 }
 
+static store_prepared_block_t prepared_of(const pbft_block_t *b, uint8_t *buf, size_t cap) {
+    store_prepared_block_t p = {.height = b->header.height, .bytes = buf};
+    p.size = codec_block_encode(b, buf, cap);
+    assert_true(p.size > 0);
+    codec_header_hash(&b->header, p.hash);
+    return p;
+}
+
+/* Prepared blocks go out with the safety blob in one batch, come back
+ * above the tip after a reopen, and leave when their height commits; a
+ * prepared block that lost (another block committed at its height) is
+ * dropped at the next load. */
+static void test_prepared_blocks_live_until_their_height_commits(void **state) {
+    ctx_t *c = *state;
+    uint8_t to[PBFT_ADDRESS_SIZE] = {9};
+    pbft_tx_t tx = fixture_tx(&c->f, 0, to, 5, 0);
+    pbft_block_t b1, b1_other;
+    fixture_block(c->s, &tx, 1, 0, &b1);
+    fixture_block(c->s, NULL, 0, 1, &b1_other); /* same height, another view */
+    static uint8_t buf1[4096], buf2[4096];
+    store_prepared_block_t p[2] = {prepared_of(&b1, buf1, sizeof buf1),
+                                   prepared_of(&b1_other, buf2, sizeof buf2)};
+    assert_int_equal(store_put_safety_and_blocks(c->s, "consensus", "abc", 3, p, 2), PBFT_OK);
+    assert_int_equal(store_put_safety_and_blocks(c->s, "consensus", NULL, 0, NULL, 0), PBFT_OK);
+    reopen(c);
+    uint8_t *blob = NULL;
+    size_t size = 0;
+    assert_int_equal(store_get_safety(c->s, "consensus", &blob, &size), PBFT_OK);
+    assert_int_equal(size, 3); /* a NULL blob left the stored one alone */
+    free(blob);
+    pbft_block_t *loaded = NULL;
+    size_t count = 0;
+    assert_int_equal(store_load_prepared_blocks(c->s, &loaded, &count), PBFT_OK);
+    assert_int_equal(count, 2);
+    for (size_t i = 0; i < count; i++) {
+        uint8_t h[PBFT_HASH_SIZE];
+        codec_header_hash(&loaded[i].header, h);
+        assert_true(memcmp(h, p[0].hash, PBFT_HASH_SIZE) == 0 ||
+                    memcmp(h, p[1].hash, PBFT_HASH_SIZE) == 0);
+        codec_block_free(&loaded[i]);
+    }
+    free(loaded);
+
+    commit(c, &tx, 1, NULL); /* b1 commits (the fixture builds the same block) */
+    assert_int_equal(store_load_prepared_blocks(c->s, &loaded, &count), PBFT_OK);
+    assert_int_equal(count, 0); /* b1 deleted by the commit, the loser by the load */
+    assert_null(loaded);
+    reopen(c);
+    assert_int_equal(store_load_prepared_blocks(c->s, &loaded, &count), PBFT_OK);
+    assert_int_equal(count, 0);
+
+    /* A damaged prepared block is reported, not trusted. */
+    pbft_block_t b2;
+    fixture_block(c->s, NULL, 0, 0, &b2);
+    store_prepared_block_t bad = prepared_of(&b2, buf1, sizeof buf1);
+    bad.size -= 1;
+    assert_int_equal(store_put_safety_and_blocks(c->s, "consensus", NULL, 0, &bad, 1), PBFT_OK);
+    assert_int_equal(store_load_prepared_blocks(c->s, &loaded, &count), PBFT_ERR_CORRUPT);
+    assert_int_equal(count, 0);
+    codec_block_free(&b1);
+    codec_block_free(&b1_other);
+    codec_block_free(&b2);
+}
+
 static void test_other_genesis_is_refused_as_wrong_chain(void **state) {
     ctx_t *c = *state;
     store_close(c->s);
@@ -589,6 +653,7 @@ int main(void) {
         T(test_a_tx_included_early_then_in_time_is_indexed_at_its_success),
         T(test_account_history_is_newest_first_and_filtered),
         T(test_checkpoint_certs_and_safety_state_persist),
+        T(test_prepared_blocks_live_until_their_height_commits),
         T(test_other_genesis_is_refused_as_wrong_chain),
         T(test_a_second_writer_is_refused_while_one_is_open),
         T(test_iterate_blocks_in_order_and_stop_on_request),
