@@ -76,6 +76,8 @@ void safety_record(node_t *node, const uint8_t *state, size_t size);
 bool safety_holding(const node_t *node);
 /* Holds one outgoing message (copied) until its state is durable. */
 void safety_hold(node_t *node, uint16_t to, const uint8_t *msg, size_t size);
+/* env->persist_block: the block (encoded now) goes out with the next write. */
+void safety_record_block(node_t *node, const pbft_block_t *block);
 /* End of a loop turn: starts writing the pending state if the writer is idle. */
 void safety_turn_end(node_t *node);
 /* Frees held messages and buffers (shutdown, after the writer stopped). */
@@ -84,6 +86,16 @@ void safety_clear(node_t *node);
 /* ---- the process --------------------------------------------------------- */
 
 #define NODE_OUTBOX_BROADCAST UINT16_MAX
+
+/* A prepared block waiting for (or in) a safety write. */
+typedef struct prepared_msg prepared_msg_t;
+struct prepared_msg {
+    prepared_msg_t *next;
+    uint64_t height;
+    uint8_t hash[PBFT_HASH_SIZE];
+    size_t size;
+    uint8_t bytes[];
+};
 
 /* A message held back until the safety state it derives from is synced. */
 struct outbox_msg {
@@ -123,6 +135,8 @@ struct node {
     uint8_t *safety_spare; /* buffer returned by the writer, for reuse */
     size_t safety_spare_capacity;
     size_t safety_written_capacity;
+    prepared_msg_t *blocks_head; /* prepared blocks not yet handed to the writer */
+    prepared_msg_t *blocks_tail;
     bool safety_dirty;          /* safety holds a state to write */
     bool safety_inflight;       /* the writer is writing one */
     outbox_msg_t *covered_head; /* held messages the in-flight write covers */

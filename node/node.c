@@ -96,6 +96,15 @@ static pbft_status_t env_persist(void *ctx, const uint8_t *state, size_t size) {
     return PBFT_OK;
 }
 
+/* The block of a slot that just prepared: written once, in the same synced
+ * batch as the safety state that names it, instead of riding in every
+ * safety blob while it is in flight. The COMMIT that depends on it is held
+ * until that batch is durable (safety_holding). */
+static pbft_status_t env_persist_block(void *ctx, const pbft_block_t *block) {
+    safety_record_block(ctx, block);
+    return PBFT_OK;
+}
+
 static pbft_status_t env_sign(void *ctx, const uint8_t digest[PBFT_HASH_SIZE],
                               uint8_t sig[PBFT_SIGNATURE_SIZE]) {
     node_t *node = ctx;
@@ -172,6 +181,7 @@ static void env_init(node_t *node) {
     e->set_timer = env_set_timer;
     e->cancel_timer = env_cancel_timer;
     e->persist = env_persist;
+    e->persist_block = env_persist_block;
     e->sign = env_sign;
     e->verify = cert_verify_ecdsa;
     e->verify_ctx = NULL;
@@ -272,6 +282,11 @@ static int create_replica(node_t *node) {
         restore.safety = safety;
         restore.safety_size = safety_size;
     }
+    pbft_block_t *prepared = NULL;
+    size_t prepared_count = 0;
+    if (st == PBFT_OK) st = store_load_prepared_blocks(node->store, &prepared, &prepared_count);
+    restore.prepared_blocks = prepared;
+    restore.prepared_block_count = prepared_count;
     if (st != PBFT_OK) {
         LOG_ERROR("store", "cannot read the restart state", LOG_STATUS(st));
         free(safety);
@@ -283,13 +298,16 @@ static int create_replica(node_t *node) {
     st = replica_create(&node->genesis, (uint16_t)node->config.replica, &node->env, &options,
                         &restore, &node->replica);
     free(safety);
+    for (size_t i = 0; i < prepared_count; i++)
+        codec_block_free(&prepared[i]);
+    free(prepared);
     if (st != PBFT_OK) {
         LOG_ERROR("consensus", "cannot create the replica", LOG_STATUS(st));
         return st == PBFT_ERR_CORRUPT ? NODE_EXIT_IO : NODE_EXIT_DATA;
     }
     LOG_INFO("node", "restored", LOG_U64("height", tip.height),
              LOG_U64("stable_checkpoint", restore.stable ? restore.stable->height : 0),
-             LOG_BOOL("safety_state", safety_size > 0));
+             LOG_BOOL("safety_state", safety_size > 0), LOG_U64("prepared_blocks", prepared_count));
     return NODE_EXIT_OK;
 }
 

@@ -151,6 +151,9 @@ verify_pool_t *verify_pool_new(uint32_t threads, const uint8_t chain_id[PBFT_CHA
     for (uint32_t i = 0; i < threads; i++) {
         int rc = pthread_create(&pool->threads[i], NULL, worker_main, pool);
         PBFT_ASSERT(rc == 0);
+        char name[16];
+        snprintf(name, sizeof name, "pbftd-verify%u", (unsigned)i % 100u);
+        pthread_setname_np(pool->threads[i], name);
     }
     return pool;
 }
