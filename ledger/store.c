@@ -543,6 +543,18 @@ static void put_tx_location(rocksdb_writebatch_t *b, const uint8_t key[1 + PBFT_
  *     occurrence stays);
  *   - successful txs are put last, overwriting any failed entry.
  * Only failed txs cost a read, so the common all-ok block does none. */
+/* qsort has no context argument; the store has one writer thread. */
+static _Thread_local const uint8_t (*sort_ids_ctx)[PBFT_HASH_SIZE];
+
+static int compare_id_index(const void *a, const void *b) {
+    return memcmp(sort_ids_ctx[*(const uint32_t *)a], sort_ids_ctx[*(const uint32_t *)b],
+                  PBFT_HASH_SIZE);
+}
+
+static int compare_history_key(const void *a, const void *b) {
+    return memcmp(a, b, STORE_HISTORY_KEY_SIZE);
+}
+
 static pbft_status_t batch_tx_index(store_t *s, rocksdb_writebatch_t *b, const pbft_block_t *block,
                                     const uint8_t (*ids)[PBFT_HASH_SIZE], const uint8_t *results) {
     uint32_t n = block->header.tx_count;
@@ -559,24 +571,40 @@ static pbft_status_t batch_tx_index(store_t *s, rocksdb_writebatch_t *b, const p
         if (st != PBFT_ERR_NOT_FOUND) return st;
         put_tx_location(b, key, block->header.height, k, results[k]);
     }
-    for (uint32_t k = 0; k < n; k++) {
-        if (results[k] != PBFT_TX_OK) continue;
-        memcpy(key + 1, ids[k], PBFT_HASH_SIZE);
-        put_tx_location(b, key, block->header.height, k, results[k]);
+    /* Successful ids are unique in a block, so their order is free: key
+     * order lets the memtable's skiplist reuse its search path from one
+     * insert to the next instead of starting over for every random id. */
+    uint32_t *order = n ? pbft_xmalloc(n * sizeof *order) : NULL;
+    uint32_t ok = 0;
+    for (uint32_t k = 0; k < n; k++)
+        if (results[k] == PBFT_TX_OK) order[ok++] = k;
+    sort_ids_ctx = ids;
+    qsort(order, ok, sizeof *order, compare_id_index);
+    for (uint32_t i = 0; i < ok; i++) {
+        memcpy(key + 1, ids[order[i]], PBFT_HASH_SIZE);
+        put_tx_location(b, key, block->header.height, order[i], PBFT_TX_OK);
     }
+    free(order);
     return PBFT_OK;
 }
 
 static void batch_history_and_accounts(rocksdb_writebatch_t *b, const pbft_block_t *block,
                                        const ledger_block_result_t *result) {
     uint8_t key[STORE_HISTORY_KEY_SIZE], sender[PBFT_ADDRESS_SIZE];
-    for (uint32_t i = 0; i < block->header.tx_count; i++) {
+    /* History keys are unique; written in key order (see batch_tx_index). */
+    uint32_t n = block->header.tx_count, count = 0;
+    uint8_t(*keys)[STORE_HISTORY_KEY_SIZE] = n ? pbft_xmalloc(2 * (size_t)n * sizeof *keys) : NULL;
+    for (uint32_t i = 0; i < n; i++) {
         const pbft_tx_t *tx = &block->txs[i];
         crypto_address(tx->sender_pubkey, sender);
-        batch_put(b, key, history_key(sender, block->header.height, i, key), NULL, 0);
+        history_key(sender, block->header.height, i, keys[count++]);
         if (memcmp(sender, tx->recipient, PBFT_ADDRESS_SIZE) != 0)
-            batch_put(b, key, history_key(tx->recipient, block->header.height, i, key), NULL, 0);
+            history_key(tx->recipient, block->header.height, i, keys[count++]);
     }
+    qsort(keys, count, sizeof *keys, compare_history_key);
+    for (uint32_t i = 0; i < count; i++)
+        batch_put(b, keys[i], STORE_HISTORY_KEY_SIZE, NULL, 0);
+    free(keys);
     uint8_t value[STORE_ACCOUNT_VALUE_SIZE];
     for (uint32_t i = 0; i < result->changed_count; i++) {
         key[0] = 'A';
