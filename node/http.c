@@ -426,6 +426,21 @@ static json_t *block_txs_json(const pbft_block_t *b, const uint8_t *results,
     return txs;
 }
 
+/* ?txs=ids: only each tx's id and result (a commit watcher's view). */
+static json_t *block_ids_json(const pbft_block_t *b, const uint8_t *results,
+                              uint32_t result_count) {
+    json_t *txs = json_array();
+    for (uint32_t i = 0; i < b->header.tx_count; i++) {
+        uint8_t id[PBFT_HASH_SIZE];
+        codec_tx_id(&b->txs[i], id);
+        const char *result =
+            i < result_count ? pbft_tx_result_string((pbft_tx_result_t)results[i]) : "unknown";
+        json_array_append_new(
+            txs, json_pack("{s:o, s:s}", "id", json_hex(id, PBFT_HASH_SIZE), "result", result));
+    }
+    return txs;
+}
+
 static json_t *cert_hex_json(store_t *store, uint64_t height) {
     pbft_commit_cert_t cert;
     if (height == 0 || store_get_commit_cert(store, height, &cert) != PBFT_OK) {
@@ -444,6 +459,12 @@ static enum MHD_Result handle_block(node_t *node, struct MHD_Connection *c, cons
         return respond_error(node, c, MHD_HTTP_BAD_REQUEST, "malformed",
                              "a height is a decimal number or \"latest\"");
     }
+    const char *view = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "txs");
+    bool ids_only = view != NULL && strcmp(view, "ids") == 0;
+    if (view != NULL && !ids_only) {
+        return respond_error(node, c, MHD_HTTP_BAD_REQUEST, "malformed",
+                             "the txs parameter takes one value: ids");
+    }
     store_t *store = node_store(node);
     pbft_block_t block;
     pbft_status_t st = store_get_block(store, height, &block);
@@ -459,6 +480,17 @@ static enum MHD_Result handle_block(node_t *node, struct MHD_Connection *c, cons
     uint32_t result_count = 0;
     uint8_t hash[PBFT_HASH_SIZE], state_hash[PBFT_HASH_SIZE] = {0};
     codec_header_hash(&block.header, hash);
+    if (ids_only) {
+        if (store_get_block_results(store, height, &results, &result_count) != PBFT_OK)
+            result_count = 0;
+        json_t *body =
+            json_pack("{s:o, s:o, s:o, s:o}", "height", json_u64(height), "hash",
+                      json_hex(hash, PBFT_HASH_SIZE), "header", header_json(&block.header), "txs",
+                      block_ids_json(&block, results, result_count));
+        free(results);
+        codec_block_free(&block);
+        return respond_json(c, MHD_HTTP_OK, body);
+    }
     if (store_get_block_raw(store, height, &raw, &raw_size) != PBFT_OK) raw_size = 0;
     if (store_get_block_results(store, height, &results, &result_count) != PBFT_OK) {
         result_count = 0;

@@ -76,6 +76,13 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://$(http_addr 0)/tx/xyz")
 [ "$code" = 400 ] || fail "GET /tx/xyz gave $code, want 400"
 code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -d '{"tx":"00"}' "http://$(http_addr 0)/tx")
 [ "$code" = 400 ] || fail "malformed tx gave $code, want 400"
+# The watcher's view of a block: the same ids, nothing else.
+full=$(get 0 "/block/$top" | jq -c '[.txs[] | {id, result}]')
+ids_view=$(get 0 "/block/$top?txs=ids")
+[ "$(echo "$ids_view" | jq -c '.txs')" = "$full" ] || fail "?txs=ids lists other txs than the block"
+[ "$(echo "$ids_view" | jq -r 'has("block_hex")')" = false ] || fail "?txs=ids carries block_hex"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://$(http_addr 0)/block/$top?txs=all")
+[ "$code" = 400 ] || fail "GET /block?txs=all gave $code, want 400"
 log "HTTP contract checks passed"
 
 # Clean shutdown and restart at the same height.

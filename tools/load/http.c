@@ -213,7 +213,7 @@ static pbft_status_t block_read_txs(const json_t *txs, load_block_tx_fn fn, void
 pbft_status_t load_get_block(load_http_t *h, const char *base, uint64_t height, load_block_tx_fn fn,
                              void *ctx, load_block_info_t *out) {
     char url[LOAD_URL_SIZE_MAX + 48];
-    snprintf(url, sizeof(url), "%s/block/%llu", base, (unsigned long long)height);
+    snprintf(url, sizeof(url), "%s/block/%llu?txs=ids", base, (unsigned long long)height);
     bool not_found = false;
     json_t *root = http_get_json(h, url, &not_found);
     if (!root) return not_found ? PBFT_ERR_NOT_FOUND : PBFT_ERR_UNAVAILABLE;
