@@ -584,7 +584,7 @@ static pbft_status_t batch_tx_index(store_t *s, rocksdb_writebatch_t *b, const p
     for (uint32_t k = 0; k < n; k++)
         if (results[k] == PBFT_TX_OK) order[ok++] = k;
     sort_ids_ctx = ids;
-    qsort(order, ok, sizeof *order, compare_id_index);
+    if (ok > 1) qsort(order, ok, sizeof *order, compare_id_index);
     for (uint32_t i = 0; i < ok; i++) {
         memcpy(key + 1, ids[order[i]], PBFT_HASH_SIZE);
         put_tx_location(b, key, block->header.height, order[i], PBFT_TX_OK);
@@ -606,7 +606,7 @@ static void batch_history_and_accounts(rocksdb_writebatch_t *b, const pbft_block
         if (memcmp(sender, tx->recipient, PBFT_ADDRESS_SIZE) != 0)
             history_key(tx->recipient, block->header.height, i, keys[count++]);
     }
-    qsort(keys, count, sizeof *keys, compare_history_key);
+    if (count > 1) qsort(keys, count, sizeof *keys, compare_history_key);
     for (uint32_t i = 0; i < count; i++)
         batch_put(b, keys[i], STORE_HISTORY_KEY_SIZE, NULL, 0);
     free(keys);
