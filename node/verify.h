@@ -20,6 +20,7 @@
 #define VERIFY_CACHE_WAYS 8
 #define VERIFY_CACHE_BUCKETS (1u << 16) /* 512K entries, 16 MiB */
 #define VERIFY_CACHE_LOCKS 64
+#define VERIFY_INLINE_MAX 8 /* verify_batch_run checks this many on the caller's thread */
 #define VERIFY_CHUNK_TXS 32 /* txs per work item */
 #define VERIFY_THREADS_MAX 256
 
@@ -57,7 +58,8 @@ typedef struct verify_batch {
 /* Queues the batch (cached txs are answered at once). `done` always runs
  * exactly once, possibly before this returns (when everything was cached). */
 void verify_batch_submit(verify_pool_t *pool, verify_batch_t *batch);
-/* Blocking form for HTTP threads: returns when all results are filled. */
+/* Blocking form for HTTP threads: returns when all results are filled (up
+ * to VERIFY_INLINE_MAX txs are checked on the calling thread). */
 void verify_batch_run(verify_pool_t *pool, const pbft_tx_t *txs,
                       const uint8_t (*ids)[PBFT_HASH_SIZE], size_t count, pbft_status_t *results);
 
