@@ -5,6 +5,7 @@
  * diverging replicas are caught by the comparison.
  */
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -183,24 +184,53 @@ static void free_chain(chain_t *c) {
     free(c);
 }
 
-static void audit(chain_t *c, bool keep_going, audit_report_t *report) {
+/* The audit with batches of at most batch_blocks blocks (0: default) that
+ * close once they hold batch_txs txs (0: default). */
+static void audit_batched(chain_t *c, bool keep_going, size_t batch_blocks, size_t batch_txs,
+                          audit_report_t *report) {
     audit_source_t src;
     char err[512] = "";
     assert_int_equal(audit_source_open_dir(&src, c->dir, &c->genesis, err, sizeof(err)), 0);
-    audit_options_t opts = {.keep_going = keep_going, .threads = 2};
+    audit_options_t opts = {.keep_going = keep_going,
+                            .threads = 2,
+                            .batch_blocks = batch_blocks,
+                            .batch_txs = batch_txs};
     assert_int_equal(audit_chain(&src, &c->genesis, &opts, report, err, sizeof(err)), PBFT_OK);
     audit_source_close(&src);
 }
 
-/* Expects the first failure at height with reason containing needle. */
+static void audit(chain_t *c, bool keep_going, audit_report_t *report) {
+    audit_batched(c, keep_going, 0, 0, report);
+}
+
+static void expect_failure(const audit_report_t *r, size_t index, uint64_t height,
+                           const char *needle) {
+    assert_true(r->failure_count > index);
+    const audit_failure_t *f = &r->failures[index];
+    if (f->height != height || !strstr(f->reason, needle))
+        fail_msg("failure %zu: expected height %llu \"%s\", got height %llu \"%s\"", index,
+                 (unsigned long long)height, needle, (unsigned long long)f->height, f->reason);
+}
+
+/* Expects the first failure at height with reason containing needle, with
+ * the default batches, one-block batches (many in flight) and 8-block ones. */
 static void expect_first_failure(chain_t *c, uint64_t height, const char *needle) {
-    audit_report_t r;
-    audit(c, false, &r);
-    assert_true(r.failure_count >= 1);
-    if (r.failures[0].height != height || !strstr(r.failures[0].reason, needle))
-        fail_msg("expected height %llu \"%s\", got height %llu \"%s\"", (unsigned long long)height,
-                 needle, (unsigned long long)r.failures[0].height, r.failures[0].reason);
-    audit_report_free(&r);
+    const size_t batch_blocks[] = {0, 1, 8};
+    for (size_t i = 0; i < sizeof(batch_blocks) / sizeof(batch_blocks[0]); i++) {
+        audit_report_t r;
+        audit_batched(c, false, batch_blocks[i], 0, &r);
+        expect_failure(&r, 0, height, needle);
+        assert_int_equal(r.tip, height);
+        audit_report_free(&r);
+    }
+}
+
+/* Every height 1..height checked: exact block, tx and certificate counts. */
+static void expect_whole_chain_counted(const audit_report_t *r, const chain_t *c, uint64_t height) {
+    assert_int_equal(r->tip, height);
+    assert_int_equal(r->blocks, height);
+    assert_int_equal(r->txs, c->tx_count);
+    assert_int_equal(r->checkpoint_certs, height / CHAIN_CHECKPOINT_INTERVAL);
 }
 
 static void test_audit_genuine_chain_passes_with_exact_counts(void **state) {
@@ -212,11 +242,8 @@ static void test_audit_genuine_chain_passes_with_exact_counts(void **state) {
         print_message("failure: height %llu: %s\n", (unsigned long long)r.failures[i].height,
                       r.failures[i].reason);
     assert_int_equal(r.failure_count, 0);
-    assert_int_equal(r.tip, CHAIN_HEIGHT);
-    assert_int_equal(r.blocks, CHAIN_HEIGHT);
-    assert_int_equal(r.txs, c->tx_count);
+    expect_whole_chain_counted(&r, c, CHAIN_HEIGHT);
     assert_int_equal(r.commit_certs, CHAIN_HEIGHT);
-    assert_int_equal(r.checkpoint_certs, CHAIN_HEIGHT / CHAIN_CHECKPOINT_INTERVAL);
     assert_int_equal(r.supply, 1000 * CHAIN_ACCOUNTS);
     audit_report_free(&r);
     free_chain(c);
@@ -310,24 +337,203 @@ static void test_audit_keep_going_lists_every_failure(void **state) {
     free_chain(c);
 }
 
-/* The audit reads and verifies blocks in batches (64 blocks): heights past
- * the first batch must be checked and named exactly the same way. */
+/* The audit reads and verifies blocks in batches (here of 8 blocks, as in a
+ * chain of big blocks): heights past the first batch must be checked and
+ * named exactly the same way. */
 static void test_audit_spans_batches_and_names_a_late_height(void **state) {
     (void)state;
     chain_t *c = new_chain_to(70);
     audit_report_t r;
-    audit(c, false, &r);
+    audit_batched(c, false, 8, 0, &r);
     assert_int_equal(r.failure_count, 0);
-    assert_int_equal(r.tip, 70);
-    assert_int_equal(r.blocks, 70);
-    assert_int_equal(r.txs, c->tx_count);
-    assert_int_equal(r.checkpoint_certs, 70 / CHAIN_CHECKPOINT_INTERVAL);
+    expect_whole_chain_counted(&r, c, 70);
     audit_report_free(&r);
     uint8_t hash[PBFT_HASH_SIZE];
     memset(hash, 0xee, sizeof(hash));
     tamper(c, "state_hash", 66, hash, sizeof(hash));
     expect_first_failure(c, 66, "state hash");
     free_chain(c);
+}
+
+/* Rewrites block h's stored bytes after edit() changed the decoded block. */
+static void tamper_block(chain_t *c, uint64_t h, void (*edit)(pbft_block_t *b)) {
+    store_t *s = open_rw(c);
+    pbft_block_t b;
+    assert_int_equal(store_get_block(s, h, &b), PBFT_OK);
+    store_close(s);
+    edit(&b);
+    size_t cap = codec_block_size(&b);
+    uint8_t *raw = pbft_xmalloc(cap);
+    size_t size = codec_block_encode(&b, raw, cap);
+    assert_true(size > 0);
+    codec_block_free(&b);
+    tamper(c, "block", h, raw, size);
+    free(raw);
+}
+
+/* The tx id leaves the signature out, so the Merkle root, the block hash and
+ * the commit certificate all still match: only the signature check sees it. */
+static void flip_tx1_signature(pbft_block_t *b) {
+    b->txs[1].signature[20] ^= 0x01;
+}
+
+static void tamper_cert(chain_t *c, uint64_t h) {
+    store_t *s = open_rw(c);
+    pbft_commit_cert_t cert;
+    assert_int_equal(store_get_commit_cert(s, h, &cert), PBFT_OK);
+    store_close(s);
+    cert.sigs[0].signature[20] ^= 0x01;
+    uint8_t raw[4096];
+    size_t size = codec_commit_cert_encode(&cert, raw, sizeof(raw));
+    tamper(c, "cert", h, raw, size);
+}
+
+static void test_audit_names_bad_signature_in_a_later_block_of_a_batch(void **state) {
+    (void)state;
+    chain_t *c = new_chain();
+    tamper_block(c, 7, flip_tx1_signature);
+    expect_first_failure(c, 7, "tx 1: bad signature (invalid signature)");
+    audit_report_t r;
+    audit(c, true, &r);
+    assert_int_equal(r.failure_count, 2);
+    expect_failure(&r, 1, 7, "replay stops here");
+    assert_int_equal(r.tip, CHAIN_HEIGHT);
+    assert_int_equal(r.blocks, CHAIN_HEIGHT);
+    audit_report_free(&r);
+    free_chain(c);
+}
+
+/* With one-block batches the pool has checked later batches (and found their
+ * failures) before the caller reaches the first bad height: the report still
+ * names that height first and, without --keep-going, nothing after it. */
+static void test_audit_reports_first_bad_height_although_later_batches_were_checked(void **state) {
+    (void)state;
+    chain_t *c = new_chain_to(40);
+    tamper_block(c, 9, flip_tx1_signature);
+    tamper_cert(c, 10);
+    tamper_cert(c, 30);
+    for (size_t blocks = 1; blocks <= 3; blocks++) {
+        audit_report_t r;
+        audit_batched(c, false, blocks, 0, &r);
+        assert_int_equal(r.failure_count, 2); /* the bad tx and "replay stops here" */
+        expect_failure(&r, 0, 9, "tx 1: bad signature");
+        expect_failure(&r, 1, 9, "replay stops here");
+        assert_int_equal(r.tip, 9);
+        audit_report_free(&r);
+        audit_batched(c, true, blocks, 1, &r);
+        assert_int_equal(r.failure_count, 4);
+        expect_failure(&r, 2, 10, "commit certificate: invalid signature (entry 0, replica 0)");
+        expect_failure(&r, 3, 30, "commit certificate: invalid signature (entry 0, replica 0)");
+        assert_int_equal(r.tip, 40);
+        assert_int_equal(r.commit_certs, 38);
+        audit_report_free(&r);
+    }
+    free_chain(c);
+}
+
+static void test_audit_names_height_of_bad_checkpoint_signature(void **state) {
+    (void)state;
+    chain_t *c = new_chain();
+    store_t *s = open_rw(c);
+    pbft_checkpoint_cert_t cert;
+    assert_int_equal(store_get_checkpoint_cert(s, 8, &cert), PBFT_OK);
+    cert.sigs[2].signature[20] ^= 0x01;
+    assert_int_equal(store_put_checkpoint_cert(s, &cert), PBFT_OK);
+    store_close(s);
+    expect_first_failure(c, 8, "checkpoint certificate: invalid signature (entry 2, replica 2)");
+    free_chain(c);
+}
+
+static void test_audit_stops_at_a_block_that_does_not_decode(void **state) {
+    (void)state;
+    chain_t *c = new_chain();
+    uint8_t garbage[40];
+    memset(garbage, 0x5a, sizeof(garbage));
+    tamper(c, "block", 4, garbage, sizeof(garbage));
+    expect_first_failure(c, 4, "block does not decode");
+    audit_report_t r;
+    audit(c, true, &r);
+    assert_true(r.stopped);
+    assert_int_equal(r.failure_count, 1);
+    assert_int_equal(r.blocks, 3);
+    audit_report_free(&r);
+    free_chain(c);
+}
+
+static void test_audit_of_an_empty_chain_passes(void **state) {
+    (void)state;
+    chain_t *c = new_chain_to(0);
+    audit_report_t r;
+    audit(c, false, &r);
+    assert_int_equal(r.failure_count, 0);
+    assert_int_equal(r.tip, 0);
+    assert_int_equal(r.blocks, 0);
+    assert_int_equal(r.txs, 0);
+    assert_int_equal(r.supply, 1000 * CHAIN_ACCOUNTS);
+    audit_report_free(&r);
+    free_chain(c);
+}
+
+/* Every batch shape gives the same exact counts: a chain shorter than one
+ * batch, one block per batch, and batches that close on their tx count. */
+static void test_audit_counts_do_not_depend_on_batch_shape(void **state) {
+    (void)state;
+    chain_t *c = new_chain_to(13);
+    const size_t shapes[][2] = {{0, 0}, {64, 0}, {1, 0}, {3, 0}, {0, 4}, {5, 7}};
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        audit_report_t r;
+        audit_batched(c, false, shapes[i][0], shapes[i][1], &r);
+        assert_int_equal(r.failure_count, 0);
+        expect_whole_chain_counted(&r, c, 13);
+        assert_int_equal(r.commit_certs, 13);
+        audit_report_free(&r);
+    }
+    free_chain(c);
+}
+
+typedef struct pool_counts {
+    _Atomic unsigned runs[300];
+} pool_counts_t;
+
+static void count_index(void *ctx, size_t i) {
+    pool_counts_t *p = ctx;
+    p->runs[i]++;
+}
+
+/* Tasks run every index exactly once, in any mix of waiting and cancelling;
+ * a cancelled task runs each index at most once. */
+static void test_sigpool_runs_each_index_once_and_cancels(void **state) {
+    (void)state;
+    for (size_t threads = 1; threads <= 3; threads++) {
+        audit_sigpool_t *pool = audit_sigpool_new(threads, "test-pool");
+        assert_int_equal(audit_sigpool_threads(pool), threads);
+        pool_counts_t *counts = pbft_xcalloc(3, sizeof(pool_counts_t));
+        audit_task_t tasks[3];
+        memset(tasks, 0, sizeof(tasks));
+        for (size_t t = 0; t < 3; t++) {
+            tasks[t] =
+                (audit_task_t){.fn = count_index, .ctx = &counts[t], .count = 300, .chunk = t + 1};
+            audit_sigpool_submit(pool, &tasks[t]);
+        }
+        audit_sigpool_cancel(pool, &tasks[1]);
+        audit_sigpool_wait(pool, &tasks[2]);
+        audit_sigpool_wait(pool, &tasks[0]);
+        for (size_t i = 0; i < 300; i++) {
+            assert_int_equal(counts[0].runs[i], 1);
+            assert_true(counts[1].runs[i] <= 1);
+            assert_int_equal(counts[2].runs[i], 1);
+        }
+        audit_task_t empty = {.fn = count_index, .ctx = &counts[1], .count = 0};
+        audit_sigpool_submit(pool, &empty);
+        audit_sigpool_wait(pool, &empty);
+        audit_sigpool_cancel(pool, &tasks[2]); /* already done: nothing to drop */
+        audit_sigpool_submit(pool, &tasks[0]); /* a task can be submitted again */
+        audit_sigpool_wait(pool, &tasks[0]);
+        for (size_t i = 0; i < 300; i++)
+            assert_int_equal(counts[0].runs[i], 2);
+        free(counts);
+        audit_sigpool_free(pool);
+    }
 }
 
 static void test_compare_finds_diverging_replicas(void **state) {
@@ -377,6 +583,13 @@ int main(void) {
         cmocka_unit_test(test_audit_names_height_of_broken_hash_link),
         cmocka_unit_test(test_audit_keep_going_lists_every_failure),
         cmocka_unit_test(test_audit_spans_batches_and_names_a_late_height),
+        cmocka_unit_test(test_audit_names_bad_signature_in_a_later_block_of_a_batch),
+        cmocka_unit_test(test_audit_reports_first_bad_height_although_later_batches_were_checked),
+        cmocka_unit_test(test_audit_names_height_of_bad_checkpoint_signature),
+        cmocka_unit_test(test_audit_stops_at_a_block_that_does_not_decode),
+        cmocka_unit_test(test_audit_of_an_empty_chain_passes),
+        cmocka_unit_test(test_audit_counts_do_not_depend_on_batch_shape),
+        cmocka_unit_test(test_sigpool_runs_each_index_once_and_cancels),
         cmocka_unit_test(test_compare_finds_diverging_replicas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

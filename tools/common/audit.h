@@ -80,21 +80,107 @@ PBFT_MUST_USE pbft_status_t audit_source_block_hash(audit_source_t *src, uint64_
 bool audit_source_store_tip(audit_source_t *src, store_tip_t *out);
 
 /* ------------------------------------------------------------------------ */
-/* Parallel signature verification (one batch per block).                    */
+/* The signature pool: worker threads that run queued tasks in FIFO order.   */
 
 typedef struct audit_sigpool audit_sigpool_t;
 
-/* threads = 0: one per online core. */
-audit_sigpool_t *audit_sigpool_new(size_t threads);
+/* fn(ctx, i) for one index of a task; must be thread-safe across indexes. */
+typedef void (*audit_pool_fn)(void *ctx, size_t index);
+
+/* fn(ctx, i) for every i < count, handed out `chunk` indexes at a time.
+ * The caller fills fn, ctx, count and chunk; the rest belongs to the pool
+ * from audit_sigpool_submit until audit_sigpool_wait/cancel returns. */
+typedef struct audit_task {
+    audit_pool_fn fn;
+    void *ctx;
+    size_t count;
+    size_t chunk;
+    size_t next; /* first unclaimed index (pool-owned) */
+    size_t done; /* indexes finished or cancelled (pool-owned) */
+    struct audit_task *queue_next;
+} audit_task_t;
+
+/* threads = 0: one worker per online core; name: the workers' thread name. */
+audit_sigpool_t *audit_sigpool_new(size_t threads, const char *name);
 void audit_sigpool_free(audit_sigpool_t *p);
 size_t audit_sigpool_threads(const audit_sigpool_t *p);
-/* Runs fn(ctx, i) for every i < count on the pool (and the caller) and
- * returns when all are done. fn must be thread-safe across indexes. */
-typedef void (*audit_pool_fn)(void *ctx, size_t index);
-void audit_sigpool_for(audit_sigpool_t *p, size_t count, audit_pool_fn fn, void *ctx);
-/* Verifies every tx signature; status[i] receives codec_tx_verify's answer. */
-void audit_sigpool_run(audit_sigpool_t *p, const pbft_tx_t *txs, size_t count,
-                       const uint8_t chain_id[PBFT_CHAIN_ID_SIZE], pbft_status_t *status);
+/* Queues t behind every task submitted before it and returns at once. */
+void audit_sigpool_submit(audit_sigpool_t *p, audit_task_t *t);
+/* Returns when every index of t is done (a pool without workers runs t on
+ * the calling thread here). */
+void audit_sigpool_wait(audit_sigpool_t *p, audit_task_t *t);
+/* Drops t's unclaimed indexes and returns when the claimed ones are done. */
+void audit_sigpool_cancel(audit_sigpool_t *p, audit_task_t *t);
+
+/* ------------------------------------------------------------------------ */
+/* The pipeline: a reader thread reads and decodes batches of blocks ahead  */
+/* of the audit, the pool checks every signature of a batch while the        */
+/* caller replays the batches before it, in height order.                    */
+
+#define AUDIT_BATCH_BLOCKS_MAX 512
+#define AUDIT_BATCH_TXS_DEFAULT 4096 /* a batch closes once it holds this many txs */
+#define AUDIT_BATCH_SLOTS 4          /* batches alive at once: bounds memory */
+
+/* A commit certificate checked against its block's header (on the pool). */
+typedef struct audit_cert_result {
+    pbft_status_t read;   /* the source's status for the raw certificate */
+    pbft_status_t decode; /* codec status */
+    pbft_status_t check;  /* cert_check_block */
+    pbft_status_t sigs;   /* cert_check_commit, when check failed */
+    size_t bad;           /* the entry cert_check_commit blamed */
+    pbft_commit_cert_t cert;
+} audit_cert_result_t;
+
+/* The stored checkpoint certificate at a checkpoint height (on the pool). */
+typedef struct audit_checkpoint_result {
+    bool due;             /* the height is a multiple of the checkpoint interval */
+    pbft_status_t read;   /* NOT_FOUND: not (yet) stable on the source */
+    pbft_status_t decode; /* codec status */
+    pbft_status_t sigs;   /* cert_check_checkpoint */
+    size_t bad;
+    pbft_checkpoint_cert_t cert;
+} audit_checkpoint_result_t;
+
+/* Heights from..from+count-1, read, decoded and (once the pipeline hands it
+ * out) with every signature checked. */
+typedef struct audit_batch {
+    uint64_t from;
+    size_t count;
+    bool missing;              /* height from+count is absent from the source */
+    pbft_status_t read_status; /* not OK: reading height from+count failed (err) */
+    char err[AUDIT_REASON_SIZE_MAX];
+    audit_item_t items[AUDIT_BATCH_BLOCKS_MAX];
+    pbft_block_t blocks[AUDIT_BATCH_BLOCKS_MAX];
+    pbft_status_t decoded[AUDIT_BATCH_BLOCKS_MAX]; /* the audit stops at a failure */
+    size_t tx_offset[AUDIT_BATCH_BLOCKS_MAX];      /* block k's txs in the arrays below */
+    audit_cert_result_t certs[AUDIT_BATCH_BLOCKS_MAX];
+    audit_checkpoint_result_t checkpoints[AUDIT_BATCH_BLOCKS_MAX];
+    /* one entry per tx of the batch, grown on demand and reused */
+    size_t tx_total;
+    size_t tx_capacity;
+    const pbft_tx_t **txs;
+    pbft_status_t *sig_status;             /* codec_tx_verify's answer */
+    uint8_t (*tx_ids)[PBFT_HASH_SIZE];     /* codec_tx_id */
+    uint8_t (*senders)[PBFT_ADDRESS_SIZE]; /* crypto_address(sender_pubkey) */
+    audit_task_t task;
+} audit_batch_t;
+
+typedef struct audit_pipeline audit_pipeline_t;
+
+/* Starts reading heights from..tip on a reader thread. The source belongs to
+ * the pipeline (no other use) until audit_pipeline_stop. batch_txs = 0:
+ * AUDIT_BATCH_TXS_DEFAULT; batch_blocks = 0: AUDIT_BATCH_BLOCKS_MAX. */
+audit_pipeline_t *audit_pipeline_start(audit_source_t *src, const pbft_genesis_t *genesis,
+                                       audit_sigpool_t *pool, uint64_t from, uint64_t tip,
+                                       size_t batch_txs, size_t batch_blocks);
+/* The next batch in height order with its signatures checked; NULL after
+ * the last. The reader stops after a batch that ends in a missing block, a
+ * read error or a block that does not decode. */
+audit_batch_t *audit_pipeline_next(audit_pipeline_t *pl);
+/* Hands a batch from audit_pipeline_next back for reuse. */
+void audit_pipeline_release(audit_pipeline_t *pl, audit_batch_t *b);
+/* Stops reading, drops unchecked work, joins the reader and frees all. */
+void audit_pipeline_stop(audit_pipeline_t *pl);
 
 /* ------------------------------------------------------------------------ */
 /* The audit                                                                  */
@@ -104,6 +190,8 @@ typedef struct audit_options {
     bool json;
     bool progress; /* stderr is a TTY */
     size_t threads;
+    size_t batch_txs;    /* 0: AUDIT_BATCH_TXS_DEFAULT (tests use small batches) */
+    size_t batch_blocks; /* 0: AUDIT_BATCH_BLOCKS_MAX */
 } audit_options_t;
 
 typedef struct audit_failure {
@@ -112,6 +200,7 @@ typedef struct audit_failure {
 } audit_failure_t;
 
 typedef struct audit_report {
+    size_t threads;       /* signature-checking threads used */
     uint64_t tip;         /* highest height examined */
     uint64_t verified_to; /* all heights 0..verified_to checked (when ok) */
     uint64_t blocks;

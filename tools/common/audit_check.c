@@ -126,12 +126,12 @@ static void progress(chain_state_t *cs, uint64_t height, uint64_t tip, bool fina
     fflush(stderr);
 }
 
-/* Structure, links, root, signatures (status: the batch's precomputed
- * codec_tx_verify answers for this block's txs). Returns false when the
- * block cannot be executed (a bad signature violates ledger_execute_block's
- * precondition). */
+/* Structure, links, root, signatures. ids and status are this block's tx
+ * ids and codec_tx_verify answers, computed on the pool. Returns false when
+ * the block cannot be executed (a bad signature violates
+ * ledger_execute_block's precondition). */
 static bool check_structure(chain_state_t *cs, uint64_t h, const pbft_block_t *b,
-                            const pbft_status_t *status) {
+                            const uint8_t (*ids)[PBFT_HASH_SIZE], const pbft_status_t *status) {
     audit_report_t *r = cs->report;
     if (b->header.height != h)
         audit_report_fail(r, h, "header says height %" PRIu64, b->header.height);
@@ -139,9 +139,11 @@ static bool check_structure(chain_state_t *cs, uint64_t h, const pbft_block_t *b
         audit_report_fail(r, h, "prev_hash does not link to block %" PRIu64, h - 1);
     if (b->header.proposer >= cs->genesis->validators.count)
         audit_report_fail(r, h, "proposer %" PRIu32 " is not a validator", b->header.proposer);
-    if (codec_block_check_root(b) != PBFT_OK)
-        audit_report_fail(r, h, "Merkle root of the txs does not match header.tx_root");
     size_t n = b->header.tx_count;
+    uint8_t root[PBFT_HASH_SIZE];
+    crypto_merkle_root(ids, n, root); /* as codec_block_check_root, from the pool's ids */
+    if (memcmp(root, b->header.tx_root, PBFT_HASH_SIZE) != 0)
+        audit_report_fail(r, h, "Merkle root of the txs does not match header.tx_root");
     bool all_valid = true;
     for (size_t i = 0; i < n; i++) {
         if (status[i] == PBFT_OK) continue;
@@ -153,30 +155,7 @@ static bool check_structure(chain_state_t *cs, uint64_t h, const pbft_block_t *b
     return all_valid;
 }
 
-/* The outcome of checking one block's commit certificate (computed on the
- * pool for a whole batch, reported in height order). */
-typedef struct cert_result {
-    pbft_status_t read;   /* the source's status for the raw certificate */
-    pbft_status_t decode; /* codec status */
-    pbft_status_t check;  /* cert_check_block */
-    pbft_status_t sigs;   /* cert_check_commit, when check failed */
-    size_t bad;           /* entry cert_check_commit blamed */
-    pbft_commit_cert_t cert;
-} cert_result_t;
-
-static void compute_cert_result(const pbft_genesis_t *g, const pbft_block_header_t *header,
-                                const audit_item_t *item, cert_result_t *out) {
-    out->read = item->cert_raw ? item->cert_status : PBFT_ERR_NOT_FOUND;
-    if (out->read != PBFT_OK) return;
-    out->decode = codec_commit_cert_decode(item->cert_raw, item->cert_size, &out->cert);
-    if (out->decode != PBFT_OK) return;
-    out->check = cert_check_block(&g->validators, g->chain_id, header, &out->cert);
-    out->bad = SIZE_MAX;
-    if (out->check != PBFT_OK)
-        out->sigs = cert_check_commit(&g->validators, g->chain_id, &out->cert, &out->bad);
-}
-
-static void check_commit_cert(chain_state_t *cs, uint64_t h, const cert_result_t *c) {
+static void check_commit_cert(chain_state_t *cs, uint64_t h, const audit_cert_result_t *c) {
     audit_report_t *r = cs->report;
     if (c->read != PBFT_OK) {
         audit_report_fail(r, h, "no readable commit certificate (%s)", pbft_status_string(c->read));
@@ -201,12 +180,12 @@ static void check_commit_cert(chain_state_t *cs, uint64_t h, const cert_result_t
 
 /* Explicit invariants over one block's result, before it is applied. */
 static void check_invariants(chain_state_t *cs, uint64_t h, const pbft_block_t *b,
+                             const uint8_t (*senders)[PBFT_ADDRESS_SIZE],
                              const ledger_block_result_t *res) {
     audit_report_t *r = cs->report;
     for (uint32_t i = 0; i < res->tx_count; i++) {
         if (res->tx_results[i] != PBFT_TX_OK) continue;
-        uint8_t sender[PBFT_ADDRESS_SIZE];
-        crypto_address(b->txs[i].sender_pubkey, sender);
+        const uint8_t *sender = senders[i];
         nonce_entry_t *e = nonce_map_get(&cs->nonces, sender);
         if (b->txs[i].nonce != e->next) {
             char addr[41];
@@ -254,12 +233,13 @@ static void compare_results(chain_state_t *cs, uint64_t h, const audit_item_t *i
     }
 }
 
-static void replay(chain_state_t *cs, uint64_t h, const pbft_block_t *b, const audit_item_t *item) {
+static void replay(chain_state_t *cs, uint64_t h, const pbft_block_t *b, const audit_item_t *item,
+                   const uint8_t (*senders)[PBFT_ADDRESS_SIZE]) {
     ledger_block_result_t res;
     ledger_state_reader_t reader = ledger_memstate_reader(cs->mem);
     ledger_execute_block(b, &reader, cs->state_hash, &res);
     compare_results(cs, h, item, &res);
-    check_invariants(cs, h, b, &res);
+    check_invariants(cs, h, b, senders, &res);
     char stored[65], replayed[65];
     if (!item->have_state_hash) {
         audit_report_fail(cs->report, h, "no stored state hash");
@@ -274,50 +254,45 @@ static void replay(chain_state_t *cs, uint64_t h, const pbft_block_t *b, const a
     ledger_block_result_free(&res);
 }
 
-static void check_checkpoint(chain_state_t *cs, uint64_t h) {
-    uint8_t *raw = NULL;
-    size_t size = 0;
-    char err[256] = "";
-    pbft_status_t st = audit_source_checkpoint(cs->src, h, &raw, &size, err, sizeof(err));
-    if (st == PBFT_ERR_NOT_FOUND) return; /* not (yet) stable on this replica */
+/* A stored checkpoint certificate (read and signature-checked ahead). */
+static void check_checkpoint(chain_state_t *cs, uint64_t h, const audit_checkpoint_result_t *c) {
+    if (c->read == PBFT_ERR_NOT_FOUND) return; /* not (yet) stable on this replica */
     audit_report_t *r = cs->report;
-    pbft_checkpoint_cert_t cert;
-    if (st != PBFT_OK || codec_checkpoint_cert_decode(raw, size, &cert) != PBFT_OK) {
+    const pbft_checkpoint_cert_t *cert = &c->cert;
+    if (c->read != PBFT_OK || c->decode != PBFT_OK) {
         audit_report_fail(r, h, "checkpoint certificate unreadable or does not decode");
-        free(raw);
-        return;
-    }
-    free(raw);
-    size_t bad = SIZE_MAX;
-    st = cert_check_checkpoint(&cs->genesis->validators, cs->genesis->chain_id, &cert, &bad);
-    if (st != PBFT_OK) {
-        if (bad < cert.count)
+    } else if (c->sigs != PBFT_OK) {
+        if (c->bad < cert->count)
             audit_report_fail(r, h, "checkpoint certificate: %s (entry %zu, replica %u)",
-                              pbft_status_string(st), bad, (unsigned)cert.sigs[bad].replica);
+                              pbft_status_string(c->sigs), c->bad,
+                              (unsigned)cert->sigs[c->bad].replica);
         else
             audit_report_fail(r, h, "checkpoint certificate: %s (%u signatures)",
-                              pbft_status_string(st), (unsigned)cert.count);
-    } else if (cert.height != h || memcmp(cert.block_hash, cs->prev_hash, PBFT_HASH_SIZE) != 0) {
+                              pbft_status_string(c->sigs), (unsigned)cert->count);
+    } else if (cert->height != h || memcmp(cert->block_hash, cs->prev_hash, PBFT_HASH_SIZE) != 0) {
         audit_report_fail(r, h, "checkpoint certificate certifies another block");
-    } else if (cs->replaying && memcmp(cert.state_hash, cs->state_hash, PBFT_HASH_SIZE) != 0) {
+    } else if (cs->replaying && memcmp(cert->state_hash, cs->state_hash, PBFT_HASH_SIZE) != 0) {
         audit_report_fail(r, h, "certified checkpoint state hash differs from replay");
     } else {
         r->checkpoint_certs++;
     }
 }
 
-/* One height h >= 1 (b decoded when decoded == PBFT_OK). Returns false when
+/* Block k of a batch, height h >= 1, in height order. Returns false when
  * the audit cannot go on. */
-static bool check_height(chain_state_t *cs, uint64_t h, const audit_item_t *item,
-                         const pbft_block_t *b, pbft_status_t decoded,
-                         const pbft_status_t *sig_status, const cert_result_t *cert) {
-    if (decoded != PBFT_OK) {
-        audit_report_fail(cs->report, h, "block does not decode (%s)", pbft_status_string(decoded));
+static bool check_height(chain_state_t *cs, const audit_batch_t *bt, size_t k) {
+    uint64_t h = bt->from + k;
+    if (bt->decoded[k] != PBFT_OK) {
+        audit_report_fail(cs->report, h, "block does not decode (%s)",
+                          pbft_status_string(bt->decoded[k]));
         cs->report->stopped = true;
         return false;
     }
-    bool executable = check_structure(cs, h, b, sig_status);
-    check_commit_cert(cs, h, cert);
+    const pbft_block_t *b = &bt->blocks[k];
+    size_t off = bt->tx_offset[k];
+    bool executable = check_structure(cs, h, b, (const uint8_t(*)[PBFT_HASH_SIZE])bt->tx_ids + off,
+                                      bt->sig_status + off);
+    check_commit_cert(cs, h, &bt->certs[k]);
     if (cs->replaying && !executable) {
         audit_report_fail(cs->report, h,
                           "replay stops here (a block with an invalid signature "
@@ -325,9 +300,9 @@ static bool check_height(chain_state_t *cs, uint64_t h, const audit_item_t *item
         cs->replaying = false;
     }
     codec_header_hash(&b->header, cs->prev_hash);
-    if (cs->replaying) replay(cs, h, b, item);
-    uint32_t interval = cs->genesis->params.checkpoint_interval;
-    if (interval && h % interval == 0) check_checkpoint(cs, h);
+    if (cs->replaying)
+        replay(cs, h, b, &bt->items[k], (const uint8_t(*)[PBFT_ADDRESS_SIZE])bt->senders + off);
+    if (bt->checkpoints[k].due) check_checkpoint(cs, h, &bt->checkpoints[k]);
     cs->report->blocks++;
     return true;
 }
@@ -362,88 +337,6 @@ static void check_tip(chain_state_t *cs, uint64_t tip_height) {
                           tip.tx_count_total, cs->report->txs);
 }
 
-/* Blocks are read and their tx signatures verified a batch at a time, so
- * the signature pool has enough work to keep every core busy even when
- * blocks are small; everything order-dependent then runs block by block. */
-#define AUDIT_BATCH_BLOCKS_MAX 64
-#define AUDIT_BATCH_TXS_MAX 4096
-
-typedef struct batch {
-    size_t count;
-    bool missing; /* the height after the last one is absent */
-    audit_item_t items[AUDIT_BATCH_BLOCKS_MAX];
-    pbft_block_t blocks[AUDIT_BATCH_BLOCKS_MAX];
-    pbft_status_t decoded[AUDIT_BATCH_BLOCKS_MAX];
-    size_t sig_offset[AUDIT_BATCH_BLOCKS_MAX];
-    size_t tx_total;
-    pbft_status_t *sig_status;
-    cert_result_t certs[AUDIT_BATCH_BLOCKS_MAX];
-} batch_t;
-
-static void batch_free(batch_t *b) {
-    for (size_t k = 0; k < b->count; k++) {
-        audit_item_free(&b->items[k]);
-        if (b->decoded[k] == PBFT_OK) codec_block_free(&b->blocks[k]);
-    }
-    free(b->sig_status);
-    b->sig_status = NULL;
-    b->count = 0;
-    b->tx_total = 0;
-    b->missing = false;
-}
-
-/* Reads heights from..tip (at most a batch) and decodes them. */
-static pbft_status_t batch_fill(chain_state_t *cs, batch_t *b, uint64_t from, uint64_t tip,
-                                char *err, size_t err_size) {
-    while (b->count < AUDIT_BATCH_BLOCKS_MAX && from + b->count <= tip &&
-           b->tx_total < AUDIT_BATCH_TXS_MAX) {
-        size_t k = b->count;
-        pbft_status_t st = audit_source_get(cs->src, from + k, &b->items[k], err, err_size);
-        if (st == PBFT_ERR_NOT_FOUND) {
-            b->missing = true;
-            break;
-        }
-        if (st != PBFT_OK) return st;
-        b->decoded[k] =
-            codec_block_decode(b->items[k].block_raw, b->items[k].block_size, &b->blocks[k]);
-        b->sig_offset[k] = b->tx_total;
-        b->count++;
-        if (b->decoded[k] != PBFT_OK) break; /* the audit stops there */
-        b->tx_total += b->blocks[k].header.tx_count;
-    }
-    return PBFT_OK;
-}
-
-typedef struct cert_job {
-    const pbft_genesis_t *genesis;
-    batch_t *batch;
-} cert_job_t;
-
-static void check_one_cert(void *ctx, size_t k) {
-    cert_job_t *job = ctx;
-    batch_t *b = job->batch;
-    memset(&b->certs[k], 0, sizeof(b->certs[k]));
-    if (b->decoded[k] != PBFT_OK) return;
-    compute_cert_result(job->genesis, &b->blocks[k].header, &b->items[k], &b->certs[k]);
-}
-
-/* Verifies every tx signature and every commit certificate of the batch on
- * the pool. */
-static void batch_verify(chain_state_t *cs, batch_t *b) {
-    cert_job_t job = {cs->genesis, b};
-    audit_sigpool_for(cs->pool, b->count, check_one_cert, &job);
-    b->sig_status = pbft_xcalloc(b->tx_total, sizeof(pbft_status_t));
-    if (b->tx_total == 0) return;
-    pbft_tx_t *txs = pbft_xmalloc(b->tx_total * sizeof(pbft_tx_t));
-    for (size_t k = 0; k < b->count; k++) {
-        if (b->decoded[k] != PBFT_OK || b->blocks[k].header.tx_count == 0) continue;
-        memcpy(&txs[b->sig_offset[k]], b->blocks[k].txs,
-               b->blocks[k].header.tx_count * sizeof(pbft_tx_t));
-    }
-    audit_sigpool_run(cs->pool, txs, b->tx_total, cs->genesis->chain_id, b->sig_status);
-    free(txs);
-}
-
 static void check_height_zero(chain_state_t *cs, char *err, size_t err_size, pbft_status_t *st) {
     audit_item_t item;
     *st = audit_source_get(cs->src, 0, &item, err, err_size);
@@ -456,33 +349,45 @@ static void check_height_zero(chain_state_t *cs, char *err, size_t err_size, pbf
     audit_item_free(&item);
 }
 
+/* Checks one batch in height order. Returns false when the audit stops. */
+static bool check_batch(chain_state_t *cs, const audit_batch_t *b) {
+    for (size_t k = 0; k < b->count; k++) {
+        if (should_stop(cs)) return false;
+        bool go_on = check_height(cs, b, k);
+        cs->report->tip = b->from + k;
+        if (!go_on) return false;
+    }
+    if (should_stop(cs)) return false;
+    if (b->missing) {
+        audit_report_fail(cs->report, b->from + b->count,
+                          "block missing (heights must be contiguous)");
+        cs->report->stopped = true;
+        return false;
+    }
+    return true;
+}
+
+/* Heights 1..tip through the pipeline: the pool checks the signatures of
+ * the batches ahead while this thread replays the current one. */
 static pbft_status_t run_heights(chain_state_t *cs, uint64_t tip, char *err, size_t err_size) {
     pbft_status_t st;
     check_height_zero(cs, err, err_size, &st);
-    if (st != PBFT_OK) return st;
-    batch_t *b = pbft_xcalloc(1, sizeof(*b));
-    for (uint64_t h = 1; h <= tip && !should_stop(cs);) {
-        progress(cs, h, tip, false);
-        st = batch_fill(cs, b, h, tip, err, err_size);
-        if (st != PBFT_OK) break;
-        batch_verify(cs, b);
-        bool go_on = true;
-        for (size_t k = 0; k < b->count && go_on && !should_stop(cs); k++) {
-            go_on = check_height(cs, h + k, &b->items[k], &b->blocks[k], b->decoded[k],
-                                 b->sig_status + b->sig_offset[k], &b->certs[k]);
-            cs->report->tip = h + k;
+    if (st != PBFT_OK || should_stop(cs)) return st;
+    audit_pipeline_t *pl = audit_pipeline_start(cs->src, cs->genesis, cs->pool, 1, tip,
+                                                cs->opts->batch_txs, cs->opts->batch_blocks);
+    audit_batch_t *b;
+    while ((b = audit_pipeline_next(pl)) != NULL) {
+        progress(cs, b->from, tip, false);
+        bool go_on = check_batch(cs, b);
+        if (go_on && b->read_status != PBFT_OK) {
+            st = b->read_status;
+            snprintf(err, err_size, "%s", b->err);
+            go_on = false;
         }
-        if (go_on && !should_stop(cs) && b->missing) {
-            audit_report_fail(cs->report, h + b->count,
-                              "block missing (heights must be contiguous)");
-            cs->report->stopped = true;
-        }
-        h += b->count;
-        batch_free(b);
-        if (!go_on || cs->report->stopped) break;
+        audit_pipeline_release(pl, b);
+        if (!go_on) break;
     }
-    batch_free(b);
-    free(b);
+    audit_pipeline_stop(pl);
     return st;
 }
 
@@ -494,7 +399,8 @@ pbft_status_t audit_chain(audit_source_t *src, const pbft_genesis_t *genesis,
     pbft_status_t st = audit_source_tip(src, &tip, err, err_size);
     if (st != PBFT_OK) return st;
     chain_state_t cs = {.genesis = genesis, .opts = opts, .src = src, .report = report};
-    cs.pool = audit_sigpool_new(opts->threads);
+    cs.pool = audit_sigpool_new(opts->threads, "audit-verify");
+    report->threads = audit_sigpool_threads(cs.pool);
     cs.mem = ledger_memstate_new(genesis);
     cs.nonces.capacity = 1024;
     cs.nonces.slots = pbft_xcalloc(cs.nonces.capacity, sizeof(nonce_entry_t));

@@ -114,9 +114,10 @@ static pbft_status_t store_get(audit_source_t *src, uint64_t height, audit_item_
     pbft_commit_cert_t cert;
     out->cert_status = store_get_commit_cert(src->store, height, &cert);
     if (out->cert_status == PBFT_OK) {
-        out->cert_raw = pbft_xmalloc(SOURCE_CERT_SIZE_MAX);
-        out->cert_size = codec_commit_cert_encode(&cert, out->cert_raw, SOURCE_CERT_SIZE_MAX);
-        PBFT_ASSERT(out->cert_size > 0);
+        size_t size = codec_commit_cert_size(&cert);
+        out->cert_raw = pbft_xmalloc(size);
+        out->cert_size = codec_commit_cert_encode(&cert, out->cert_raw, size);
+        PBFT_ASSERT(out->cert_size == size);
     }
     if (store_get_block_results(src->store, height, &out->results, &out->result_count) != PBFT_OK) {
         out->results = NULL;
@@ -192,9 +193,10 @@ pbft_status_t audit_source_checkpoint(audit_source_t *src, uint64_t height, uint
         pbft_checkpoint_cert_t cert;
         pbft_status_t st = store_get_checkpoint_cert(src->store, height, &cert);
         if (st != PBFT_OK) return st;
-        *raw = pbft_xmalloc(SOURCE_CERT_SIZE_MAX);
-        *raw_size = codec_checkpoint_cert_encode(&cert, *raw, SOURCE_CERT_SIZE_MAX);
-        PBFT_ASSERT(*raw_size > 0);
+        size_t size = codec_checkpoint_cert_size(&cert);
+        *raw = pbft_xmalloc(size);
+        *raw_size = codec_checkpoint_cert_encode(&cert, *raw, size);
+        PBFT_ASSERT(*raw_size == size);
         return PBFT_OK;
     }
     char path[64];

@@ -263,10 +263,8 @@ static int run(verify_args_t *a, const pbft_genesis_t *g) {
         audit_source_t src;
         int rc = open_source(&src, a->home ? a->home : a->node, a->node != NULL, g, a->timeout_ms);
         if (rc) return rc;
-        audit_sigpool_t *probe = audit_sigpool_new(a->opts.threads);
-        threads = audit_sigpool_threads(probe);
-        audit_sigpool_free(probe);
         st = audit_chain(&src, g, &a->opts, &report, err, sizeof(err));
+        threads = report.threads;
         audit_source_close(&src);
         audited = st == PBFT_OK;
     }
