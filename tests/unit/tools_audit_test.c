@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <microhttpd.h>
 
 #include "../../tools/common/audit.h"
 #include "pbft/cert.h"
@@ -536,6 +537,159 @@ static void test_sigpool_runs_each_index_once_and_cancels(void **state) {
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* --node: a small HTTP server in front of the test store answers like a     */
+/* node (one block per request), with a chosen height missing or failing.    */
+
+typedef struct fake_node {
+    struct MHD_Daemon *daemon;
+    store_t *store;
+    uint64_t missing_height; /* answers 404 (0: none) */
+    uint64_t error_height;   /* answers 500 (0: none) */
+    char url[64];
+} fake_node_t;
+
+static json_t *hex_json(const uint8_t *bytes, size_t size) {
+    char *text = pbft_xmalloc(2 * size + 1);
+    crypto_hex_encode(bytes, size, text);
+    json_t *v = json_string(text);
+    free(text);
+    return v;
+}
+
+static json_t *fake_block_json(fake_node_t *n, uint64_t h) {
+    uint8_t *raw = NULL, *results = NULL;
+    size_t size = 0;
+    uint32_t count = 0;
+    if (store_get_block_raw(n->store, h, &raw, &size) != PBFT_OK) return NULL;
+    json_t *doc = json_object();
+    json_object_set_new(doc, "block_hex", hex_json(raw, size));
+    free(raw);
+    pbft_commit_cert_t cert;
+    if (h > 0 && store_get_commit_cert(n->store, h, &cert) == PBFT_OK) {
+        uint8_t buf[4096];
+        json_object_set_new(doc, "cert_hex",
+                            hex_json(buf, codec_commit_cert_encode(&cert, buf, sizeof(buf))));
+    }
+    json_t *txs = json_array();
+    if (h > 0 && store_get_block_results(n->store, h, &results, &count) == PBFT_OK) {
+        for (uint32_t i = 0; i < count; i++)
+            json_array_append_new(
+                txs,
+                json_pack("{s:s}", "result", pbft_tx_result_string((pbft_tx_result_t)results[i])));
+        free(results);
+    }
+    json_object_set_new(doc, "txs", txs);
+    uint8_t state_hash[PBFT_HASH_SIZE];
+    if (store_get_state_hash(n->store, h, state_hash) == PBFT_OK)
+        json_object_set_new(doc, "state_hash", hex_json(state_hash, PBFT_HASH_SIZE));
+    return doc;
+}
+
+static json_t *fake_checkpoint_json(fake_node_t *n, uint64_t h) {
+    pbft_checkpoint_cert_t cert;
+    if (store_get_checkpoint_cert(n->store, h, &cert) != PBFT_OK) return NULL;
+    uint8_t buf[4096];
+    return json_pack("{s:o}", "cert_hex",
+                     hex_json(buf, codec_checkpoint_cert_encode(&cert, buf, sizeof(buf))));
+}
+
+static enum MHD_Result fake_answer(struct MHD_Connection *c, unsigned status, json_t *doc) {
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : strdup("{\"error\":\"x\"}");
+    json_decref(doc);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result fake_serve(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **req) {
+    (void)method, (void)version, (void)upload, (void)upload_size, (void)req;
+    fake_node_t *n = cls;
+    unsigned long long h = 0;
+    if (strcmp(url, "/status") == 0) {
+        store_tip_t tip;
+        store_get_tip(n->store, &tip);
+        char height[24];
+        snprintf(height, sizeof(height), "%llu", (unsigned long long)tip.height);
+        return fake_answer(c, 200, json_pack("{s:s}", "height", height));
+    }
+    if (sscanf(url, "/block/%llu", &h) == 1) {
+        if (h == n->error_height && h) return fake_answer(c, 500, NULL);
+        json_t *doc = h == n->missing_height && h ? NULL : fake_block_json(n, h);
+        return fake_answer(c, doc ? 200 : 404, doc);
+    }
+    if (sscanf(url, "/checkpoint/%llu", &h) == 1) {
+        json_t *doc = fake_checkpoint_json(n, h);
+        return fake_answer(c, doc ? 200 : 404, doc);
+    }
+    return fake_answer(c, 404, NULL);
+}
+
+static fake_node_t *fake_node_start(chain_t *c) {
+    fake_node_t *n = pbft_xcalloc(1, sizeof(*n));
+    n->store = open_rw(c);
+    n->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
+                                 NULL, NULL, fake_serve, n, MHD_OPTION_END);
+    assert_non_null(n->daemon);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(n->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    snprintf(n->url, sizeof(n->url), "http://127.0.0.1:%u", (unsigned)info->port);
+    return n;
+}
+
+static void fake_node_stop(fake_node_t *n) {
+    MHD_stop_daemon(n->daemon);
+    store_close(n->store);
+    free(n);
+}
+
+static pbft_status_t audit_node(chain_t *c, fake_node_t *n, bool keep_going, size_t batch_blocks,
+                                audit_report_t *report, char *err, size_t err_size) {
+    audit_source_t src;
+    assert_int_equal(audit_source_open_node(&src, n->url, 5000, err, err_size), 0);
+    audit_options_t opts = {.keep_going = keep_going, .threads = 2, .batch_blocks = batch_blocks};
+    pbft_status_t st = audit_chain(&src, &c->genesis, &opts, report, err, err_size);
+    audit_source_close(&src);
+    return st;
+}
+
+/* Blocks come over several connections at once; heights fetched past a
+ * missing one or a failing request are dropped, and the audit reports the
+ * same things as over the store. */
+static void test_audit_over_node_matches_store_and_names_missing_and_failing_heights(void **s) {
+    (void)s;
+    chain_t *c = new_chain_to(45);
+    tamper_block(c, 9, flip_tx1_signature);
+    fake_node_t *n = fake_node_start(c);
+    char err[512] = "";
+    for (size_t blocks = 0; blocks <= 5; blocks += 5) {
+        audit_report_t r;
+        assert_int_equal(audit_node(c, n, true, blocks, &r, err, sizeof(err)), PBFT_OK);
+        assert_int_equal(r.failure_count, 2);
+        expect_failure(&r, 0, 9, "tx 1: bad signature");
+        expect_whole_chain_counted(&r, c, 45);
+        assert_int_equal(r.commit_certs, 45);
+        audit_report_free(&r);
+    }
+    n->missing_height = 23;
+    audit_report_t r;
+    assert_int_equal(audit_node(c, n, true, 0, &r, err, sizeof(err)), PBFT_OK);
+    expect_failure(&r, 2, 23, "block missing (heights must be contiguous)");
+    assert_true(r.stopped);
+    assert_int_equal(r.blocks, 22);
+    audit_report_free(&r);
+    n->missing_height = 0;
+    n->error_height = 31;
+    assert_int_equal(audit_node(c, n, true, 0, &r, err, sizeof(err)), PBFT_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err, "/block/31: HTTP 500"));
+    audit_report_free(&r);
+    fake_node_stop(n);
+    free_chain(c);
+}
+
 static void test_compare_finds_diverging_replicas(void **state) {
     (void)state;
     chain_t *c = new_chain();
@@ -590,6 +744,7 @@ int main(void) {
         cmocka_unit_test(test_audit_of_an_empty_chain_passes),
         cmocka_unit_test(test_audit_counts_do_not_depend_on_batch_shape),
         cmocka_unit_test(test_sigpool_runs_each_index_once_and_cancels),
+        cmocka_unit_test(test_audit_over_node_matches_store_and_names_missing_and_failing_heights),
         cmocka_unit_test(test_compare_finds_diverging_replicas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,6 +36,8 @@ typedef struct audit_source {
     char label[1024];
     store_t *store;     /* --home / compare DIR */
     tools_http_t *http; /* --node / compare URL */
+    char *url;          /* the node URL list as given (malloc'd), for more connections */
+    long timeout_ms;
 } audit_source_t;
 
 /* What a source holds at one height. */
@@ -59,6 +61,11 @@ int audit_source_open_dir(audit_source_t *src, const char *home_or_data,
                           const pbft_genesis_t *genesis, char *err, size_t err_size);
 int audit_source_open_node(audit_source_t *src, const char *url, long timeout_ms, char *err,
                            size_t err_size);
+/* Another connection to the same node(s) as src (a node source), so several
+ * threads can read at once; a store source cannot be cloned (returns
+ * AUDIT_EXIT_USAGE). */
+int audit_source_clone_node(audit_source_t *clone, const audit_source_t *src, char *err,
+                            size_t err_size);
 void audit_source_close(audit_source_t *src);
 
 /* The highest committed height. */

@@ -23,7 +23,21 @@
 #include "pbft/codec.h"
 #include "pbft/crypto.h"
 
-#define PIPELINE_CHUNK 16 /* pool indexes per claim: ~16 signature checks */
+#define PIPELINE_CHUNK 16        /* pool indexes per claim: ~16 signature checks */
+#define PIPELINE_FETCH_THREADS 4 /* node sources: requests in flight at once */
+#define PIPELINE_FETCH_ROUND 16  /* heights fetched at once from a node */
+
+#define PIPELINE_FETCH_ERR_SIZE 256
+
+/* A node answers one block per request: a round of heights is fetched over
+ * several connections at once (one per fetch pool thread). */
+struct fetch_round {
+    struct audit_pipeline *pl;
+    struct audit_batch *b;
+    size_t first; /* slot of the round's first height */
+    pbft_status_t st[PIPELINE_FETCH_ROUND];
+    char err[PIPELINE_FETCH_ROUND][PIPELINE_FETCH_ERR_SIZE];
+};
 
 struct audit_pipeline {
     audit_source_t *src;
@@ -45,6 +59,13 @@ struct audit_pipeline {
     size_t ready_head;
     size_t ready_count;
     audit_batch_t *all[AUDIT_BATCH_SLOTS];
+    /* node sources: more connections and the threads that use them */
+    audit_sigpool_t *fetch_pool;
+    audit_source_t conns[PIPELINE_FETCH_THREADS];
+    size_t conn_count;
+    audit_source_t *conn_free[PIPELINE_FETCH_THREADS];
+    size_t conn_free_count;
+    struct fetch_round round; /* the reader's current round */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -175,6 +196,14 @@ static pbft_status_t read_height(audit_pipeline_t *pl, audit_source_t *src, audi
     return PBFT_OK;
 }
 
+/* Undoes read_height for a slot that will not join the batch. */
+static void drop_height(audit_batch_t *b, size_t k) {
+    batch_job_t *job = &slot_of(b)->job;
+    audit_item_free(&b->items[k]);
+    free(job->checkpoint_raw[k]);
+    job->checkpoint_raw[k] = NULL;
+}
+
 /* Adds block k (read into slot k) to the batch. Returns false when the
  * reader must stop after it (it does not decode). */
 static bool batch_add(audit_batch_t *b, size_t k) {
@@ -207,15 +236,66 @@ static bool batch_take(audit_batch_t *b, size_t k, pbft_status_t st, const char 
     return batch_add(b, k);
 }
 
+typedef struct fetch_round fetch_round_t;
+
+static audit_source_t *conn_take(audit_pipeline_t *pl) {
+    pthread_mutex_lock(&pl->mu);
+    PBFT_ASSERT(pl->conn_free_count > 0); /* one per fetching thread */
+    audit_source_t *c = pl->conn_free[--pl->conn_free_count];
+    pthread_mutex_unlock(&pl->mu);
+    return c;
+}
+
+static void conn_give(audit_pipeline_t *pl, audit_source_t *c) {
+    pthread_mutex_lock(&pl->mu);
+    pl->conn_free[pl->conn_free_count++] = c;
+    pthread_mutex_unlock(&pl->mu);
+}
+
+static void fetch_one(void *ctx, size_t i) {
+    fetch_round_t *r = ctx;
+    audit_source_t *conn = conn_take(r->pl);
+    r->st[i] = read_height(r->pl, conn, r->b, r->first + i, r->err[i], sizeof(r->err[i]));
+    conn_give(r->pl, conn);
+}
+
+/* Fetches up to PIPELINE_FETCH_ROUND heights at once and takes them in
+ * order. Returns false when the reader must stop. */
+static bool batch_fill_round(audit_pipeline_t *pl, audit_batch_t *b) {
+    fetch_round_t *r = &pl->round;
+    uint64_t left = pl->tip - (b->from + b->count) + 1;
+    size_t n = PBFT_MIN((size_t)PIPELINE_FETCH_ROUND, pl->batch_blocks - b->count);
+    n = (size_t)PBFT_MIN((uint64_t)n, left);
+    r->pl = pl;
+    r->b = b;
+    r->first = b->count;
+    audit_task_t t = {.fn = fetch_one, .ctx = r, .count = n, .chunk = 1};
+    audit_sigpool_submit(pl->fetch_pool, &t);
+    audit_sigpool_wait(pl->fetch_pool, &t);
+    size_t i = 0;
+    bool more = true;
+    for (; i < n && more; i++)
+        more = batch_take(b, r->first + i, r->st[i], r->err[i]);
+    for (; i < n; i++) /* fetched past a stop: not part of the chain read */
+        if (r->st[i] == PBFT_OK) drop_height(b, r->first + i);
+    return more;
+}
+
 /* Reads heights from b->from on until the batch is full, the tip, a missing
  * height, a read error or an undecodable block. Returns false when the
  * reader must stop after this batch. */
 static bool batch_fill(audit_pipeline_t *pl, audit_batch_t *b) {
     while (b->count < pl->batch_blocks && b->from + b->count <= pl->tip &&
            b->tx_total < pl->batch_txs) {
-        size_t k = b->count;
-        pbft_status_t st = read_height(pl, pl->src, b, k, b->err, sizeof(b->err));
-        if (!batch_take(b, k, st, b->err)) return false;
+        bool more;
+        if (pl->fetch_pool) {
+            more = batch_fill_round(pl, b);
+        } else {
+            size_t k = b->count;
+            pbft_status_t st = read_height(pl, pl->src, b, k, b->err, sizeof(b->err));
+            more = batch_take(b, k, st, b->err);
+        }
+        if (!more) return false;
     }
     return b->from + b->count <= pl->tip;
 }
@@ -271,6 +351,15 @@ static void reader_finish(audit_pipeline_t *pl) {
     pthread_mutex_unlock(&pl->mu);
 }
 
+static void close_connections(audit_pipeline_t *pl) {
+    audit_sigpool_free(pl->fetch_pool);
+    pl->fetch_pool = NULL;
+    for (size_t i = 1; i < pl->conn_count; i++) /* conns[0] is the caller's source */
+        audit_source_close(&pl->conns[i]);
+    pl->conn_count = 0;
+    pl->conn_free_count = 0;
+}
+
 static void *reader_main(void *arg) {
     audit_pipeline_t *pl = arg;
     pthread_setname_np(pthread_self(), "audit-read");
@@ -281,6 +370,25 @@ static void *reader_main(void *arg) {
 }
 
 /* ------------------------------------------------------------------------ */
+
+/* A node source gets PIPELINE_FETCH_THREADS connections (its own and
+ * clones); if any cannot be made, blocks are fetched one at a time. */
+static void open_connections(audit_pipeline_t *pl) {
+    char err[256];
+    pl->conns[0] = *pl->src; /* the reader's own: borrowed, not closed here */
+    pl->conn_count = 1;
+    while (pl->conn_count < PIPELINE_FETCH_THREADS &&
+           audit_source_clone_node(&pl->conns[pl->conn_count], pl->src, err, sizeof(err)) ==
+               AUDIT_EXIT_OK)
+        pl->conn_count++;
+    if (pl->conn_count < PIPELINE_FETCH_THREADS) {
+        close_connections(pl);
+        return;
+    }
+    for (size_t i = 0; i < pl->conn_count; i++)
+        pl->conn_free[pl->conn_free_count++] = &pl->conns[i];
+    pl->fetch_pool = audit_sigpool_new(PIPELINE_FETCH_THREADS, "audit-fetch");
+}
 
 audit_pipeline_t *audit_pipeline_start(audit_source_t *src, const pbft_genesis_t *genesis,
                                        audit_sigpool_t *pool, uint64_t from, uint64_t tip,
@@ -302,6 +410,7 @@ audit_pipeline_t *audit_pipeline_start(audit_source_t *src, const pbft_genesis_t
         pl->free_slots[pl->free_count++] = &s->batch;
     }
     pl->next_height = from;
+    if (src->http) open_connections(pl);
     /* Without a reader thread, audit_pipeline_next reads each batch itself. */
     pl->reader_started = pthread_create(&pl->reader, NULL, reader_main, pl) == 0;
     return pl;
@@ -349,6 +458,7 @@ void audit_pipeline_stop(audit_pipeline_t *pl) {
     }
     for (size_t i = 0; i < AUDIT_BATCH_SLOTS; i++)
         batch_free(pl->all[i]);
+    close_connections(pl);
     pthread_mutex_destroy(&pl->mu);
     pthread_cond_destroy(&pl->cv);
     free(pl);

@@ -60,12 +60,28 @@ int audit_source_open_node(audit_source_t *src, const char *url, long timeout_ms
     memset(src, 0, sizeof(*src));
     snprintf(src->label, sizeof(src->label), "%s", url);
     src->http = tools_http_new(url, timeout_ms, err, err_size);
-    return src->http ? AUDIT_EXIT_OK : AUDIT_EXIT_USAGE;
+    if (!src->http) return AUDIT_EXIT_USAGE;
+    size_t len = strlen(url);
+    src->url = pbft_xmalloc(len + 1);
+    memcpy(src->url, url, len + 1);
+    src->timeout_ms = timeout_ms;
+    return AUDIT_EXIT_OK;
+}
+
+int audit_source_clone_node(audit_source_t *clone, const audit_source_t *src, char *err,
+                            size_t err_size) {
+    if (!src->http || !src->url) {
+        memset(clone, 0, sizeof(*clone));
+        snprintf(err, err_size, "only a node source has more connections");
+        return AUDIT_EXIT_USAGE;
+    }
+    return audit_source_open_node(clone, src->url, src->timeout_ms, err, err_size);
 }
 
 void audit_source_close(audit_source_t *src) {
     if (src->store) store_close(src->store);
     tools_http_free(src->http);
+    free(src->url);
     memset(src, 0, sizeof(*src));
 }
 
