@@ -93,6 +93,31 @@ void mempool_destroy(mempool_t *m) {
     memset(m, 0, sizeof(*m));
 }
 
+/* Closes the buckets that ended by now_ms: each folds its count into the
+ * average with weight 1/2 (an empty one halves it). */
+static void rate_roll(mempool_t *m, uint64_t now_ms) {
+    if (now_ms < m->rate_bucket_start_ms + MEMPOOL_RATE_BUCKET_MS) return;
+    uint64_t buckets = (now_ms - m->rate_bucket_start_ms) / MEMPOOL_RATE_BUCKET_MS;
+    uint64_t rate = ((uint64_t)m->rate_per_s +
+                     (uint64_t)m->rate_bucket_count * (1000u / MEMPOOL_RATE_BUCKET_MS)) /
+                    2;
+    for (uint64_t i = 1; i < buckets && rate > 0; i++)
+        rate /= 2;
+    m->rate_per_s = (uint32_t)PBFT_MIN(rate, UINT32_MAX);
+    m->rate_bucket_count = 0;
+    m->rate_bucket_start_ms = now_ms - (now_ms - m->rate_bucket_start_ms) % MEMPOOL_RATE_BUCKET_MS;
+}
+
+/* The average, or the current bucket's rate so far if that is higher (a
+ * burst shows within MEMPOOL_RATE_MIN_SPAN_MS, not a bucket later). */
+uint32_t mempool_arrival_rate(mempool_t *m, uint64_t now_ms) {
+    rate_roll(m, now_ms);
+    uint64_t span = now_ms > m->rate_bucket_start_ms ? now_ms - m->rate_bucket_start_ms : 0;
+    span = PBFT_MAX(span, MEMPOOL_RATE_MIN_SPAN_MS);
+    uint64_t current = (uint64_t)m->rate_bucket_count * 1000u / span;
+    return (uint32_t)PBFT_MIN(PBFT_MAX(current, m->rate_per_s), UINT32_MAX);
+}
+
 pbft_status_t mempool_add(mempool_t *m, const pbft_tx_t *tx, const uint8_t id[PBFT_HASH_SIZE],
                           uint64_t now_ms) {
     if (index_find(m, id) != MEMPOOL_NIL) return PBFT_ERR_DUPLICATE;
@@ -118,6 +143,8 @@ pbft_status_t mempool_add(mempool_t *m, const pbft_tx_t *tx, const uint8_t id[PB
     index_insert(m, e);
     m->count++;
     m->unproposed++;
+    rate_roll(m, now_ms);
+    m->rate_bucket_count++;
     return PBFT_OK;
 }
 

@@ -39,6 +39,10 @@
 /* PRE-PREPAREs of a view whose NEW-VIEW has not arrived yet, kept for when
  * it does (reordering is common right after a view change). */
 #define REPLICA_STASH_MAX (2 * PBFT_WINDOW_MAX)
+/* Batching (normal.c idle_gap_ms): below IDLE_RATE txs/s an idle primary
+ * cuts at once; from BUSY_RATE on it waits batch_delay_ms between cuts. */
+#define REPLICA_BATCH_IDLE_RATE 200u
+#define REPLICA_BATCH_BUSY_RATE 2000u
 #define REPLICA_STASH_VIEWS_AHEAD_MAX 2
 #define REPLICA_OWN_SIGNATURE_CHECKS 16 /* own votes verified before the key is trusted */
 /* Room kept in a NEW-VIEW for its VIEW-CHANGEs; the rest bounds the blocks
@@ -86,13 +90,23 @@ typedef struct mempool {
     uint32_t *recent_index; /* 2 * MEMPOOL_RECENT_COMMITTED_MAX slots */
     uint32_t recent_next;   /* ring position of the next insert */
     uint32_t recent_count;
+    /* Arrival rate (txs admitted per second), an exponentially weighted
+     * average over MEMPOOL_RATE_BUCKET_MS buckets; it steers batching. */
+    uint64_t rate_bucket_start_ms;
+    uint32_t rate_bucket_count;
+    uint32_t rate_per_s;
 } mempool_t;
+
+#define MEMPOOL_RATE_BUCKET_MS 100u
+#define MEMPOOL_RATE_MIN_SPAN_MS 20u
 
 void mempool_init(mempool_t *m, uint32_t limit);
 void mempool_destroy(mempool_t *m);
 pbft_status_t mempool_add(mempool_t *m, const pbft_tx_t *tx, const uint8_t id[PBFT_HASH_SIZE],
                           uint64_t now_ms);
 bool mempool_contains(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]);
+/* Txs admitted per second, recently (decays while nothing arrives). */
+uint32_t mempool_arrival_rate(mempool_t *m, uint64_t now_ms);
 void mempool_remove(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]);
 /* Removes a committed tx and remembers its id (mempool_add then says EXISTS). */
 void mempool_commit(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]);
@@ -226,7 +240,8 @@ struct replica {
 
     /* The log: slots[seq % REPLICA_LOG_SPAN_MAX] for committed < seq <= committed + log_span. */
     slot_t *slots;
-    uint64_t next_seq; /* primary: next seq to propose */
+    uint64_t next_seq;    /* primary: next seq to propose */
+    uint64_t last_cut_ms; /* primary: when it last cut a block */
     /* Highest seq the NEW-VIEW of `view` decided (c + re-proposals; 0 in
      * view 0). In this view, a PRE-PREPARE at or below it is refused, and
      * the primary proposes fresh blocks only once it committed up to it:

@@ -39,7 +39,7 @@ typedef struct node {
     replica_t *r;
     bool timer_armed[REPLICA_TIMER_COUNT];
     uint64_t timer_at[REPLICA_TIMER_COUNT];
-    uint8_t safety[8192];
+    uint8_t safety[1 << 20]; /* blocks ride in it (no persist_block here) */
     size_t safety_size;
     uint64_t persist_calls;
     uint64_t delivered;
@@ -210,6 +210,10 @@ static replica_env_t make_env(node_t *n) {
     return e;
 }
 
+/* Batching parameters of the next cluster (a test may change them). */
+static uint32_t g_batch_max = 8;
+static uint32_t g_batch_delay_ms = 5;
+
 static void make_genesis(pbft_genesis_t *g, uint16_t n, uint32_t k) {
     memset(g, 0, sizeof(*g));
     snprintf(g->chain_name, sizeof(g->chain_name), "unit");
@@ -220,8 +224,8 @@ static void make_genesis(pbft_genesis_t *g, uint16_t n, uint32_t k) {
         g->validators.pubkeys[i][1] = (uint8_t)i;
     }
     g->params.checkpoint_interval = k;
-    g->params.batch_max = 8;
-    g->params.batch_delay_ms = 5;
+    g->params.batch_max = g_batch_max;
+    g->params.batch_delay_ms = g_batch_delay_ms;
     g->params.window = k < 4 ? k : 4;
     g->params.view_change_timeout_ms = 1000;
     g->params.request_timeout_ms = 2000;
@@ -659,6 +663,70 @@ static void test_single_replica_commits_alone(void **state) {
     cluster_free(c);
 }
 
+/* Advances the clock by 1 ms, firing due timers, then runs the network. */
+static void tick_1ms(cluster_t *c) {
+    c->now += 1;
+    for (uint16_t i = 0; i < c->n; i++) {
+        node_t *n = &c->nodes[i];
+        for (int t = 0; t < REPLICA_TIMER_COUNT; t++)
+            if (!c->crashed[i] && n->timer_armed[t] && n->timer_at[t] <= c->now) {
+                n->timer_armed[t] = false;
+                replica_on_timer(n->r, (replica_timer_t)t);
+            }
+    }
+    run_network(c);
+}
+
+/* A lone tx is cut into a block at once; a steady stream of thousands of
+ * txs/s is gathered into few large blocks, each tx still committed within
+ * batch_delay_ms (the network here is instant, so without the idle gap
+ * every tx would get a block of its own). */
+static void test_batching_follows_the_arrival_rate(void **state) {
+    (void)state;
+    g_batch_max = 500;
+    g_batch_delay_ms = 100;
+    cluster_t *c = cluster_new(64);
+    g_batch_max = 8;
+    g_batch_delay_ms = 5;
+    uint64_t nonce = 0;
+    assert_int_equal(submit(c, 0, nonce++, false), PBFT_OK);
+    run_network(c);
+    assert_int_equal(status_of(c, 0).committed_height, 1);
+    run_for(c, 1000);
+    assert_int_equal(submit(c, 0, nonce++, false), PBFT_OK);
+    run_network(c);
+    assert_int_equal(status_of(c, 0).committed_height, 2);
+    run_for(c, 1000);
+
+    /* 3 txs per ms (3,000 tx/s) for 300 ms. */
+    uint64_t oldest_pending_ms = 0, worst_wait_ms = 0;
+    uint64_t submitted_at[900];
+    uint64_t first = nonce;
+    for (int ms = 0; ms < 300; ms++) {
+        for (int k = 0; k < 3; k++) {
+            submitted_at[nonce - first] = c->now;
+            assert_int_equal(submit(c, 0, nonce++, false), PBFT_OK);
+        }
+        tick_1ms(c);
+        uint64_t done = status_of(c, 0).txs_committed - 2; /* FIFO: the first `done` */
+        if (done < nonce - first) {
+            oldest_pending_ms = c->now - submitted_at[done];
+            if (oldest_pending_ms > worst_wait_ms) worst_wait_ms = oldest_pending_ms;
+        }
+    }
+    for (int ms = 0; ms < 200; ms++)
+        tick_1ms(c);
+    replica_status_t s = status_of(c, 0);
+    assert_int_equal(s.txs_committed, 902);
+    uint64_t busy_blocks = s.committed_height - 2;
+    assert_true(busy_blocks >= 3);  /* not one block for everything */
+    assert_true(busy_blocks <= 12); /* not one per arrival: 300 ms / ~100 ms gaps, plus the ramp */
+    assert_true(worst_wait_ms <= 100 + 2);
+    for (uint16_t i = 1; i < N; i++)
+        assert_int_equal(status_of(c, i).txs_committed, 902);
+    cluster_free(c);
+}
+
 static void restart_from_safety(cluster_t *c, uint16_t i) {
     replica_destroy(c->nodes[i].r);
     replica_restore_t rs = {0};
@@ -772,6 +840,7 @@ int main(void) {
         cmocka_unit_test(test_lagging_replica_catches_up_by_state_transfer),
         cmocka_unit_test(test_garbage_frames_are_counted_not_fatal),
         cmocka_unit_test(test_single_replica_commits_alone),
+        cmocka_unit_test(test_batching_follows_the_arrival_rate),
         cmocka_unit_test(test_prepared_certificate_survives_restart_of_every_backup),
         cmocka_unit_test(test_lost_checkpoints_are_resent_and_water_marks_move),
         cmocka_unit_test(test_single_replica_restarts_from_its_own_safety_state),
