@@ -483,17 +483,18 @@ static bool prev_of(replica_t *r, uint64_t seq, const pbft_block_header_t **h,
 
 /* How long after the previous cut an idle primary waits before cutting a
  * partial block: nothing while txs trickle in (a lone tx goes out at
- * once), growing linearly with the arrival rate up to batch_delay_ms, so
+ * once), growing linearly with the arrival rate (replica_options_t
+ * batch_idle_rate .. batch_busy_rate) up to batch_delay_ms, so
  * under load blocks are fewer and larger. Every block costs each replica
  * a few signatures, messages and synced writes whatever its size, so at
  * thousands of txs/s one block per round trip would spend the CPU on
  * blocks instead of txs. */
 static uint64_t idle_gap_ms(replica_t *r, uint64_t now) {
     uint32_t rate = mempool_arrival_rate(&r->pool, now);
-    if (rate <= REPLICA_BATCH_IDLE_RATE) return 0;
-    uint64_t over = PBFT_MIN(rate, REPLICA_BATCH_BUSY_RATE) - REPLICA_BATCH_IDLE_RATE;
-    return (uint64_t)r->params.batch_delay_ms * over /
-           (REPLICA_BATCH_BUSY_RATE - REPLICA_BATCH_IDLE_RATE);
+    uint32_t idle = r->options.batch_idle_rate, busy = r->options.batch_busy_rate;
+    if (rate <= idle) return 0;
+    uint64_t over = PBFT_MIN(rate, busy) - idle;
+    return (uint64_t)r->params.batch_delay_ms * over / (busy - idle);
 }
 
 /* Cut when a window slot is free and: a full batch is waiting, the oldest

@@ -20,6 +20,8 @@ void replica_options_default(replica_options_t *out) {
     out->mempool_max = 100000;
     out->status_interval_ms = 1000;
     out->state_transfer_timeout_ms = 2000;
+    out->batch_idle_rate = 200;
+    out->batch_busy_rate = 2000;
 }
 
 const char *replica_invalid_reason_name(replica_invalid_reason_t reason) {
@@ -94,6 +96,7 @@ static pbft_status_t check_config(const pbft_genesis_t *g, uint16_t self,
     if (p->view_change_timeout_ms == 0 || p->request_timeout_ms == 0) return PBFT_ERR_CONFIG;
     if (o->mempool_max < 1 || o->mempool_max > PBFT_MEMPOOL_TX_COUNT_MAX) return PBFT_ERR_CONFIG;
     if (o->status_interval_ms == 0 || o->state_transfer_timeout_ms == 0) return PBFT_ERR_CONFIG;
+    if (o->batch_idle_rate >= o->batch_busy_rate) return PBFT_ERR_CONFIG;
     return PBFT_OK;
 }
 

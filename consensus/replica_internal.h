@@ -39,10 +39,6 @@
 /* PRE-PREPAREs of a view whose NEW-VIEW has not arrived yet, kept for when
  * it does (reordering is common right after a view change). */
 #define REPLICA_STASH_MAX (2 * PBFT_WINDOW_MAX)
-/* Batching (normal.c idle_gap_ms): below IDLE_RATE txs/s an idle primary
- * cuts at once; from BUSY_RATE on it waits batch_delay_ms between cuts. */
-#define REPLICA_BATCH_IDLE_RATE 200u
-#define REPLICA_BATCH_BUSY_RATE 2000u
 #define REPLICA_STASH_VIEWS_AHEAD_MAX 2
 #define REPLICA_OWN_SIGNATURE_CHECKS 16 /* own votes verified before the key is trusted */
 /* Room kept in a NEW-VIEW for its VIEW-CHANGEs; the rest bounds the blocks

@@ -113,6 +113,12 @@ typedef struct replica_options {
     uint32_t mempool_max;               /* txs; 1..PBFT_MEMPOOL_TX_COUNT_MAX (default 100000) */
     uint32_t status_interval_ms;        /* STATUS period (default 1000) */
     uint32_t state_transfer_timeout_ms; /* per request (default 2000) */
+    /* Batching by arrival rate (txs/s; docs/PROTOCOL.md): at or below
+     * batch_idle_rate an idle primary cuts at once; the wait between cuts
+     * grows linearly to batch_delay_ms at batch_busy_rate. Defaults 200 and
+     * 2000; idle < busy. */
+    uint32_t batch_idle_rate;
+    uint32_t batch_busy_rate;
 } replica_options_t;
 void replica_options_default(replica_options_t *out);
 

@@ -128,6 +128,14 @@ static void cluster_init(sim_cluster_t *c, const sim_scenario_t *sc, uint64_t se
      * which way prepared blocks are made durable; the frozen swarms keep
      * the way they had (in the safety state). */
     c->persist_block = (seed & 1) && sc->swarm_version != 1 && sc->swarm_version != 2;
+    /* Also without a draw: from swarm v4 on, seed bits 1-2 scale the batch
+     * rates down to what a handful of clients send, so the idle gap between
+     * cuts is exercised under faults too. */
+    static const uint32_t batch_rates[4][2] = {{0, 0}, {0, 20}, {5, 50}, {10, 200}};
+    if (sc->swarm_version >= 4) {
+        c->batch_idle_rate = batch_rates[(seed >> 1) & 3][0];
+        c->batch_busy_rate = batch_rates[(seed >> 1) & 3][1];
+    }
     uint16_t clients = (uint16_t)sim_rng_between(&c->rng, 3, 6);
     if (sc->random_params) clients = (uint16_t)sim_rng_between(&c->rng, 1, SIM_CLIENT_MAX);
     build_genesis(c, clients);

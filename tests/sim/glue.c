@@ -222,7 +222,14 @@ void sim_glue_create(sim_cluster_t *c, uint16_t r) {
     bool fresh = rep->disk.chain_count == 0 && rs.safety == NULL && rs.stable == NULL &&
                  rs.prepared_block_count == 0;
     replica_t *replica = NULL;
-    pbft_status_t st = replica_create(&c->genesis, r, &g->env, NULL, fresh ? NULL : &rs, &replica);
+    replica_options_t options;
+    replica_options_default(&options);
+    if (c->batch_busy_rate != 0) {
+        options.batch_idle_rate = c->batch_idle_rate;
+        options.batch_busy_rate = c->batch_busy_rate;
+    }
+    pbft_status_t st =
+        replica_create(&c->genesis, r, &g->env, &options, fresh ? NULL : &rs, &replica);
     if (st != PBFT_OK) {
         sim_fail(c, "restart: replica_create for replica %u failed: %s", r, pbft_status_name(st));
         return;

@@ -568,8 +568,10 @@ static const sim_scenario_t scenarios[] = {
      setup_swarm, NULL, false, 1},
     {"swarm_v2", "swarm as of 04:10 (random params, 16 Byzantine kinds): keeps regression seeds", 0,
      0, setup_swarm, NULL, true, 2},
+    {"swarm_v3", "swarm as of 05:10 (long fault periods): keeps regression seeds", 0, 0,
+     setup_swarm, NULL, true, 3},
     {"swarm", "random mix of all faults (heal time drawn from the seed)", 0, 0, setup_swarm, NULL,
-     true, 3},
+     true, 4},
 };
 
 size_t sim_scenario_count(void) {

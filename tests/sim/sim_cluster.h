@@ -191,7 +191,11 @@ struct sim_cluster {
     uint64_t liveness_at_ms;
     uint64_t end_ms;
     uint32_t storage_delay_ms_max;
-    uint32_t invalid_tx_pm;    /* clients' deliberately bad signatures */
+    uint32_t invalid_tx_pm; /* clients' deliberately bad signatures */
+    /* replica_options_t batch rates (0/0: the product's defaults, which the
+     * simulated clients never reach). */
+    uint32_t batch_idle_rate;
+    uint32_t batch_busy_rate;
     uint32_t persist_fail_pm;  /* env->persist fails (disk error), until heal */
     uint16_t scenario_replica; /* the replica a scenario singled out */
     bool clients_sticky;       /* every client talks to replica 1 only */
@@ -217,8 +221,9 @@ struct sim_scenario {
     /* Draw n (1, 4, 7 or 10) and the consensus parameters from the seed. */
     bool random_params;
     /* Swarm generation: 1 = 03:45 (no random params, Byzantine kinds up to
-     * dup-tx), 2 = 04:10 (random params, kinds up to lying-status), 3 = now
-     * (also long fault periods). Old generations keep their seeds' runs. */
+     * dup-tx), 2 = 04:10 (random params, kinds up to lying-status), 3 = 05:10
+     * (also long fault periods), 4 = now (also batching by arrival rate at
+     * the simulator's low rates). Old generations keep their seeds' runs. */
     uint8_t swarm_version;
 };
 
