@@ -73,7 +73,8 @@ struct store {
     rocksdb_cache_t *cache;
     rocksdb_filterpolicy_t *filter;
     rocksdb_readoptions_t *read_options;
-    rocksdb_writeoptions_t *write_options; /* sync = 1 */
+    rocksdb_writeoptions_t *write_options;        /* sync = 1 */
+    rocksdb_writeoptions_t *write_options_nosync; /* store_commit_block_ex(sync = false) */
     store_mode_t mode;
     char dir[STORE_PATH_SIZE_MAX];
     char secondary_dir[64]; /* read-only: private dir, removed on close */
@@ -247,15 +248,19 @@ static pbft_status_t db_get_fixed(store_t *s, const uint8_t *key, size_t key_siz
     return st;
 }
 
-static pbft_status_t db_write(store_t *s, rocksdb_writebatch_t *batch) {
+static pbft_status_t db_write_opt(store_t *s, rocksdb_writebatch_t *batch, bool sync) {
     char *err = NULL;
-    rocksdb_write(s->db, s->write_options, batch, &err);
+    rocksdb_write(s->db, sync ? s->write_options : s->write_options_nosync, batch, &err);
     if (err) {
         fprintf(stderr, "store: rocksdb write: %s\n", err);
         rocksdb_free(err);
         return PBFT_ERR_STORE;
     }
     return PBFT_OK;
+}
+
+static pbft_status_t db_write(store_t *s, rocksdb_writebatch_t *batch) {
+    return db_write_opt(s, batch, true);
 }
 
 static void batch_put(rocksdb_writebatch_t *b, const uint8_t *key, size_t key_size,
@@ -302,6 +307,7 @@ static void make_options(store_t *s) {
     rocksdb_readoptions_set_verify_checksums(s->read_options, 1);
     s->write_options = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->write_options, 1);
+    s->write_options_nosync = rocksdb_writeoptions_create();
 }
 
 static void remove_dir_flat(const char *dir) {
@@ -322,6 +328,7 @@ static void remove_dir_flat(const char *dir) {
 static void store_destroy(store_t *s) {
     if (s->db) rocksdb_close(s->db);
     if (s->write_options) rocksdb_writeoptions_destroy(s->write_options);
+    if (s->write_options_nosync) rocksdb_writeoptions_destroy(s->write_options_nosync);
     if (s->read_options) rocksdb_readoptions_destroy(s->read_options);
     if (s->options) rocksdb_options_destroy(s->options);
     /* the table options own the filter policy once set */
@@ -635,6 +642,12 @@ static void batch_block(rocksdb_writebatch_t *b, const pbft_block_t *block,
 pbft_status_t store_commit_block(store_t *s, const pbft_block_t *block,
                                  const pbft_commit_cert_t *cert,
                                  const ledger_block_result_t *result) {
+    return store_commit_block_ex(s, block, cert, result, true);
+}
+
+pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
+                                    const pbft_commit_cert_t *cert,
+                                    const ledger_block_result_t *result, bool sync) {
     PBFT_ASSERT(s != NULL && block != NULL && cert != NULL && result != NULL);
     PBFT_ASSERT(s->mode == STORE_READ_WRITE);
     store_tip_t tip;
@@ -664,7 +677,7 @@ pbft_status_t store_commit_block(store_t *s, const pbft_block_t *block,
         batch_put(b, key, meta_key("tip", key), value, sizeof value);
         size_t ksize = prepared_key(block->header.height, next.block_hash, key);
         rocksdb_writebatch_delete(b, (const char *)key, ksize);
-        st = db_write(s, b);
+        st = db_write_opt(s, b, sync);
     }
     rocksdb_writebatch_destroy(b);
     if (st != PBFT_OK) return st;

@@ -1,9 +1,14 @@
 /*
  * node/storage.c — the storage thread: executes delivered blocks in height
  * order against the store's state and commits each (block, certificate, tx
- * index, account changes) in one synced write batch, then tells consensus
- * "executed(h, hash, state_hash)" through the inbox. A tx is acknowledged
- * (GET /tx says committed) only once that write returned.
+ * index, account changes) in one write batch, then tells consensus
+ * "executed(h, hash, state_hash)" through the inbox. The batch is synced
+ * unless more blocks are already queued behind it (state transfer, a burst):
+ * then the last of them syncs the run, one fsync instead of one per block.
+ * A tx is acknowledged (GET /tx says committed) once its batch is written:
+ * a killed process loses nothing; a power cut can lose the unsynced tail of
+ * such a run on this replica, which then fetches it again — the commit
+ * certificate a receipt carries already proves 2f+1 replicas committed it.
  *
  * Keeping this off the consensus thread lets consensus go on ordering the
  * next blocks (its window) while the disk syncs. A storage failure is fatal
@@ -155,7 +160,7 @@ static void cache_apply(storage_t *s, const ledger_block_result_t *result) {
     }
 }
 
-static void run_block(storage_t *s, storage_job_t *job) {
+static void run_block(storage_t *s, storage_job_t *job, bool sync) {
     store_t *store = s->node->store;
     store_tip_t tip;
     store_get_tip(store, &tip);
@@ -181,7 +186,7 @@ static void run_block(storage_t *s, storage_job_t *job) {
         return;
     }
     uint64_t t0 = node_now_us();
-    pbft_status_t st = store_commit_block(store, block, &job->cert, &result);
+    pbft_status_t st = store_commit_block_ex(store, block, &job->cert, &result, sync);
     atomic_fetch_add(&s->node->metrics.store_commit_us_total, node_now_us() - t0);
     if (st != PBFT_OK) {
         LOG_ERROR("storage", "cannot commit block", LOG_U64("height", height), LOG_STATUS(st));
@@ -232,10 +237,14 @@ static void *storage_main(void *arg) {
         s->head = job->next;
         if (!s->head) s->tail = NULL;
         s->depth--;
+        /* Group commit: while more jobs wait (state transfer, a burst of
+         * commits) a block is written without its own fsync; the last one
+         * queued syncs them all (same WAL, in order). */
+        bool sync = s->head == NULL;
         pthread_mutex_unlock(&s->mutex);
         if (!s->failed) {
             if (job->kind == STORAGE_JOB_BLOCK)
-                run_block(s, job);
+                run_block(s, job, sync);
             else
                 run_checkpoint(s, &job->checkpoint);
         }

@@ -50,6 +50,13 @@ void store_get_tip(store_t *s, store_tip_t *out);
 PBFT_MUST_USE pbft_status_t store_commit_block(store_t *s, const pbft_block_t *block,
                                                const pbft_commit_cert_t *cert,
                                                const ledger_block_result_t *result);
+/* The same with sync = false allowed: the batch is atomic and ordered in the
+ * WAL but becomes durable only with the next synced write (a process crash
+ * keeps it; a power cut may lose it, never a later synced block without
+ * it). For committing a run of queued blocks with one fsync. */
+PBFT_MUST_USE pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
+                                                  const pbft_commit_cert_t *cert,
+                                                  const ledger_block_result_t *result, bool sync);
 
 /* Blocks, certificates, raw encodings (for state transfer and the API). */
 PBFT_MUST_USE pbft_status_t store_get_block(store_t *s, uint64_t height, pbft_block_t *out);
