@@ -50,6 +50,8 @@ if want unit; then
         [ -x "$t" ] || continue
         run_one "unit/$(basename "$t")" "$t"
     done
+    # the load generator's own pieces (percentiles, /proc CPU accounting, ...)
+    [ -x "$build/bin/pbft-load" ] && run_one "unit/pbft-load-self-check" "$build/bin/pbft-load" --self-check
 fi
 
 if want sim && [ -x "$build/bin/pbft-sim" ]; then

@@ -357,6 +357,28 @@ if window:
                    f"{replica_cpu:.1f} s, pbft-load {loadgen:.1f} s, other processes {max(0, foreign):.1f} s"
                    f" (load average at start {facts.get('loadavg_start')})")
 
+# Where the replica CPU goes, by thread (pbft-load reads /proc/PID/task/*/stat).
+classes = ["verify", "consensus", "storage", "safety", "rocksdb", "http", "other"]
+cpu_head = ["run", "tx/block"] + classes + ["total", "non-verify / verify"]
+cpu_rows = []
+for r in runs:
+    by = r.get("cpu_us_per_tx_by_thread")
+    if not by:
+        continue
+    tot = sum(by.get(k, 0) for k in classes)
+    v = by.get("verify", 0)
+    cpu_rows.append([r.get("label", ""), f0(r.get("txs_per_block"))] + [f0(by.get(k, 0)) for k in classes]
+                    + [f0(tot), f2((tot - v) / v) if v else "-"])
+if pk and pk.get("cpu_us_per_tx_by_thread") and per_cpu:
+    by = pk["cpu_us_per_tx_by_thread"]
+    tot = sum(by.get(k, 0) for k in classes)
+    ideal = n * 1e6 / per_cpu  # one verify per replica at the uncontended rate
+    lg = pk.get("loadgen_cpu_s", 0) * 1e6 / pk["window_txs"] if pk.get("window_txs") else 0
+    summary.append(f"at the peak the replicas spend {tot:,.0f} us of CPU per committed tx: verify threads "
+                   f"{by.get('verify', 0):,.0f} us (n x one verify at the uncontended rate would be {ideal:,.0f} us), "
+                   f"everything else {tot - by.get('verify', 0):,.0f} us, pbft-load another {lg:,.0f} us; "
+                   f"0.80 of the ceiling needs replicas + load generator <= {ideal / 0.8:,.0f} us per tx")
+
 def target(name, value, ok):
     return [name, value, "met" if ok else "NOT met"]
 targets = []
@@ -388,6 +410,10 @@ print("== " + title)
 print(text_table(head, rows))
 print()
 for s in summary: print(s)
+if cpu_rows:
+    print()
+    print("replica CPU per committed tx by thread (us, all replicas summed)")
+    print(text_table(cpu_head, cpu_rows))
 print()
 print(text_table(["target", "measured", ""], targets))
 print(f"\n(elapsed {facts.get('elapsed_s')} s; written to {out})")
@@ -409,6 +435,15 @@ md.append(f"- cluster: n={n} replicas on loopback, {facts.get('accounts')} funde
 md.append("## Results\n")
 md.append(md_table(head, rows) + "\n")
 for s in summary: md.append(f"- {s}")
+if cpu_rows:
+    md.append("\n## Where the replica CPU goes\n")
+    md.append("CPU time per committed tx in microseconds, summed over the n replicas, by the thread that spent it "
+              "(`/proc/PID/task/*/stat` over each run's window): `verify` the tx-signature workers, `consensus` the "
+              "main thread (PBFT, message signatures, network I/O), `storage` execution and the synced block "
+              "write (mostly RocksDB memtable inserts), `safety` the synced safety-state write, `rocksdb` "
+              "memtable flushes and compactions, `http` the API's connection threads (exited ones included), "
+              "`other` nanomsg's worker.\n")
+    md.append(md_table(cpu_head, cpu_rows) + "\n")
 md.append("\n## Against the targets\n")
 md.append(md_table(["target", "measured", ""], targets) + "\n")
 md.append("""## Method

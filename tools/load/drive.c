@@ -361,6 +361,11 @@ static double replicas_cpu_s(const load_config_t *cfg) {
     return sum;
 }
 
+static void replicas_cpu_classes(const load_config_t *cfg, double *out) {
+    for (size_t i = 0; i < cfg->pid_count; i++)
+        (void)load_proc_cpu_classes(cfg->pids[i], out);
+}
+
 static double self_cpu_s(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -524,6 +529,8 @@ static void run_timed(run_t *r, worker_t *workers, pthread_t *tids, uint64_t *ws
     *ws = r->t0_ns + (open ? 0 : (uint64_t)(cfg->warmup_seconds * 1e9));
     *we = *ws + (uint64_t)(cfg->seconds * 1e9);
     sleep_until(*ws);
+    double classes0[LOAD_CPU_CLASS_COUNT] = {0};
+    replicas_cpu_classes(cfg, classes0);
     double cpu0 = replicas_cpu_s(cfg), self0 = self_cpu_s(), sys0 = 0, sys1 = 0;
     bool sys_ok = load_system_busy_s(&sys0);
     wait_senders(r, *we);
@@ -532,6 +539,9 @@ static void run_timed(run_t *r, worker_t *workers, pthread_t *tids, uint64_t *ws
     pthread_mutex_unlock(&r->mu);
     sleep_until(*we);
     out->cpu_s = replicas_cpu_s(cfg) - cpu0;
+    replicas_cpu_classes(cfg, out->cpu_class_s);
+    for (size_t k = 0; k < LOAD_CPU_CLASS_COUNT; k++)
+        out->cpu_class_s[k] = PBFT_MAX(0.0, out->cpu_class_s[k] - classes0[k]);
     out->loadgen_cpu_s = self_cpu_s() - self0;
     if (sys_ok && load_system_busy_s(&sys1)) out->system_cpu_s = sys1 - sys0;
     if (open) wait_senders(r, *we + drain_ns);

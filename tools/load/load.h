@@ -188,6 +188,18 @@ size_t load_batch_body(const load_plan_t *p, const size_t *idx, size_t count, ch
 
 typedef enum load_mode { LOAD_MODE_CLOSED = 1, LOAD_MODE_OPEN = 2 } load_mode_t;
 
+/* Where a replica's CPU goes, by the thread that spent it. */
+typedef enum load_cpu_class {
+    LOAD_CPU_VERIFY,    /* pbftd-verifyN: tx signature checks */
+    LOAD_CPU_CONSENSUS, /* the main thread: PBFT, network I/O, message signatures */
+    LOAD_CPU_STORAGE,   /* pbftd-storage: execution and the synced block write */
+    LOAD_CPU_SAFETY,    /* pbftd-safety: the synced safety-state write */
+    LOAD_CPU_ROCKSDB,   /* rocksdb:*: memtable flushes and compactions */
+    LOAD_CPU_HTTP,      /* MHD-*: the API, live and exited connection threads */
+    LOAD_CPU_OTHER,     /* anything else (nanomsg's worker) */
+    LOAD_CPU_CLASS_COUNT
+} load_cpu_class_t;
+
 typedef struct load_config {
     load_mode_t mode;
     uint32_t concurrency;    /* closed: outstanding batches */
@@ -229,6 +241,7 @@ typedef struct load_result {
     uint64_t lat_count;
     double cpu_s; /* replicas' utime+stime during the window */
     double cpu_s_per_tx;
+    double cpu_class_s[LOAD_CPU_CLASS_COUNT]; /* cpu_s split by thread (load_cpu_class_t) */
     double loadgen_cpu_s;
     double system_cpu_s;   /* every process on the machine, in the window */
     uint64_t view_changes; /* summed over replicas, during the run */
@@ -247,6 +260,12 @@ PBFT_MUST_USE pbft_status_t load_run(const load_keystore_t *ks, load_plan_t *pla
 double load_percentile(double *values, size_t count, double q);
 /* utime+stime of a process in seconds; false if it cannot be read. */
 bool load_proc_cpu_s(int pid, double *out);
+/* Adds a replica's CPU seconds so far, split by thread (pbftd names its
+ * threads), to out[LOAD_CPU_CLASS_COUNT]. Threads that have exited (HTTP
+ * connection threads) count as LOAD_CPU_HTTP: the process total minus its
+ * live threads. False if the process cannot be read. */
+bool load_proc_cpu_classes(int pid, double *out);
+extern const char *const load_cpu_class_names[LOAD_CPU_CLASS_COUNT];
 /* CPU seconds all processes spent (all cores, from /proc/stat). */
 bool load_system_busy_s(double *out);
 /* ECDSA verifies/s through crypto_verify_digest over `threads` threads with a

@@ -325,6 +325,14 @@ static void print_result(const options_t *o, const load_plan_t *plan, const load
     json_object_set_new(j, "cpu_ms_per_tx",
                         c->pid_count && r->window_txs ? json_real(r->cpu_s_per_tx * 1e3)
                                                       : json_null());
+    if (c->pid_count && r->window_txs) {
+        json_t *by = json_object();
+        for (size_t k = 0; k < LOAD_CPU_CLASS_COUNT; k++) {
+            json_object_set_new(by, load_cpu_class_names[k],
+                                json_real(r->cpu_class_s[k] * 1e6 / (double)r->window_txs));
+        }
+        json_object_set_new(j, "cpu_us_per_tx_by_thread", by);
+    }
     json_object_set_new(j, "loadgen_cpu_s", json_real(r->loadgen_cpu_s));
     json_object_set_new(j, "system_cpu_s", json_real(r->system_cpu_s));
     json_object_set_new(j, "nproc", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));

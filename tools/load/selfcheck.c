@@ -6,6 +6,8 @@
  * benchmark figure is never the product of a broken generator.
  */
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -152,6 +154,35 @@ static void check_plan(void) {
     load_keystore_free(&ks);
 }
 
+/* A live thread named like a verify worker is counted as verify; the
+ * classes add up to the process total (exited threads included). */
+static void *burn_named(void *arg) {
+    _Atomic bool *stop = arg;
+    pthread_setname_np(pthread_self(), "pbftd-verify9");
+    volatile uint64_t x = 0;
+    while (!atomic_load(stop))
+        x++;
+    return NULL;
+}
+
+static void check_cpu_classes(void) {
+    _Atomic bool stop = false;
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, burn_named, &stop) == 0);
+    double c0[LOAD_CPU_CLASS_COUNT] = {0}, c1[LOAD_CPU_CLASS_COUNT] = {0}, total = 0;
+    CHECK(load_proc_cpu_classes(getpid(), c0));
+    load_sleep_ns(200000000ull);
+    CHECK(load_proc_cpu_classes(getpid(), c1) && load_proc_cpu_s(getpid(), &total));
+    CHECK(c1[LOAD_CPU_VERIFY] - c0[LOAD_CPU_VERIFY] >= 0.05);
+    double sum = 0;
+    for (size_t k = 0; k < LOAD_CPU_CLASS_COUNT; k++)
+        sum += c1[k];
+    CHECK(sum > total - 0.05 && sum < total + 0.05);
+    atomic_store(&stop, true);
+    pthread_join(t, NULL);
+    CHECK(!load_proc_cpu_classes(-1, c1));
+}
+
 int load_self_check(void) {
     check_percentiles();
     check_json_numbers();
@@ -169,6 +200,7 @@ int load_self_check(void) {
                   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     CHECK(cpu > ru_s - 0.05 && cpu < ru_s + 0.05);
     CHECK(!load_proc_cpu_s(-1, &cpu));
+    check_cpu_classes();
     CHECK(load_system_busy_s(&busy) && busy >= cpu);
     printf("self-check: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;

@@ -2,7 +2,9 @@
  * tools/load/stats.c — percentiles, per-process CPU from /proc, and the
  * all-core signature-verification rate the benchmark's ceiling comes from.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,23 +57,78 @@ static bool parse_fields(const char *s, unsigned long long *out, size_t count, s
     return true;
 }
 
-bool load_proc_cpu_s(int pid, double *out) {
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+const char *const load_cpu_class_names[LOAD_CPU_CLASS_COUNT] = {
+    "verify", "consensus", "storage", "safety", "rocksdb", "http", "other"};
+
+static load_cpu_class_t cpu_class_of(const char *comm, bool main_thread) {
+    if (main_thread) return LOAD_CPU_CONSENSUS;
+    if (strncmp(comm, "pbftd-verify", 12) == 0) return LOAD_CPU_VERIFY;
+    if (strcmp(comm, "pbftd-storage") == 0) return LOAD_CPU_STORAGE;
+    if (strcmp(comm, "pbftd-safety") == 0) return LOAD_CPU_SAFETY;
+    if (strncmp(comm, "rocksdb:", 8) == 0) return LOAD_CPU_ROCKSDB;
+    if (strncmp(comm, "MHD-", 4) == 0) return LOAD_CPU_HTTP;
+    return LOAD_CPU_OTHER;
+}
+
+/* utime+stime (ticks) and the command name of /proc/PID[/task/TID]/stat.
+ * The command name may contain spaces and parentheses; the fields resume
+ * after the last ')'. utime and stime are fields 14 and 15, i.e. the 12th
+ * and 13th after it. */
+static bool read_stat(const char *path, unsigned long long *ticks, char *comm, size_t comm_size) {
     FILE *f = fopen(path, "r");
     if (!f) return false;
     char line[1024];
     bool ok = fgets(line, sizeof(line), f) != NULL;
     fclose(f);
     if (!ok) return false;
-    /* The command name may contain spaces; fields resume after the last ')'.
-     * utime and stime are fields 14 and 15, i.e. the 12th and 13th after it. */
-    const char *p = strrchr(line, ')');
-    if (!p) return false;
+    const char *open = strchr(line, '(');
+    const char *close = strrchr(line, ')');
+    if (!open || !close || close < open) return false;
+    if (comm) {
+        size_t n = PBFT_MIN((size_t)(close - open - 1), comm_size - 1);
+        memcpy(comm, open + 1, n);
+        comm[n] = '\0';
+    }
     unsigned long long fields[13];
-    if (!parse_fields(p + 1, fields, 13, 1)) return false;
+    if (!parse_fields(close + 1, fields, 13, 1)) return false;
+    *ticks = fields[11] + fields[12];
+    return true;
+}
+
+bool load_proc_cpu_s(int pid, double *out) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    unsigned long long ticks = 0;
+    if (!read_stat(path, &ticks, NULL, 0)) return false;
     long hz = sysconf(_SC_CLK_TCK);
-    *out = (double)(fields[11] + fields[12]) / (double)(hz > 0 ? hz : 100);
+    *out = (double)ticks / (double)(hz > 0 ? hz : 100);
+    return true;
+}
+
+bool load_proc_cpu_classes(int pid, double *out) {
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    unsigned long long total = 0, live = 0;
+    if (!read_stat(path, &total, NULL, 0)) return false;
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    if (!d) return false;
+    long hz = sysconf(_SC_CLK_TCK);
+    double tick_s = 1.0 / (double)(hz > 0 ? hz : 100);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end = NULL;
+        long tid = strtol(e->d_name, &end, 10);
+        if (end == e->d_name || *end != '\0') continue;
+        char tpath[128], comm[64];
+        unsigned long long ticks = 0;
+        snprintf(tpath, sizeof(tpath), "/proc/%d/task/%ld/stat", pid, tid);
+        if (!read_stat(tpath, &ticks, comm, sizeof(comm))) continue; /* exited meanwhile */
+        live += ticks;
+        out[cpu_class_of(comm, tid == pid)] += (double)ticks * tick_s;
+    }
+    closedir(d);
+    if (total > live) out[LOAD_CPU_HTTP] += (double)(total - live) * tick_s;
     return true;
 }
 
