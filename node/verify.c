@@ -11,7 +11,10 @@
 #include "pbft/codec.h"
 #include "pbft/crypto.h"
 
+/* A lookup reads the tags (one cache line) and touches a key only when its
+ * tag matches: a miss costs one line instead of the whole bucket. */
 typedef struct cache_bucket {
+    _Alignas(64) uint64_t tags[VERIFY_CACHE_WAYS]; /* bytes 8..15 of each key */
     uint8_t keys[VERIFY_CACHE_WAYS][PBFT_HASH_SIZE];
     uint8_t next; /* round-robin victim */
 } cache_bucket_t;
@@ -35,7 +38,8 @@ struct verify_pool {
     _Atomic uint64_t queued_txs;
     _Atomic uint64_t verified_total;
     _Atomic uint64_t cache_hits;
-    cache_bucket_t *buckets;
+    cache_bucket_t *buckets; /* 64-byte aligned inside buckets_raw */
+    void *buckets_raw;
     pthread_mutex_t locks[VERIFY_CACHE_LOCKS];
 };
 
@@ -53,14 +57,27 @@ static uint32_t bucket_of(const uint8_t key[PBFT_HASH_SIZE]) {
     return v % VERIFY_CACHE_BUCKETS;
 }
 
+static uint64_t tag_of(const uint8_t key[PBFT_HASH_SIZE]) {
+    uint64_t t;
+    memcpy(&t, key + 8, sizeof t);
+    return t;
+}
+
+/* Called with the bucket's lock held. */
+static bool bucket_has(const cache_bucket_t *bucket, const uint8_t key[PBFT_HASH_SIZE]) {
+    uint64_t tag = tag_of(key);
+    for (int w = 0; w < VERIFY_CACHE_WAYS; w++) {
+        if (bucket->tags[w] == tag && memcmp(bucket->keys[w], key, PBFT_HASH_SIZE) == 0)
+            return true;
+    }
+    return false;
+}
+
 static bool cache_lookup_key(verify_pool_t *pool, const uint8_t key[PBFT_HASH_SIZE]) {
     uint32_t b = bucket_of(key);
     pthread_mutex_t *lock = &pool->locks[b % VERIFY_CACHE_LOCKS];
-    bool found = false;
     pthread_mutex_lock(lock);
-    for (int w = 0; w < VERIFY_CACHE_WAYS && !found; w++) {
-        found = memcmp(pool->buckets[b].keys[w], key, PBFT_HASH_SIZE) == 0;
-    }
+    bool found = bucket_has(&pool->buckets[b], key);
     pthread_mutex_unlock(lock);
     return found;
 }
@@ -70,11 +87,8 @@ static void cache_insert_key(verify_pool_t *pool, const uint8_t key[PBFT_HASH_SI
     pthread_mutex_t *lock = &pool->locks[b % VERIFY_CACHE_LOCKS];
     pthread_mutex_lock(lock);
     cache_bucket_t *bucket = &pool->buckets[b];
-    bool present = false;
-    for (int w = 0; w < VERIFY_CACHE_WAYS && !present; w++) {
-        present = memcmp(bucket->keys[w], key, PBFT_HASH_SIZE) == 0;
-    }
-    if (!present) {
+    if (!bucket_has(bucket, key)) {
+        bucket->tags[bucket->next] = tag_of(key);
         memcpy(bucket->keys[bucket->next], key, PBFT_HASH_SIZE);
         bucket->next = (uint8_t)((bucket->next + 1) % VERIFY_CACHE_WAYS);
     }
@@ -141,7 +155,9 @@ verify_pool_t *verify_pool_new(uint32_t threads, const uint8_t chain_id[PBFT_CHA
     if (threads > VERIFY_THREADS_MAX) threads = VERIFY_THREADS_MAX;
     verify_pool_t *pool = pbft_xcalloc(1, sizeof *pool);
     memcpy(pool->chain_id, chain_id, PBFT_CHAIN_ID_SIZE);
-    pool->buckets = pbft_xcalloc(VERIFY_CACHE_BUCKETS, sizeof *pool->buckets);
+    /* calloc: the pages stay untouched (zero) until a bucket is used */
+    pool->buckets_raw = pbft_xcalloc(1, VERIFY_CACHE_BUCKETS * sizeof *pool->buckets + 64);
+    pool->buckets = (cache_bucket_t *)(((uintptr_t)pool->buckets_raw + 63) & ~(uintptr_t)63);
     pthread_mutex_init(&pool->mutex, NULL);
     pthread_cond_init(&pool->cond, NULL);
     for (int i = 0; i < VERIFY_CACHE_LOCKS; i++)
@@ -172,7 +188,7 @@ void verify_pool_free(verify_pool_t *pool) {
     pthread_mutex_destroy(&pool->mutex);
     pthread_cond_destroy(&pool->cond);
     free(pool->threads);
-    free(pool->buckets);
+    free(pool->buckets_raw);
     free(pool);
 }
 

@@ -18,7 +18,7 @@
 #include "pbft/types.h"
 
 #define VERIFY_CACHE_WAYS 8
-#define VERIFY_CACHE_BUCKETS (1u << 16) /* 512K entries, 16 MiB */
+#define VERIFY_CACHE_BUCKETS (1u << 16) /* 512K entries, 24 MiB (384-byte buckets) */
 #define VERIFY_CACHE_LOCKS 64
 #define VERIFY_INLINE_MAX 8 /* verify_batch_run checks this many on the caller's thread */
 #define VERIFY_CHUNK_TXS 32 /* txs per work item */
