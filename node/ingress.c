@@ -23,7 +23,8 @@ struct ingress_item {
     struct ingress_item *next;
     uint16_t link;
     bool ready;
-    bool drop; /* a tx in it failed verification */
+    bool drop;     /* a tx in it failed verification */
+    bool verified; /* it decoded and every tx in it is known good (cache or pool) */
     size_t size;
     uint8_t bytes[];
 };
@@ -62,7 +63,10 @@ static void drain_queue(node_t *node, ingress_queue_t *q) {
             LOG_WARN_RL("net", "dropped message with an invalid transaction",
                         LOG_U64("from", item->link));
         } else {
+            /* env->tx_valid need not look the txs up again (node.c). */
+            node->delivering_verified = item->verified;
             deliver(node, item->link, item->bytes, item->size);
+            node->delivering_verified = false;
         }
         free(item);
     }
@@ -75,6 +79,7 @@ static void on_preverified(void *node_ptr, void *ctx, bool cancelled) {
         for (size_t i = 0; i < job->batch.count; i++) {
             if (job->results[i] != PBFT_OK) job->item->drop = true;
         }
+        job->item->verified = !job->item->drop;
         job->item->ready = true;
         drain_queue(node, &node->ingress[job->item->link]);
     }
@@ -157,6 +162,7 @@ static void preverify(node_t *node, ingress_item_t *item) {
     msg_free(&m);
     if (job->batch.count == 0) {
         free(job);
+        item->verified = true;
         item->ready = true;
         return;
     }
@@ -199,6 +205,7 @@ void ingress_on_frame(node_t *node, uint16_t link, const uint8_t *payload, size_
     item->link = link;
     item->ready = !needs_check;
     item->drop = false;
+    item->verified = false;
     item->size = size;
     memcpy(item->bytes, payload, size);
     if (q->tail)

@@ -151,6 +151,8 @@ struct node {
     _Atomic bool stopping;
     _Atomic int exit_code;
     _Atomic uint64_t tx_valid_fallbacks; /* tx_valid cache misses verified inline */
+    bool delivering_verified; /* consensus thread: the message being delivered has
+                                 had every tx verified by ingress */
     _Atomic uint64_t ingress_dropped;    /* per-sender queue full */
     _Atomic uint64_t ingress_bad_tx;     /* tx-carrying message with a bad tx */
 };
