@@ -21,36 +21,42 @@ static uint32_t id_hash(const uint8_t id[PBFT_HASH_SIZE]) {
 
 static uint32_t index_find(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
     if (m->index == NULL) return MEMPOOL_NIL;
-    for (uint32_t i = id_hash(id) & m->index_mask;; i = (i + 1) & m->index_mask) {
-        uint32_t e = m->index[i];
-        if (e == MEMPOOL_NIL) return MEMPOOL_NIL;
-        if (memcmp(m->entries[e].id, id, PBFT_HASH_SIZE) == 0) return i;
+    uint32_t h = id_hash(id);
+    for (uint32_t i = h & m->index_mask;; i = (i + 1) & m->index_mask) {
+        const mempool_slot_t *slot = &m->index[i];
+        if (slot->entry == MEMPOOL_NIL) return MEMPOOL_NIL;
+        if (slot->hash == h && memcmp(m->entries[slot->entry].id, id, PBFT_HASH_SIZE) == 0)
+            return i;
     }
 }
 
 static void index_insert(mempool_t *m, uint32_t entry) {
-    uint32_t i = id_hash(m->entries[entry].id) & m->index_mask;
-    while (m->index[i] != MEMPOOL_NIL)
+    uint32_t h = id_hash(m->entries[entry].id);
+    uint32_t i = h & m->index_mask;
+    while (m->index[i].entry != MEMPOOL_NIL)
         i = (i + 1) & m->index_mask;
-    m->index[i] = entry;
+    m->index[i] = (mempool_slot_t){.entry = entry, .hash = h};
 }
 
 /* Backward-shift deletion keeps every probe chain unbroken. */
-static void index_delete(mempool_t *m, uint32_t hole) {
+static void slots_delete(mempool_slot_t *index, uint32_t mask, uint32_t hole) {
     uint32_t i = hole;
     for (;;) {
-        i = (i + 1) & m->index_mask;
-        uint32_t e = m->index[i];
-        if (e == MEMPOOL_NIL) break;
-        uint32_t home = id_hash(m->entries[e].id) & m->index_mask;
-        /* Move e into the hole if its home is not in (hole, i]. */
+        i = (i + 1) & mask;
+        if (index[i].entry == MEMPOOL_NIL) break;
+        uint32_t home = index[i].hash & mask;
+        /* Move slot i into the hole if its home is not in (hole, i]. */
         bool between = (hole <= i) ? (home > hole && home <= i) : (home > hole || home <= i);
         if (!between) {
-            m->index[hole] = e;
+            index[hole] = index[i];
             hole = i;
         }
     }
-    m->index[hole] = MEMPOOL_NIL;
+    index[hole].entry = MEMPOOL_NIL;
+}
+
+static void index_delete(mempool_t *m, uint32_t hole) {
+    slots_delete(m->index, m->index_mask, hole);
 }
 
 static void grow(mempool_t *m) {
@@ -69,10 +75,10 @@ static void grow(mempool_t *m) {
     while (slots < 2 * capacity)
         slots <<= 1;
     free(m->index);
-    m->index = pbft_xmalloc((size_t)slots * sizeof(uint32_t));
+    m->index = pbft_xmalloc((size_t)slots * sizeof(*m->index));
     m->index_mask = slots - 1;
     for (uint32_t i = 0; i < slots; i++)
-        m->index[i] = MEMPOOL_NIL;
+        m->index[i].entry = MEMPOOL_NIL;
     for (uint32_t e = m->head; e != MEMPOOL_NIL; e = m->entries[e].next)
         index_insert(m, e);
 }
@@ -155,7 +161,7 @@ bool mempool_contains(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
 void mempool_remove(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
     uint32_t slot = index_find(m, id);
     if (slot == MEMPOOL_NIL) return;
-    uint32_t e = m->index[slot];
+    uint32_t e = m->index[slot].entry;
     index_delete(m, slot);
     mempool_entry_t *entry = &m->entries[e];
     PBFT_ASSERT(entry->used && m->count > 0);
@@ -177,7 +183,7 @@ void mempool_remove(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
 void mempool_set_proposed(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE], bool proposed) {
     uint32_t slot = index_find(m, id);
     if (slot == MEMPOOL_NIL) return;
-    mempool_entry_t *entry = &m->entries[m->index[slot]];
+    mempool_entry_t *entry = &m->entries[m->index[slot].entry];
     if (entry->proposed == proposed) return;
     entry->proposed = proposed;
     if (proposed)
@@ -215,27 +221,12 @@ uint32_t mempool_next(const mempool_t *m, uint32_t at) {
 
 static uint32_t recent_find(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
     if (m->recent == NULL) return MEMPOOL_NIL;
-    for (uint32_t i = id_hash(id) & RECENT_INDEX_MASK;; i = (i + 1) & RECENT_INDEX_MASK) {
-        uint32_t e = m->recent_index[i];
-        if (e == MEMPOOL_NIL) return MEMPOOL_NIL;
-        if (memcmp(m->recent[e], id, PBFT_HASH_SIZE) == 0) return i;
+    uint32_t h = id_hash(id);
+    for (uint32_t i = h & RECENT_INDEX_MASK;; i = (i + 1) & RECENT_INDEX_MASK) {
+        const mempool_slot_t *slot = &m->recent_index[i];
+        if (slot->entry == MEMPOOL_NIL) return MEMPOOL_NIL;
+        if (slot->hash == h && memcmp(m->recent[slot->entry], id, PBFT_HASH_SIZE) == 0) return i;
     }
-}
-
-static void recent_delete(mempool_t *m, uint32_t hole) {
-    uint32_t i = hole;
-    for (;;) {
-        i = (i + 1) & RECENT_INDEX_MASK;
-        uint32_t e = m->recent_index[i];
-        if (e == MEMPOOL_NIL) break;
-        uint32_t home = id_hash(m->recent[e]) & RECENT_INDEX_MASK;
-        bool between = (hole <= i) ? (home > hole && home <= i) : (home > hole || home <= i);
-        if (!between) {
-            m->recent_index[hole] = e;
-            hole = i;
-        }
-    }
-    m->recent_index[hole] = MEMPOOL_NIL;
 }
 
 bool mempool_recently_committed(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
@@ -246,24 +237,25 @@ void mempool_commit(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
     mempool_remove(m, id);
     if (m->recent == NULL) {
         m->recent = pbft_xcalloc(MEMPOOL_RECENT_COMMITTED_MAX, PBFT_HASH_SIZE);
-        m->recent_index = pbft_xmalloc(RECENT_INDEX_SIZE * sizeof(uint32_t));
+        m->recent_index = pbft_xmalloc(RECENT_INDEX_SIZE * sizeof(*m->recent_index));
         for (uint32_t i = 0; i < RECENT_INDEX_SIZE; i++)
-            m->recent_index[i] = MEMPOOL_NIL;
+            m->recent_index[i].entry = MEMPOOL_NIL;
     }
     if (recent_find(m, id) != MEMPOOL_NIL) return;
     uint32_t pos = m->recent_next;
     if (m->recent_count == MEMPOOL_RECENT_COMMITTED_MAX) {
         uint32_t old = recent_find(m, m->recent[pos]); /* evict the oldest */
         PBFT_ASSERT(old != MEMPOOL_NIL);
-        recent_delete(m, old);
+        slots_delete(m->recent_index, RECENT_INDEX_MASK, old);
     } else {
         m->recent_count++;
     }
     memcpy(m->recent[pos], id, PBFT_HASH_SIZE);
-    uint32_t i = id_hash(id) & RECENT_INDEX_MASK;
-    while (m->recent_index[i] != MEMPOOL_NIL)
+    uint32_t h = id_hash(id);
+    uint32_t i = h & RECENT_INDEX_MASK;
+    while (m->recent_index[i].entry != MEMPOOL_NIL)
         i = (i + 1) & RECENT_INDEX_MASK;
-    m->recent_index[i] = pos;
+    m->recent_index[i] = (mempool_slot_t){.entry = pos, .hash = h};
     m->recent_next = (pos + 1) & (MEMPOOL_RECENT_COMMITTED_MAX - 1);
     PBFT_ASSERT(m->recent_count <= MEMPOOL_RECENT_COMMITTED_MAX);
 }

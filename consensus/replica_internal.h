@@ -71,6 +71,14 @@ typedef struct mempool_entry {
  * put a committed tx into a second block (power of two). */
 #define MEMPOOL_RECENT_COMMITTED_MAX (1u << 16)
 
+/* An index slot: the entry (or ring position) and its id's hash, so a probe
+ * compares hashes in the index and reads an id only when they match, and
+ * deletion finds an entry's home slot without reading the id. */
+typedef struct mempool_slot {
+    uint32_t entry; /* MEMPOOL_NIL: empty */
+    uint32_t hash;
+} mempool_slot_t;
+
 typedef struct mempool {
     uint32_t limit;
     uint32_t count;
@@ -79,11 +87,11 @@ typedef struct mempool {
     mempool_entry_t *entries;
     uint32_t free_head;
     uint32_t head, tail; /* FIFO by arrival */
-    uint32_t *index;     /* open addressing, slot -> entry or MEMPOOL_NIL */
+    mempool_slot_t *index; /* open addressing by id */
     uint32_t index_mask;
     /* Recently committed ids: a FIFO ring with its own index. */
     uint8_t (*recent)[PBFT_HASH_SIZE];
-    uint32_t *recent_index; /* 2 * MEMPOOL_RECENT_COMMITTED_MAX slots */
+    mempool_slot_t *recent_index; /* 2 * MEMPOOL_RECENT_COMMITTED_MAX slots */
     uint32_t recent_next;   /* ring position of the next insert */
     uint32_t recent_count;
     /* Arrival rate (txs admitted per second), an exponentially weighted
