@@ -489,12 +489,24 @@ static bool prev_of(replica_t *r, uint64_t seq, const pbft_block_header_t **h,
  * a few signatures, messages and synced writes whatever its size, so at
  * thousands of txs/s one block per round trip would spend the CPU on
  * blocks instead of txs. */
-static uint64_t idle_gap_ms(replica_t *r, uint64_t now) {
+static uint64_t rate_scaled_ms(replica_t *r, uint64_t now, uint64_t max_ms) {
     uint32_t rate = mempool_arrival_rate(&r->pool, now);
     uint32_t idle = r->options.batch_idle_rate, busy = r->options.batch_busy_rate;
     if (rate <= idle) return 0;
     uint64_t over = PBFT_MIN(rate, busy) - idle;
-    return (uint64_t)r->params.batch_delay_ms * over / (busy - idle);
+    return max_ms * over / (busy - idle);
+}
+
+static uint64_t idle_gap_ms(replica_t *r, uint64_t now) {
+    return rate_scaled_ms(r, now, r->params.batch_delay_ms);
+}
+
+/* A backup relays client txs in REQUESTs. Idle, each goes at once; under
+ * load it gathers them for up to batch_delay_ms / 10 (on the same arrival
+ * rate scale as the primary's idle gap), so the other replicas handle one
+ * message per gap instead of one per client call. */
+uint64_t replica_forward_gap_ms(replica_t *r, uint64_t now) {
+    return rate_scaled_ms(r, now, r->params.batch_delay_ms / 10);
 }
 
 /* Cut when a window slot is free and: a full batch is waiting, the oldest

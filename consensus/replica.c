@@ -503,10 +503,12 @@ pbft_status_t replica_on_client_tx(replica_t *r, const pbft_tx_t *tx,
             replica_try_propose(r);
         } else {
             r->forward[r->forward_count++] = *tx;
-            if (r->forward_count == MSG_REQUEST_TX_COUNT_MAX)
+            if (r->forward_count == MSG_REQUEST_TX_COUNT_MAX) {
                 replica_flush_forward(r);
-            else
-                r->env.set_timer(r->env.ctx, REPLICA_TIMER_BATCH, 0);
+            } else if (r->forward_count == 1) { /* later ones ride on this timer */
+                r->env.set_timer(r->env.ctx, REPLICA_TIMER_BATCH,
+                                 replica_forward_gap_ms(r, replica_now(r)));
+            }
         }
         replica_rearm_request_timer(r);
     }

@@ -330,6 +330,8 @@ void replica_queue_frame(replica_t *r, uint16_t to, const uint8_t *frame, size_t
 bool replica_verify_envelope(replica_t *r, const msg_t *m, const uint8_t *frame);
 void replica_rearm_request_timer(replica_t *r);
 void replica_flush_forward(replica_t *r);
+/* How long a backup may hold client txs before relaying them (normal.c). */
+uint64_t replica_forward_gap_ms(replica_t *r, uint64_t now);
 
 /* quorum.c */
 uint32_t replica_quorum(const replica_t *r);

@@ -727,6 +727,50 @@ static void test_batching_follows_the_arrival_rate(void **state) {
     cluster_free(c);
 }
 
+static uint32_t g_requests_from_1;
+
+static bool count_requests_from_1(cluster_t *c, const frame_t *f, const msg_t *m) {
+    (void)c;
+    if (m->type == MSG_REQUEST && f->from == 1 && f->to == 0) g_requests_from_1++; /* one per broadcast */
+    return true;
+}
+
+/* A backup relays a lone client tx at once, but under load gathers what
+ * arrives for up to batch_delay_ms / 10 per REQUEST (without the relay gap
+ * every 1 ms tick below would send one). */
+static void test_relay_follows_the_arrival_rate(void **state) {
+    (void)state;
+    g_batch_max = 500;
+    g_batch_delay_ms = 100;
+    cluster_t *c = cluster_new(64);
+    g_batch_max = 8;
+    g_batch_delay_ms = 5;
+    c->filter = count_requests_from_1;
+    uint64_t nonce = 0;
+    assert_int_equal(submit(c, 1, nonce++, false), PBFT_OK);
+    assert_true(c->nodes[1].timer_armed[REPLICA_TIMER_BATCH]);
+    assert_int_equal(c->nodes[1].timer_at[REPLICA_TIMER_BATCH], c->now); /* idle: at once */
+    tick_1ms(c);
+    assert_int_equal(g_requests_from_1, 1);
+    run_for(c, 1000);
+    assert_int_equal(status_of(c, 1).txs_committed, 1);
+
+    /* 3 txs per ms (3,000 tx/s) to replica 1 for 300 ms. */
+    g_requests_from_1 = 0;
+    for (int ms = 0; ms < 300; ms++) {
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(submit(c, 1, nonce++, false), PBFT_OK);
+        tick_1ms(c);
+    }
+    for (int ms = 0; ms < 300; ms++)
+        tick_1ms(c);
+    assert_true(g_requests_from_1 >= 300 / 10); /* at most 10 ms per REQUEST */
+    assert_true(g_requests_from_1 <= 300 / 3);  /* not one per 1 ms tick */
+    for (uint16_t i = 0; i < N; i++)
+        assert_int_equal(status_of(c, i).txs_committed, 901);
+    cluster_free(c);
+}
+
 static void restart_from_safety(cluster_t *c, uint16_t i) {
     replica_destroy(c->nodes[i].r);
     replica_restore_t rs = {0};
@@ -841,6 +885,7 @@ int main(void) {
         cmocka_unit_test(test_garbage_frames_are_counted_not_fatal),
         cmocka_unit_test(test_single_replica_commits_alone),
         cmocka_unit_test(test_batching_follows_the_arrival_rate),
+        cmocka_unit_test(test_relay_follows_the_arrival_rate),
         cmocka_unit_test(test_prepared_certificate_survives_restart_of_every_backup),
         cmocka_unit_test(test_lost_checkpoints_are_resent_and_water_marks_move),
         cmocka_unit_test(test_single_replica_restarts_from_its_own_safety_state),
