@@ -677,17 +677,24 @@ static void tick_1ms(cluster_t *c) {
     run_network(c);
 }
 
+/* Batches of up to 500 txs, batch_delay_ms 100 (the defaults of the other
+ * tests are restored for the next one). */
+static cluster_t *cluster_for_batching(void) {
+    g_batch_max = 500;
+    g_batch_delay_ms = 100;
+    cluster_t *c = cluster_new(64);
+    g_batch_max = 8;
+    g_batch_delay_ms = 5;
+    return c;
+}
+
 /* A lone tx is cut into a block at once; a steady stream of thousands of
  * txs/s is gathered into few large blocks, each tx still committed within
  * batch_delay_ms (the network here is instant, so without the idle gap
  * every tx would get a block of its own). */
 static void test_batching_follows_the_arrival_rate(void **state) {
     (void)state;
-    g_batch_max = 500;
-    g_batch_delay_ms = 100;
-    cluster_t *c = cluster_new(64);
-    g_batch_max = 8;
-    g_batch_delay_ms = 5;
+    cluster_t *c = cluster_for_batching();
     uint64_t nonce = 0;
     assert_int_equal(submit(c, 0, nonce++, false), PBFT_OK);
     run_network(c);
@@ -740,11 +747,7 @@ static bool count_requests_from_1(cluster_t *c, const frame_t *f, const msg_t *m
  * every 1 ms tick below would send one). */
 static void test_relay_follows_the_arrival_rate(void **state) {
     (void)state;
-    g_batch_max = 500;
-    g_batch_delay_ms = 100;
-    cluster_t *c = cluster_new(64);
-    g_batch_max = 8;
-    g_batch_delay_ms = 5;
+    cluster_t *c = cluster_for_batching();
     c->filter = count_requests_from_1;
     uint64_t nonce = 0;
     assert_int_equal(submit(c, 1, nonce++, false), PBFT_OK);
