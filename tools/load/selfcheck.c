@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "load.h"
@@ -155,30 +156,48 @@ static void check_plan(void) {
 }
 
 /* A live thread named like a verify worker is counted as verify; the
- * classes add up to the process total (exited threads included). */
+ * classes add up to the process total (exited threads included). The
+ * thread burns a fixed amount of its own CPU time, so the check does not
+ * depend on how busy the machine is. */
+typedef struct burner {
+    _Atomic bool burned;
+    _Atomic bool stop;
+} burner_t;
+
+static uint64_t thread_cpu_ns_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void *burn_named(void *arg) {
-    _Atomic bool *stop = arg;
+    burner_t *b = arg;
     pthread_setname_np(pthread_self(), "pbftd-verify9");
     volatile uint64_t x = 0;
-    while (!atomic_load(stop))
+    while (thread_cpu_ns_now() < 150000000ull)
         x++;
+    atomic_store(&b->burned, true);
+    while (!atomic_load(&b->stop))
+        load_sleep_ns(1000000ull);
     return NULL;
 }
 
 static void check_cpu_classes(void) {
-    _Atomic bool stop = false;
-    pthread_t t;
-    CHECK(pthread_create(&t, NULL, burn_named, &stop) == 0);
+    burner_t b = {false, false};
     double c0[LOAD_CPU_CLASS_COUNT] = {0}, c1[LOAD_CPU_CLASS_COUNT] = {0}, total = 0;
     CHECK(load_proc_cpu_classes(getpid(), c0));
-    load_sleep_ns(200000000ull);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, burn_named, &b) == 0);
+    for (int ms = 0; ms < 120000 && !atomic_load(&b.burned); ms++)
+        load_sleep_ns(1000000ull);
+    CHECK(atomic_load(&b.burned));
     CHECK(load_proc_cpu_classes(getpid(), c1) && load_proc_cpu_s(getpid(), &total));
-    CHECK(c1[LOAD_CPU_VERIFY] - c0[LOAD_CPU_VERIFY] >= 0.05);
+    CHECK(c1[LOAD_CPU_VERIFY] - c0[LOAD_CPU_VERIFY] >= 0.12); /* 150 ms, in 10 ms ticks */
     double sum = 0;
     for (size_t k = 0; k < LOAD_CPU_CLASS_COUNT; k++)
         sum += c1[k];
     CHECK(sum > total - 0.05 && sum < total + 0.05);
-    atomic_store(&stop, true);
+    atomic_store(&b.stop, true);
     pthread_join(t, NULL);
     CHECK(!load_proc_cpu_classes(-1, c1));
 }
