@@ -490,7 +490,8 @@ md.append("""## Method
   dir / committed txs. **View changes**: `view_changes` from every replica's `/status`.
 - **Audit**: wall time of `pbft-verify --home` over replica 1's data dir (hash links, Merkle roots,
   every signature, every certificate, full replay), compared with `pbft-load --verify-rate` run
-  again right before it (the replicas idle), since a shared machine's speed drifts over minutes. **State transfer**: replica 3 is stopped, its
+  again right before it (the replicas still up but no longer loaded), since a shared machine's speed
+  drifts over minutes. **State transfer**: replica 3 is stopped, its
   data dir deleted and the replica restarted; time until its `/status` height reaches the others'.
 - On a 2-core machine the replicas, the load generator and anything else running share the same
   cores. "other CPU" is the share of all cores (from `/proc/stat`) that went to processes outside
