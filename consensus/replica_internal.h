@@ -36,6 +36,11 @@
 /* A peer gets at most one STATE-REPLY (up to 4 MiB) per this interval: a
  * small request must not buy unbounded outgoing traffic. */
 #define REPLICA_STATE_SERVE_INTERVAL_MS 20
+/* A catching-up replica leaves this long between requests to one peer, so
+ * none falls inside the peer's serve interval (a dropped request would cost
+ * a whole state_transfer_timeout_ms). Twice the interval: the two clocks
+ * measure it from different events. */
+#define REPLICA_STATE_REQUEST_GAP_MS (2 * REPLICA_STATE_SERVE_INTERVAL_MS)
 /* PRE-PREPAREs of a view whose NEW-VIEW has not arrived yet, kept for when
  * it does (reordering is common right after a view change). */
 #define REPLICA_STASH_MAX (2 * PBFT_WINDOW_MAX)
@@ -276,6 +281,8 @@ struct replica {
     uint32_t catch_up_attempts;
     uint64_t committed_at_last_tick;
     bool catch_up_waits_for_execution;
+    uint64_t catch_up_sent_ms; /* when the last STATE-REQUEST went out */
+    bool catch_up_pacing;      /* the STATE_TRANSFER timer is the request gap, not a timeout */
 
     /* Mempool and forwarding. */
     mempool_t pool;

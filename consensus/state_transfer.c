@@ -35,12 +35,28 @@ static void send_state_request(replica_t *r) {
     m.u.state_request.from_height = r->committed + 1;
     m.u.state_request.count = MSG_STATE_REPLY_BLOCK_COUNT_MAX;
     (void)replica_queue_msg(r, r->catch_up_peer, &m, NULL, NULL);
+    r->catch_up_sent_ms = replica_now(r);
+    r->catch_up_pacing = false;
     r->env.set_timer(r->env.ctx, REPLICA_TIMER_STATE_TRANSFER,
                      r->options.state_transfer_timeout_ms);
 }
 
+/* The next request to the same peer, at least REPLICA_STATE_REQUEST_GAP_MS
+ * after the previous one: a peer drops requests inside its serve interval,
+ * and small blocks are applied faster than that. */
+static void request_more(replica_t *r) {
+    uint64_t now = replica_now(r), due = r->catch_up_sent_ms + REPLICA_STATE_REQUEST_GAP_MS;
+    if (now >= due) {
+        send_state_request(r);
+        return;
+    }
+    r->catch_up_pacing = true;
+    r->env.set_timer(r->env.ctx, REPLICA_TIMER_STATE_TRANSFER, due - now);
+}
+
 static void finish_catch_up(replica_t *r) {
     r->catching_up = false;
+    r->catch_up_pacing = false;
     r->catch_up_attempts = 0;
     r->env.cancel_timer(r->env.ctx, REPLICA_TIMER_STATE_TRANSFER);
     replica_logf(r, 1, "caught up at %llu", (unsigned long long)r->committed);
@@ -62,11 +78,19 @@ void replica_catch_up(replica_t *r, uint64_t target, uint16_t hint_peer) {
 void replica_state_transfer_executed(replica_t *r) {
     if (!r->catch_up_waits_for_execution || r->executed < r->committed) return;
     r->catch_up_waits_for_execution = false;
-    if (r->catching_up && r->committed < r->catch_up_target) send_state_request(r);
+    if (r->catching_up && r->committed < r->catch_up_target) request_more(r);
 }
 
 void replica_state_transfer_timeout(replica_t *r) {
     if (!r->catching_up) return;
+    if (r->catch_up_pacing) { /* the gap is over: same peer, not a failure */
+        r->catch_up_pacing = false;
+        if (r->committed >= r->catch_up_target)
+            finish_catch_up(r);
+        else
+            send_state_request(r);
+        return;
+    }
     if (r->committed >= r->catch_up_target) {
         finish_catch_up(r);
         return;
@@ -239,7 +263,10 @@ pbft_status_t replica_on_state_reply(replica_t *r, msg_t *m) {
     if (status != PBFT_OK) {
         replica_logf(r, 2, "bad state reply from %u: %s", m->sender, pbft_status_name(status));
         (void)replica_reject(r, REPLICA_INVALID_BAD_STATE_REPLY, status);
-        if (r->catching_up) replica_state_transfer_timeout(r); /* another peer */
+        if (r->catching_up) { /* another peer */
+            r->catch_up_pacing = false;
+            replica_state_transfer_timeout(r);
+        }
     } else if (r->catching_up) {
         /* Peers may have moved on meanwhile: keep pulling while behind. */
         uint16_t best_peer;
@@ -248,7 +275,7 @@ pbft_status_t replica_on_state_reply(replica_t *r, msg_t *m) {
         if (r->committed >= r->catch_up_target)
             finish_catch_up(r);
         else if (applied > 0)
-            send_state_request(r);
+            request_more(r);
     }
     replica_rearm_request_timer(r);
     replica_progress(r);

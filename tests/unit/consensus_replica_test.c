@@ -19,7 +19,7 @@
 #include "pbft/messages.h"
 
 #define N 4
-#define HEIGHT_MAX 64
+#define HEIGHT_MAX 160
 #define FRAMES_MAX 200000
 
 /* ------------------------------------------------------------------------ */
@@ -631,6 +631,31 @@ static void test_lagging_replica_catches_up_by_state_transfer(void **state) {
     cluster_free(c);
 }
 
+/* More blocks than one STATE-REPLY carries: the catching-up replica paces
+ * its requests past the serving peer's interval, so none is dropped and
+ * waits out state_transfer_timeout_ms (2,000 ms here). */
+static void test_state_transfer_paces_requests(void **state) {
+    (void)state;
+    cluster_t *c = cluster_new(4);
+    c->crashed[3] = true;
+    for (uint64_t i = 0; i < 3 * MSG_STATE_REPLY_BLOCK_COUNT_MAX / 2; i++) {
+        assert_int_equal(submit(c, 0, i, false), PBFT_OK);
+        run_for(c, 20);
+    }
+    uint64_t target = status_of(c, 0).committed_height;
+    assert_true(target > MSG_STATE_REPLY_BLOCK_COUNT_MAX);
+    c->crashed[3] = false;
+    uint64_t start = c->now;
+    while (status_of(c, 3).committed_height < target && c->now < start + 20000)
+        run_for(c, 10);
+    assert_int_equal(status_of(c, 3).committed_height, target);
+    /* up to one STATUS interval (1,000 ms) to notice, then a few gaps */
+    assert_true(c->now - start < 1500);
+    assert_true(status_of(c, 3).state_transfer_blocks >= MSG_STATE_REPLY_BLOCK_COUNT_MAX);
+    assert_agreement(c);
+    cluster_free(c);
+}
+
 static void test_garbage_frames_are_counted_not_fatal(void **state) {
     (void)state;
     cluster_t *c = cluster_new(16);
@@ -885,6 +910,7 @@ int main(void) {
         cmocka_unit_test(test_prepared_block_survives_view_change),
         cmocka_unit_test(test_restart_from_safety_state_does_not_equivocate),
         cmocka_unit_test(test_lagging_replica_catches_up_by_state_transfer),
+        cmocka_unit_test(test_state_transfer_paces_requests),
         cmocka_unit_test(test_garbage_frames_are_counted_not_fatal),
         cmocka_unit_test(test_single_replica_commits_alone),
         cmocka_unit_test(test_batching_follows_the_arrival_rate),
