@@ -163,9 +163,19 @@ void replica_stash_destroy(replica_t *r) {
     r->stash_count = 0;
 }
 
+/* Slot s's txs must not appear again in the block at seq: a block in
+ * flight in this view, or (prefix check) any block below seq, which is then
+ * a hash-linked ancestor (prefix_known) whatever its view. */
+static bool counts_against(replica_t *r, uint64_t s, uint64_t seq, bool prefix) {
+    const slot_t *slot = slot_peek(r, s);
+    return s != seq && slot && slot->has_block && slot->ids &&
+           (slot->pp_view == r->view || (prefix && s < seq));
+}
+
 /* A block must not carry a tx that is committed (as far as we know) or in
  * another block in flight in this view: an honest primary never does that,
- * a Byzantine one would make a tx execute twice (as a failed duplicate). */
+ * a Byzantine one would make a tx execute twice (as a failed duplicate).
+ * ask_env: the prefix check, with the store and every ancestor in the log. */
 static bool repeats_a_tx(replica_t *r, uint64_t seq, const uint8_t (*ids)[PBFT_HASH_SIZE],
                          uint32_t count, bool ask_env) {
     for (uint32_t i = 0; i < count; i++) {
@@ -175,9 +185,7 @@ static bool repeats_a_tx(replica_t *r, uint64_t seq, const uint8_t (*ids)[PBFT_H
     /* Index the in-flight ids (open addressing over pointers). */
     size_t total = 0;
     for (uint64_t s = r->committed + 1; s <= r->committed + r->log_span; s++) {
-        const slot_t *slot = slot_peek(r, s);
-        if (s != seq && slot && slot->has_block && slot->pp_view == r->view && slot->ids)
-            total += slot->block.header.tx_count;
+        if (counts_against(r, s, seq, ask_env)) total += slot_peek(r, s)->block.header.tx_count;
     }
     if (total == 0 || count == 0) return false;
     size_t cap = 1;
@@ -185,9 +193,8 @@ static bool repeats_a_tx(replica_t *r, uint64_t seq, const uint8_t (*ids)[PBFT_H
         cap <<= 1;
     const uint8_t **table = pbft_xcalloc(cap, sizeof(*table));
     for (uint64_t s = r->committed + 1; s <= r->committed + r->log_span; s++) {
+        if (!counts_against(r, s, seq, ask_env)) continue;
         const slot_t *slot = slot_peek(r, s);
-        if (s == seq || !slot || !slot->has_block || slot->pp_view != r->view || !slot->ids)
-            continue;
         for (uint32_t t = 0; t < slot->block.header.tx_count; t++) {
             size_t h;
             memcpy(&h, slot->ids[t], sizeof(h));
@@ -288,6 +295,21 @@ pbft_status_t replica_on_vote(replica_t *r, msg_t *m) {
 /* ------------------------------------------------------------------------ */
 /* Progress: prepare, commit, deliver.                                        */
 
+/* Every block between the last delivered one and s is in the log, hash-linked
+ * down from s's block: if s commits, they are its prefix. A replica that
+ * lags (its predecessor committed elsewhere, older blocks still to come by
+ * state transfer) waits for them before checking s against its prefix. */
+static bool prefix_known(replica_t *r, const slot_t *s) {
+    const uint8_t *expect = s->block.header.prev_hash;
+    for (uint64_t q = s->seq - 1; q > r->committed; q--) {
+        const slot_t *p = slot_peek(r, q);
+        if (p == NULL || !p->has_block || memcmp(p->hash, expect, PBFT_HASH_SIZE) != 0)
+            return false;
+        expect = p->block.header.prev_hash;
+    }
+    return memcmp(expect, r->committed_hash, PBFT_HASH_SIZE) == 0;
+}
+
 /* The chain rule for slot s in its PRE-PREPARE's view. */
 static bool chain_ok(replica_t *r, const slot_t *s) {
     const pbft_block_header_t *h = &s->block.header;
@@ -339,6 +361,7 @@ static void step_slot(replica_t *r, slot_t *s) {
          * final for this block: check again that it repeats no tx (a
          * lagging replica may have learned a commit since the PRE-PREPARE). */
         if (s->linked && !s->prefix_checked) {
+            if (!prefix_known(r, s)) return; /* no vote until the prefix is in the log */
             s->prefix_checked = true;
             if (s->ids && repeats_a_tx(r, s->seq, (const uint8_t(*)[PBFT_HASH_SIZE])s->ids,
                                        s->block.header.tx_count, true)) {
