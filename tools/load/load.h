@@ -258,6 +258,8 @@ PBFT_MUST_USE pbft_status_t load_run(const load_keystore_t *ks, load_plan_t *pla
 
 /* Sorts values in place; returns the q-quantile (nearest rank), 0 if none. */
 double load_percentile(double *values, size_t count, double q);
+/* CPU time the calling thread has used, in nanoseconds. */
+uint64_t load_thread_cpu_ns(void);
 /* utime+stime of a process in seconds; false if it cannot be read. */
 bool load_proc_cpu_s(int pid, double *out);
 /* Adds a replica's CPU seconds so far, split by thread (pbftd names its

@@ -10,7 +10,6 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "load.h"
@@ -164,17 +163,11 @@ typedef struct burner {
     _Atomic bool stop;
 } burner_t;
 
-static uint64_t thread_cpu_ns_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void *burn_named(void *arg) {
     burner_t *b = arg;
     pthread_setname_np(pthread_self(), "pbftd-verify9");
     volatile uint64_t x = 0;
-    while (thread_cpu_ns_now() < 150000000ull)
+    while (load_thread_cpu_ns() < 150000000ull)
         x++;
     atomic_store(&b->burned, true);
     while (!atomic_load(&b->stop))

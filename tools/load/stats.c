@@ -167,7 +167,7 @@ typedef struct verify_job {
     _Atomic uint64_t cpu_ns; /* summed thread CPU time of the verifiers */
 } verify_job_t;
 
-static uint64_t thread_cpu_ns(void) {
+uint64_t load_thread_cpu_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
@@ -177,7 +177,7 @@ static void *verify_thread(void *arg) {
     verify_job_t *job = arg;
     uint64_t done = 0, bad = 0;
     size_t i = 0;
-    uint64_t cpu0 = thread_cpu_ns();
+    uint64_t cpu0 = load_thread_cpu_ns();
     while (!atomic_load_explicit(&job->stop, memory_order_relaxed)) {
         for (int j = 0; j < 64; j++, i = (i + 1) % VERIFY_SAMPLE_COUNT) {
             const verify_sample_t *s = &job->samples[i];
@@ -185,7 +185,7 @@ static void *verify_thread(void *arg) {
             done++;
         }
     }
-    atomic_fetch_add(&job->cpu_ns, thread_cpu_ns() - cpu0);
+    atomic_fetch_add(&job->cpu_ns, load_thread_cpu_ns() - cpu0);
     atomic_fetch_add(&job->verifies, done);
     atomic_fetch_add(&job->failures, bad);
     return NULL;
