@@ -11,11 +11,15 @@
  *   'S' be64 height              -> state_hash(height), 32 bytes
  *   'K' be64 height              -> canonical checkpoint certificate
  *   'T' tx_id[32]                -> varint height | varint index | u8 result
- *   'A' address[20]              -> u64le balance | u64le nonce
- *   'H' address[20] be64 height be16 index -> (empty): the account sent or
- *                                   received tx `index` of block `height`
+ *   'A' address[20]              -> u64le balance | u64le nonce, then, once
+ *                                   the account is in a tx: u8 flags |
+ *                                   varint height | varint index of its
+ *                                   newest tx (the head of its history)
+ *   'L' be64 height              -> per tx, two history links (sender's,
+ *                                   recipient's): where that account's
+ *                                   previous tx is (h >= 1, tx_count >= 1)
  *   'M' "chain_id"               -> chain id, 32 bytes
- *   'M' "format"                 -> u8 store format version (1)
+ *   'M' "format"                 -> u8 store format version (2)
  *   'M' "tip"                    -> u64le height | block_hash[32] |
  *                                   state_hash[32] | u64le tx_count_total
  *   'Z' name                     -> consensus safety blob (store_put_safety)
@@ -23,10 +27,14 @@
  *                                   deleted when its height is committed
  *
  * Why these shapes: a committed transfer must cost well under 300 bytes on
- * disk with every index. The tx index value is a few varint bytes; history
- * keys carry no value (the id is re-derived from the block when history is
- * read, which is rare next to writes); no separate tx-id list is stored
- * (receipts recompute the ids of one block). See docs/STORAGE.md.
+ * disk with every index, and a commit must cost the writer few memtable
+ * inserts. The tx index value is a few varint bytes. Account history is a
+ * list through the blocks, newest first: the account value names the newest
+ * tx and each block's 'L' value links every tx to the sender's and the
+ * recipient's previous one, so history costs no key per tx (ids are
+ * re-derived from the block when history is read, which is rare next to
+ * writes). No separate tx-id list is stored (receipts recompute the ids of
+ * one block). See docs/STORAGE.md.
  *
  * Atomicity: a block and everything derived from it (cert, results, state
  * hash, tx index, history, accounts, tip) go into one write batch written
@@ -51,19 +59,41 @@
 #include "pbft/codec.h"
 #include "pbft/store.h"
 
-#define STORE_FORMAT_VERSION 1
+#define STORE_FORMAT_VERSION 2
 #define STORE_BLOCK_CACHE_BYTES (32u * 1024u * 1024u)
 #define STORE_BLOOM_BITS_PER_KEY 10
 #define STORE_MEMTABLE_BLOOM_RATIO 0.05 /* of the write buffer, for the memtable's filter */
 #define STORE_KEY_SIZE_MAX 64
 #define STORE_SAFETY_KEY_SIZE_MAX 48
 #define STORE_TIP_VALUE_SIZE (8 + PBFT_HASH_SIZE + PBFT_HASH_SIZE + 8)
-#define STORE_ACCOUNT_VALUE_SIZE 16
+#define STORE_ACCOUNT_STATE_SIZE 16                                          /* balance, nonce */
+#define STORE_ACCOUNT_VALUE_SIZE_MAX (STORE_ACCOUNT_STATE_SIZE + 1 + 10 + 5) /* + history head */
+#define STORE_ACCOUNT_NO_STATE 0x01 /* flag: a history head only; not in the state */
 #define STORE_TX_LOCATION_SIZE_MAX (10 + 5 + 1)
-#define STORE_HISTORY_KEY_SIZE (1 + PBFT_ADDRESS_SIZE + 8 + 2)
+#define STORE_LINK_SIZE_MAX (10 + 5)
 #define STORE_PATH_SIZE_MAX 4096
+/* The writer's copy of the accounts it read or wrote (direct-mapped by
+ * address; a miss reads the store), so a commit does not read back the
+ * history heads it wrote. Memory does not grow with accounts or chain. */
+#define STORE_ACCOUNT_CACHE_SLOTS 65536u /* power of two; ~4 MiB */
 
-_Static_assert(PBFT_BLOCK_TX_COUNT_MAX <= UINT16_MAX, "history keys hold the tx index in u16");
+/* Where an account's tx is: (height, index); height 0 = none (block 0 has
+ * no txs). */
+typedef struct hist_pos {
+    uint64_t height;
+    uint32_t index;
+} hist_pos_t;
+
+/* An 'A' value decoded. `exists`: the account is in the state (else its
+ * balance and nonce are 0 and only the history head may be set). */
+typedef struct account_rec {
+    uint8_t address[PBFT_ADDRESS_SIZE];
+    bool valid; /* cache slot / per-block table slot in use */
+    bool exists;
+    uint64_t balance;
+    uint64_t nonce;
+    hist_pos_t head;
+} account_rec_t;
 _Static_assert(STORE_SAFETY_KEY_SIZE_MAX + 1 <= STORE_KEY_SIZE_MAX, "safety key fits");
 
 struct store {
@@ -81,6 +111,7 @@ struct store {
     pbft_genesis_t genesis; /* own copy: validators for checks, block 0 */
     pthread_mutex_t tip_lock;
     store_tip_t tip;
+    account_rec_t *accounts; /* read-write only; the writer's thread only */
 };
 
 PBFT_PRINTF(3, 4)
@@ -140,13 +171,10 @@ static size_t meta_key(const char *name, uint8_t key[STORE_KEY_SIZE_MAX]) {
     return len + 1;
 }
 
-static size_t history_key(const uint8_t address[PBFT_ADDRESS_SIZE], uint64_t height, uint32_t index,
-                          uint8_t key[STORE_HISTORY_KEY_SIZE]) {
-    key[0] = 'H';
+static void account_key(const uint8_t address[PBFT_ADDRESS_SIZE],
+                        uint8_t key[1 + PBFT_ADDRESS_SIZE]) {
+    key[0] = 'A';
     memcpy(key + 1, address, PBFT_ADDRESS_SIZE);
-    put_be(key + 1 + PBFT_ADDRESS_SIZE, height, 8);
-    put_be(key + 1 + PBFT_ADDRESS_SIZE + 8, index, 2);
-    return STORE_HISTORY_KEY_SIZE;
 }
 
 static size_t put_varint(uint8_t *b, uint64_t v) {
@@ -208,9 +236,65 @@ static void decode_tip(const uint8_t b[STORE_TIP_VALUE_SIZE], store_tip_t *t) {
     t->tx_count_total = get_le(b + 8 + 2 * PBFT_HASH_SIZE, 8);
 }
 
-static void encode_account(const pbft_account_t *a, uint8_t b[STORE_ACCOUNT_VALUE_SIZE]) {
+static void encode_account(const pbft_account_t *a, uint8_t b[STORE_ACCOUNT_STATE_SIZE]) {
     put_le(b, a->balance, 8);
     put_le(b + 8, a->nonce, 8);
+}
+
+/* 16 bytes while the account has no tx (genesis accounts), then the flags
+ * and the history head. */
+static size_t encode_account_rec(const account_rec_t *a, uint8_t b[STORE_ACCOUNT_VALUE_SIZE_MAX]) {
+    put_le(b, a->exists ? a->balance : 0, 8);
+    put_le(b + 8, a->exists ? a->nonce : 0, 8);
+    if (a->head.height == 0) return STORE_ACCOUNT_STATE_SIZE;
+    size_t n = STORE_ACCOUNT_STATE_SIZE;
+    b[n++] = a->exists ? 0 : STORE_ACCOUNT_NO_STATE;
+    n += put_varint(b + n, a->head.height);
+    n += put_varint(b + n, a->head.index);
+    return n;
+}
+
+static bool decode_account_rec(const uint8_t *b, size_t size, account_rec_t *a) {
+    if (size < STORE_ACCOUNT_STATE_SIZE) return false;
+    a->exists = true;
+    a->balance = get_le(b, 8);
+    a->nonce = get_le(b + 8, 8);
+    a->head = (hist_pos_t){0, 0};
+    if (size == STORE_ACCOUNT_STATE_SIZE) return true;
+    size_t off = STORE_ACCOUNT_STATE_SIZE + 1;
+    uint8_t flags = b[STORE_ACCOUNT_STATE_SIZE];
+    uint64_t height = 0, index = 0;
+    if ((flags & ~STORE_ACCOUNT_NO_STATE) != 0 || !get_varint(b, size, &off, &height) ||
+        !get_varint(b, size, &off, &index) || off != size || height == 0 ||
+        index >= PBFT_BLOCK_TX_COUNT_MAX)
+        return false;
+    if (flags & STORE_ACCOUNT_NO_STATE) {
+        if (a->balance != 0 || a->nonce != 0) return false;
+        a->exists = false;
+    }
+    a->head = (hist_pos_t){height, (uint32_t)index};
+    return true;
+}
+
+/* A history link as stored in 'L' values: 0 for none, else the distance
+ * back in heights + 1 (small for active accounts) and the index. */
+static size_t put_link(uint8_t *b, uint64_t height, hist_pos_t prev) {
+    if (prev.height == 0) return put_varint(b, 0);
+    size_t n = put_varint(b, height - prev.height + 1);
+    return n + put_varint(b + n, prev.index);
+}
+
+static bool get_link(const uint8_t *b, size_t size, size_t *off, uint64_t height, hist_pos_t *out) {
+    uint64_t back = 0, index = 0;
+    if (!get_varint(b, size, off, &back)) return false;
+    if (back == 0) {
+        *out = (hist_pos_t){0, 0};
+        return true;
+    }
+    if (back - 1 >= height || !get_varint(b, size, off, &index) || index >= PBFT_BLOCK_TX_COUNT_MAX)
+        return false;
+    *out = (hist_pos_t){height - (back - 1), (uint32_t)index};
+    return true;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -337,6 +421,7 @@ static void store_destroy(store_t *s) {
     if (s->secondary_dir[0]) remove_dir_flat(s->secondary_dir);
     ledger_genesis_free(&s->genesis);
     pthread_mutex_destroy(&s->tip_lock);
+    free(s->accounts);
     free(s);
 }
 
@@ -346,10 +431,9 @@ static pbft_status_t create_from_genesis(store_t *s) {
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     uint8_t key[STORE_KEY_SIZE_MAX], value[PBFT_BLOCK_HEADER_SIZE + STORE_TIP_VALUE_SIZE];
     for (uint32_t i = 0; i < g->account_count; i++) {
-        key[0] = 'A';
-        memcpy(key + 1, g->accounts[i].address, PBFT_ADDRESS_SIZE);
+        account_key(g->accounts[i].address, key);
         encode_account(&g->accounts[i], value);
-        batch_put(b, key, 1 + PBFT_ADDRESS_SIZE, value, STORE_ACCOUNT_VALUE_SIZE);
+        batch_put(b, key, 1 + PBFT_ADDRESS_SIZE, value, STORE_ACCOUNT_STATE_SIZE);
     }
     pbft_block_t block0 = {.header = g->header, .txs = NULL};
     size_t n = codec_block_encode(&block0, value, sizeof value);
@@ -388,6 +472,18 @@ static pbft_status_t check_stored(store_t *s, char *err, size_t err_size) {
         set_err(err, err_size, "store %s belongs to chain %s, but genesis is chain %s", s->dir,
                 hex_a, hex_b);
         return PBFT_ERR_WRONG_CHAIN;
+    }
+    st = db_get_fixed(s, key, meta_key("format", key), buf, 1);
+    if (st != PBFT_OK) {
+        set_err(err, err_size, "store %s: format metadata: %s", s->dir, pbft_status_string(st));
+        return st == PBFT_ERR_STORE ? st : PBFT_ERR_CORRUPT;
+    }
+    if (buf[0] != STORE_FORMAT_VERSION) {
+        set_err(err, err_size,
+                "store %s has format %u, this build reads format %u (docs/STORAGE.md): move "
+                "the directory away and start again; a replica fetches the chain from its peers",
+                s->dir, buf[0], STORE_FORMAT_VERSION);
+        return PBFT_ERR_VERSION;
     }
     st = db_get_fixed(s, key, meta_key("tip", key), buf, STORE_TIP_VALUE_SIZE);
     if (st != PBFT_OK) {
@@ -491,6 +587,8 @@ pbft_status_t store_open(const char *dir, const pbft_genesis_t *genesis, store_m
         store_destroy(s);
         return st;
     }
+    if (mode == STORE_READ_WRITE)
+        s->accounts = pbft_xcalloc(STORE_ACCOUNT_CACHE_SLOTS, sizeof *s->accounts);
     *out = s;
     return PBFT_OK;
 }
@@ -558,10 +656,6 @@ static int compare_id_index(const void *a, const void *b) {
                   PBFT_HASH_SIZE);
 }
 
-static int compare_history_key(const void *a, const void *b) {
-    return memcmp(a, b, STORE_HISTORY_KEY_SIZE);
-}
-
 static pbft_status_t batch_tx_index(store_t *s, rocksdb_writebatch_t *b, const pbft_block_t *block,
                                     const uint8_t (*ids)[PBFT_HASH_SIZE], const uint8_t *results) {
     uint32_t n = block->header.tx_count;
@@ -595,30 +689,136 @@ static pbft_status_t batch_tx_index(store_t *s, rocksdb_writebatch_t *b, const p
     return PBFT_OK;
 }
 
-static void batch_history_and_accounts(rocksdb_writebatch_t *b, const pbft_block_t *block,
-                                       const ledger_block_result_t *result) {
-    uint8_t key[STORE_HISTORY_KEY_SIZE], sender[PBFT_ADDRESS_SIZE];
-    /* History keys are unique; written in key order (see batch_tx_index). */
-    uint32_t n = block->header.tx_count, count = 0;
-    uint8_t(*keys)[STORE_HISTORY_KEY_SIZE] = n ? pbft_xmalloc(2 * (size_t)n * sizeof *keys) : NULL;
-    for (uint32_t i = 0; i < n; i++) {
+/* An account as stored (or absent: not in the state, no history). */
+static pbft_status_t load_account(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
+                                  account_rec_t *out) {
+    uint8_t key[1 + PBFT_ADDRESS_SIZE], *value = NULL;
+    size_t size = 0;
+    account_key(address, key);
+    memset(out, 0, sizeof *out);
+    memcpy(out->address, address, PBFT_ADDRESS_SIZE);
+    out->valid = true;
+    pbft_status_t st = db_get(s, key, sizeof key, &value, &size);
+    if (st == PBFT_ERR_NOT_FOUND) return PBFT_OK;
+    if (st != PBFT_OK) return st;
+    if (!decode_account_rec(value, size, out)) st = PBFT_ERR_CORRUPT;
+    free(value);
+    return st;
+}
+
+static account_rec_t *cache_slot(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE]) {
+    uint32_t h;
+    memcpy(&h, address, sizeof h); /* addresses are hash outputs */
+    return &s->accounts[h & (STORE_ACCOUNT_CACHE_SLOTS - 1)];
+}
+
+/* The accounts one block touches, open addressing (capacity a power of two,
+ * at least twice the 2n addresses of n txs; the accounts execution changed
+ * are among them). */
+typedef struct touched {
+    account_rec_t *slots;
+    size_t mask;
+    size_t count;
+} touched_t;
+
+static pbft_status_t touched_get(store_t *s, touched_t *t, const uint8_t address[PBFT_ADDRESS_SIZE],
+                                 account_rec_t **out) {
+    uint32_t h;
+    memcpy(&h, address, sizeof h);
+    size_t i = h & t->mask;
+    while (t->slots[i].valid) {
+        if (memcmp(t->slots[i].address, address, PBFT_ADDRESS_SIZE) == 0) {
+            *out = &t->slots[i];
+            return PBFT_OK;
+        }
+        i = (i + 1) & t->mask;
+    }
+    PBFT_ASSERT(2 * (t->count + 1) <= t->mask + 1); /* so probing always ends */
+    const account_rec_t *cached = cache_slot(s, address);
+    if (cached->valid && memcmp(cached->address, address, PBFT_ADDRESS_SIZE) == 0) {
+        t->slots[i] = *cached;
+    } else {
+        pbft_status_t st = load_account(s, address, &t->slots[i]);
+        if (st != PBFT_OK) return st;
+    }
+    t->count++;
+    *out = &t->slots[i];
+    return PBFT_OK;
+}
+
+static int compare_rec_address(const void *a, const void *b) {
+    return memcmp(((const account_rec_t *)a)->address, ((const account_rec_t *)b)->address,
+                  PBFT_ADDRESS_SIZE);
+}
+
+/* History links of every tx, then the new values of every account the block
+ * touched: new balance and nonce where it changed, new history head for
+ * all (a failed tx is history too). On success *accounts holds them, sorted
+ * by address, for the cache once the batch is written. */
+static pbft_status_t batch_history_and_accounts(store_t *s, rocksdb_writebatch_t *b,
+                                                const pbft_block_t *block,
+                                                const ledger_block_result_t *result,
+                                                account_rec_t **accounts, size_t *account_count) {
+    uint64_t h = block->header.height;
+    uint32_t n = block->header.tx_count;
+    *accounts = NULL;
+    *account_count = 0;
+    if (n == 0) return PBFT_OK;
+    touched_t t = {.mask = 1};
+    while (t.mask + 1 < 4 * (size_t)n)
+        t.mask = 2 * t.mask + 1;
+    t.slots = pbft_xcalloc(t.mask + 1, sizeof *t.slots);
+    uint8_t *links = pbft_xmalloc(2 * (size_t)n * STORE_LINK_SIZE_MAX);
+    size_t links_size = 0;
+    pbft_status_t st = PBFT_OK;
+    for (uint32_t i = 0; i < n && st == PBFT_OK; i++) {
         const pbft_tx_t *tx = &block->txs[i];
-        crypto_address(tx->sender_pubkey, sender);
-        history_key(sender, block->header.height, i, keys[count++]);
-        if (memcmp(sender, tx->recipient, PBFT_ADDRESS_SIZE) != 0)
-            history_key(tx->recipient, block->header.height, i, keys[count++]);
+        uint8_t sender_addr[PBFT_ADDRESS_SIZE];
+        crypto_address(tx->sender_pubkey, sender_addr);
+        account_rec_t *sender = NULL, *recipient = NULL;
+        st = touched_get(s, &t, sender_addr, &sender);
+        if (st != PBFT_OK) break;
+        links_size += put_link(links + links_size, h, sender->head);
+        sender->head = (hist_pos_t){h, i};
+        if (memcmp(sender_addr, tx->recipient, PBFT_ADDRESS_SIZE) == 0) {
+            links_size += put_link(links + links_size, h, (hist_pos_t){0, 0});
+            continue;
+        }
+        st = touched_get(s, &t, tx->recipient, &recipient);
+        if (st != PBFT_OK) break;
+        links_size += put_link(links + links_size, h, recipient->head);
+        recipient->head = (hist_pos_t){h, i};
     }
-    if (count > 1) qsort(keys, count, sizeof *keys, compare_history_key);
-    for (uint32_t i = 0; i < count; i++)
-        batch_put(b, keys[i], STORE_HISTORY_KEY_SIZE, NULL, 0);
-    free(keys);
-    uint8_t value[STORE_ACCOUNT_VALUE_SIZE];
-    for (uint32_t i = 0; i < result->changed_count; i++) {
-        key[0] = 'A';
-        memcpy(key + 1, result->changed[i].address, PBFT_ADDRESS_SIZE);
-        encode_account(&result->changed[i], value);
-        batch_put(b, key, 1 + PBFT_ADDRESS_SIZE, value, sizeof value);
+    if (st == PBFT_OK) {
+        for (uint32_t i = 0; i < result->changed_count; i++) {
+            account_rec_t *a = NULL;
+            st = touched_get(s, &t, result->changed[i].address, &a);
+            if (st != PBFT_OK) break;
+            a->exists = true;
+            a->balance = result->changed[i].balance;
+            a->nonce = result->changed[i].nonce;
+        }
     }
+    if (st == PBFT_OK) {
+        uint8_t key[9];
+        batch_put(b, key, height_key('L', h, key), links, links_size);
+        /* Compact the table and write in key order (see batch_tx_index). */
+        size_t count = 0;
+        for (size_t i = 0; i <= t.mask; i++)
+            if (t.slots[i].valid) t.slots[count++] = t.slots[i];
+        qsort(t.slots, count, sizeof *t.slots, compare_rec_address);
+        uint8_t akey[1 + PBFT_ADDRESS_SIZE], value[STORE_ACCOUNT_VALUE_SIZE_MAX];
+        for (size_t i = 0; i < count; i++) {
+            account_key(t.slots[i].address, akey);
+            batch_put(b, akey, sizeof akey, value, encode_account_rec(&t.slots[i], value));
+        }
+        *accounts = t.slots;
+        *account_count = count;
+    } else {
+        free(t.slots);
+    }
+    free(links);
+    return st;
 }
 
 static void batch_block(rocksdb_writebatch_t *b, const pbft_block_t *block,
@@ -670,8 +870,11 @@ pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
     store_tip_t next = {.height = block->header.height, .tx_count_total = tip.tx_count_total + n};
     codec_header_hash(&block->header, next.block_hash);
     memcpy(next.state_hash, result->state_hash, PBFT_HASH_SIZE);
+    account_rec_t *accounts = NULL;
+    size_t account_count = 0;
+    if (st == PBFT_OK)
+        st = batch_history_and_accounts(s, b, block, result, &accounts, &account_count);
     if (st == PBFT_OK) {
-        batch_history_and_accounts(b, block, result);
         uint8_t key[STORE_KEY_SIZE_MAX], value[STORE_TIP_VALUE_SIZE];
         encode_tip(&next, value);
         batch_put(b, key, meta_key("tip", key), value, sizeof value);
@@ -680,6 +883,10 @@ pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
         st = db_write_opt(s, b, sync);
     }
     rocksdb_writebatch_destroy(b);
+    /* The cache learns the new values only once they are written. */
+    for (size_t i = 0; st == PBFT_OK && i < account_count; i++)
+        *cache_slot(s, accounts[i].address) = accounts[i];
+    free(accounts);
     if (st != PBFT_OK) return st;
     pthread_mutex_lock(&s->tip_lock);
     PBFT_ASSERT(s->tip.height + 1 == next.height); /* one writer */
@@ -845,17 +1052,15 @@ pbft_status_t store_latest_checkpoint_cert(store_t *s, pbft_checkpoint_cert_t *o
 pbft_status_t store_get_account(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
                                 pbft_account_t *out, bool *exists) {
     PBFT_ASSERT(s != NULL && address != NULL && out != NULL && exists != NULL);
-    uint8_t key[1 + PBFT_ADDRESS_SIZE], value[STORE_ACCOUNT_VALUE_SIZE];
-    key[0] = 'A';
-    memcpy(key + 1, address, PBFT_ADDRESS_SIZE);
-    pbft_status_t st = db_get_fixed(s, key, sizeof key, value, sizeof value);
-    if (st != PBFT_OK && st != PBFT_ERR_NOT_FOUND) return st;
+    account_rec_t rec;
+    pbft_status_t st = load_account(s, address, &rec);
+    if (st != PBFT_OK) return st;
     memset(out, 0, sizeof *out);
     memcpy(out->address, address, PBFT_ADDRESS_SIZE);
-    *exists = st == PBFT_OK;
-    if (*exists) {
-        out->balance = get_le(value, 8);
-        out->nonce = get_le(value + 8, 8);
+    *exists = rec.exists;
+    if (rec.exists) {
+        out->balance = rec.balance;
+        out->nonce = rec.nonce;
     }
     return PBFT_OK;
 }
@@ -932,30 +1137,58 @@ pbft_status_t store_get_receipt(store_t *s, const uint8_t tx_id[PBFT_HASH_SIZE],
     return st;
 }
 
-/* The tx ids of a stored block (malloc'd, *count of them), checked against
- * its header's tx_root. False when missing or corrupt. */
-static bool stored_block_ids(store_t *s, uint64_t height, uint8_t (**ids)[PBFT_HASH_SIZE],
-                             uint32_t *count) {
-    uint8_t *raw = NULL;
-    size_t size = 0;
-    if (store_get_block_raw(s, height, &raw, &size) != PBFT_OK) return false;
-    pbft_block_t b;
-    pbft_status_t st = codec_block_decode(raw, size, &b);
+/* One block as the history walk needs it: txs, ids (checked against the
+ * header's tx_root) and the two links of every tx. */
+typedef struct hist_block {
+    uint64_t height; /* 0: none loaded */
+    pbft_block_t block;
+    uint8_t (*ids)[PBFT_HASH_SIZE];
+    hist_pos_t *links; /* 2 per tx: the sender's, the recipient's */
+} hist_block_t;
+
+static void hist_block_free(hist_block_t *hb) {
+    if (hb->height) codec_block_free(&hb->block);
+    free(hb->ids);
+    free(hb->links);
+    memset(hb, 0, sizeof *hb);
+}
+
+/* False when missing or corrupt. */
+static bool hist_block_load(store_t *s, uint64_t height, hist_block_t *hb) {
+    hist_block_free(hb);
+    if (height == 0 || store_get_block(s, height, &hb->block) != PBFT_OK) return false;
+    hb->height = height;
+    uint32_t n = hb->block.header.tx_count;
+    hb->ids = pbft_xmalloc((size_t)PBFT_MAX(n, 1) * PBFT_HASH_SIZE);
+    hb->links = pbft_xmalloc(2 * (size_t)PBFT_MAX(n, 1) * sizeof *hb->links);
+    uint8_t root[PBFT_HASH_SIZE], key[9], *raw = NULL;
+    codec_block_tx_root(&hb->block, hb->ids, root);
+    size_t size = 0, off = 0;
+    bool ok = db_get(s, key, height_key('L', height, key), &raw, &size) == PBFT_OK;
+    for (uint32_t i = 0; ok && i < 2 * n; i++) {
+        ok = get_link(raw, size, &off, height, &hb->links[i]) &&
+             (hb->links[i].height < height ||
+              (hb->links[i].height == height && hb->links[i].index < i / 2));
+    }
     free(raw);
-    if (st != PBFT_OK) return false;
-    uint32_t n = b.header.tx_count;
-    *ids = pbft_xmalloc((size_t)PBFT_MAX(n, 1) * PBFT_HASH_SIZE);
-    uint8_t root[PBFT_HASH_SIZE];
-    codec_block_tx_root(&b, *ids, root);
-    bool ok = b.header.height == height && memcmp(root, b.header.tx_root, PBFT_HASH_SIZE) == 0;
-    codec_block_free(&b);
-    if (!ok) {
-        free(*ids);
-        *ids = NULL;
+    if (!ok || off != size) {
+        hist_block_free(hb);
         return false;
     }
-    *count = n;
     return true;
+}
+
+/* Which of tx `index`'s two links follows `address`, or -1 when the tx does
+ * not involve it (a corrupt link). */
+static int hist_role(const hist_block_t *hb, uint32_t index,
+                     const uint8_t address[PBFT_ADDRESS_SIZE]) {
+    if (index >= hb->block.header.tx_count) return -1;
+    const pbft_tx_t *tx = &hb->block.txs[index];
+    uint8_t sender[PBFT_ADDRESS_SIZE];
+    crypto_address(tx->sender_pubkey, sender);
+    if (memcmp(sender, address, PBFT_ADDRESS_SIZE) == 0) return 0;
+    if (memcmp(tx->recipient, address, PBFT_ADDRESS_SIZE) == 0) return 1;
+    return -1;
 }
 
 size_t store_account_history(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
@@ -964,36 +1197,34 @@ size_t store_account_history(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE
     PBFT_ASSERT(s != NULL && address != NULL);
     PBFT_ASSERT(max == 0 || ids != NULL);
     if (max == 0 || before_height == 0) return 0;
-    uint8_t key[STORE_HISTORY_KEY_SIZE];
-    history_key(address, before_height - 1, UINT16_MAX, key);
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->read_options);
-    rocksdb_iter_seek_for_prev(it, (const char *)key, sizeof key);
-    size_t count = 0;
-    /* The ids of the block being walked: one decode per distinct height. */
-    uint8_t(*block_ids)[PBFT_HASH_SIZE] = NULL;
-    uint32_t block_count = 0;
-    uint64_t block_height = UINT64_MAX;
-    for (; count < max && rocksdb_iter_valid(it); rocksdb_iter_prev(it)) {
-        size_t ksize = 0;
-        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &ksize);
-        if (ksize != STORE_HISTORY_KEY_SIZE || k[0] != 'H' ||
-            memcmp(k + 1, address, PBFT_ADDRESS_SIZE) != 0)
-            break;
-        uint64_t height = get_be(k + 1 + PBFT_ADDRESS_SIZE, 8);
-        uint32_t index = (uint32_t)get_be(k + 1 + PBFT_ADDRESS_SIZE + 8, 2);
-        if (height != block_height) {
-            free(block_ids);
-            block_ids = NULL;
-            block_height = height;
-            if (!stored_block_ids(s, height, &block_ids, &block_count)) break;
+    account_rec_t rec;
+    if (load_account(s, address, &rec) != PBFT_OK) return 0;
+    hist_pos_t pos = rec.head;
+    hist_block_t hb = {0};
+    /* Paging passes the height of the last entry it got: start at the
+     * account's first tx in that block instead of walking down from the
+     * newest one. */
+    if (pos.height >= before_height && hist_block_load(s, before_height, &hb)) {
+        for (uint32_t i = 0; i < hb.block.header.tx_count; i++) {
+            if (hist_role(&hb, i, address) >= 0) {
+                pos = (hist_pos_t){before_height, i};
+                break;
+            }
         }
-        if (index >= block_count) break; /* corrupt: stop, never read past */
-        memcpy(ids[count], block_ids[index], PBFT_HASH_SIZE);
-        if (heights) heights[count] = height;
-        count++;
     }
-    free(block_ids);
-    rocksdb_iter_destroy(it);
+    size_t count = 0;
+    while (count < max && pos.height != 0) {
+        if (pos.height != hb.height && !hist_block_load(s, pos.height, &hb)) break;
+        int role = hist_role(&hb, pos.index, address);
+        if (role < 0) break; /* corrupt: stop, never follow a wrong list */
+        if (pos.height < before_height) {
+            memcpy(ids[count], hb.ids[pos.index], PBFT_HASH_SIZE);
+            if (heights) heights[count] = pos.height;
+            count++;
+        }
+        pos = hb.links[2 * pos.index + (uint32_t)role]; /* strictly older: checked on load */
+    }
+    hist_block_free(&hb);
     return count;
 }
 
@@ -1246,8 +1477,12 @@ pbft_status_t store_debug_put_raw(store_t *s, const char *kind, uint64_t height,
         ksize = height_key('R', height, key);
     else if (strcmp(kind, "state_hash") == 0)
         ksize = height_key('S', height, key);
+    else if (strcmp(kind, "links") == 0)
+        ksize = height_key('L', height, key);
     else if (strcmp(kind, "tip") == 0)
         ksize = meta_key("tip", key);
+    else if (strcmp(kind, "format") == 0)
+        ksize = meta_key("format", key);
     else
         return PBFT_ERR_ARGUMENT;
     return db_put_synced(s, key, ksize, bytes, size);

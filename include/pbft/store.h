@@ -154,7 +154,8 @@ uint64_t store_disk_bytes(store_t *s);
 
 /* Test hook (corruption tests only): overwrite the raw stored value of a
  * block or certificate at a height. kind is "block" or "cert" (also
- * "results", "state_hash", and "tip" — the tip metadata; height ignored). */
+ * "results", "state_hash", "links" — the history links of a block — and
+ * "tip" and "format", the metadata; height ignored for those two). */
 PBFT_MUST_USE pbft_status_t store_debug_put_raw(store_t *s, const char *kind, uint64_t height,
                                                 const uint8_t *bytes, size_t size);
 

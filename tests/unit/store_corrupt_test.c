@@ -194,19 +194,24 @@ static void test_garbage_bytes_never_crash_a_reader(void **state) {
     free(pristine[1]);
 }
 
-static void reopen_expect_corrupt(ctx_t *c, const char *height_text) {
+/* Closes the store and expects both kinds of open to refuse it with `want`,
+ * the message containing `text`. */
+static void reopen_expect(ctx_t *c, pbft_status_t want, const char *text) {
     store_close(c->s);
     c->s = NULL;
     char err[256] = "";
     store_t *s = NULL;
     assert_int_equal(
-        store_open(c->f.data_dir, &c->f.genesis, STORE_READ_WRITE, &s, err, sizeof err),
-        PBFT_ERR_CORRUPT);
+        store_open(c->f.data_dir, &c->f.genesis, STORE_READ_WRITE, &s, err, sizeof err), want);
     assert_null(s);
-    if (!strstr(err, height_text)) fail_msg("error \"%s\" lacks \"%s\"", err, height_text);
+    if (!strstr(err, text)) fail_msg("error \"%s\" lacks \"%s\"", err, text);
     /* read-only opens refuse it too */
     assert_int_equal(store_open(c->f.data_dir, &c->f.genesis, STORE_READ_ONLY, &s, err, sizeof err),
-                     PBFT_ERR_CORRUPT);
+                     want);
+}
+
+static void reopen_expect_corrupt(ctx_t *c, const char *height_text) {
+    reopen_expect(c, PBFT_ERR_CORRUPT, height_text);
 }
 
 /* Overwrites through a short-lived handle, then expects open to refuse. */
@@ -282,6 +287,70 @@ static void test_bad_results_are_reported_at_their_height(void **state) {
     assert_int_equal(store_debug_put_raw(c->s, "nonsense", 3, bad, 2), PBFT_ERR_ARGUMENT);
 }
 
+/* User 0 sends tx 0 of every block (setup), so its history is heights 5..1. */
+static size_t user0_history(ctx_t *c, uint64_t heights[BLOCKS + 1]) {
+    uint8_t ids[BLOCKS + 1][32];
+    size_t n = store_account_history(c->s, c->f.user_addr[0], UINT64_MAX, ids, heights, BLOCKS + 1);
+    for (size_t i = 0; i < n; i++)
+        assert_memory_equal(ids[i], c->ids[heights[i]][0], 32);
+    return n;
+}
+
+static void test_bad_history_links_stop_the_walk(void **state) {
+    ctx_t *c = *state;
+    uint64_t heights[BLOCKS + 1];
+    assert_int_equal(user0_history(c, heights), BLOCKS);
+    for (size_t i = 0; i < BLOCKS; i++)
+        assert_true(heights[i] == BLOCKS - i);
+    /* Block 3's links, two per tx: "back" (0 none, else heights back + 1),
+     * then the index. Garbage: the walk stops before height 3. */
+    uint8_t garbage[] = {0xff};
+    assert_int_equal(store_debug_put_raw(c->s, "links", 3, garbage, sizeof garbage), PBFT_OK);
+    assert_int_equal(user0_history(c, heights), 2);
+    /* Block 3 as written: tx i is user i -> user i+1, so
+     * tx 0: user 0 <- (2,0), user 1 <- (2,1); tx 1: user 1 <- (3,0),
+     * user 2 <- (2,2); tx 2: user 2 <- (3,1), user 3 <- (2,2). */
+    uint8_t links[] = {2, 0, 2, 1, 1, 0, 2, 2, 1, 1, 2, 2, 7};
+    assert_int_equal(store_debug_put_raw(c->s, "links", 3, links, sizeof links - 1), PBFT_OK);
+    assert_int_equal(user0_history(c, heights), BLOCKS);
+    /* trailing bytes */
+    assert_int_equal(store_debug_put_raw(c->s, "links", 3, links, sizeof links), PBFT_OK);
+    assert_int_equal(user0_history(c, heights), 2);
+    /* tx 0 linking to itself (would loop) or forward: rejected likewise */
+    links[0] = 1;
+    links[1] = 0;
+    assert_int_equal(store_debug_put_raw(c->s, "links", 3, links, sizeof links - 1), PBFT_OK);
+    assert_int_equal(user0_history(c, heights), 2);
+    links[1] = 1;
+    assert_int_equal(store_debug_put_raw(c->s, "links", 3, links, sizeof links - 1), PBFT_OK);
+    assert_int_equal(user0_history(c, heights), 2);
+    /* well-formed, but to a tx user 0 is not in (block 2's tx 2): stops there */
+    links[0] = 2;
+    links[1] = 2;
+    assert_int_equal(store_debug_put_raw(c->s, "links", 3, links, sizeof links - 1), PBFT_OK);
+    assert_int_equal(user0_history(c, heights), 3);
+    /* random bytes: never a crash, never more than there is */
+    uint64_t rng = 777;
+    for (int round = 0; round < 300; round++) {
+        uint8_t buf[24];
+        size_t size = 1 + (size_t)(rng % sizeof buf);
+        for (size_t i = 0; i < size; i++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            buf[i] = (uint8_t)(rng >> 59); /* small values: plausible links */
+        }
+        assert_int_equal(
+            store_debug_put_raw(c->s, "links", 1 + (uint64_t)round % BLOCKS, buf, size), PBFT_OK);
+        assert_true(user0_history(c, heights) <= BLOCKS);
+    }
+}
+
+static void test_store_of_another_format_is_refused(void **state) {
+    ctx_t *c = *state;
+    uint8_t old_format = 1;
+    assert_int_equal(store_debug_put_raw(c->s, "format", 0, &old_format, 1), PBFT_OK);
+    reopen_expect(c, PBFT_ERR_VERSION, "has format 1, this build reads format 2");
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -296,6 +365,8 @@ int main(void) {
         T(test_truncated_tip_metadata_fails_open),
         T(test_changed_tip_state_hash_fails_open),
         T(test_bad_results_are_reported_at_their_height),
+        T(test_bad_history_links_stop_the_walk),
+        T(test_store_of_another_format_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -332,6 +332,72 @@ static void test_account_history_is_newest_first_and_filtered(void **state) {
     assert_int_equal(store_account_history(c->s, fresh, 0, ids, heights, 10), 0);
 }
 
+/* History follows failed txs and self-transfers, and pages inside a block,
+ * without making an address that was only in a failed tx an account. */
+static void test_account_history_counts_failed_and_self_transfers(void **state) {
+    ctx_t *c = *state;
+    uint8_t ghost[20];
+    memset(ghost, 0x5a, sizeof ghost);
+    pbft_tx_t b1[] = {fixture_tx(&c->f, 0, ghost, FIXTURE_BALANCE + 1, 0), /* insufficient */
+                      fixture_tx(&c->f, 1, c->f.user_addr[1], 5, 0),       /* self */
+                      fixture_tx(&c->f, 0, c->f.user_addr[2], 1, 0),
+                      fixture_tx(&c->f, 0, c->f.user_addr[3], 1, 1)};
+    ledger_block_result_t r;
+    commit(c, b1, 4, &r);
+    assert_int_equal(r.tx_results[0], PBFT_TX_INSUFFICIENT_FUNDS);
+    ledger_block_result_free(&r);
+    pbft_tx_t b2[] = {fixture_tx(&c->f, 0, c->f.user_addr[4], 1, 2)};
+    commit(c, b2, 1, NULL);
+    pbft_tx_t b3[] = {fixture_tx(&c->f, 4, c->f.user_addr[5], 1, 0)};
+    commit(c, b3, 1, NULL);
+    for (int pass = 0; pass < 2; pass++) {
+        /* the failed tx is in ghost's history, but ghost is no account */
+        uint8_t ids[8][32], want[32];
+        uint64_t heights[8];
+        assert_int_equal(store_account_history(c->s, ghost, UINT64_MAX, ids, heights, 8), 1);
+        codec_tx_id(&b1[0], want);
+        assert_memory_equal(ids[0], want, 32);
+        const uint8_t(*addrs)[20] = (const uint8_t(*)[20])c->f.user_addr;
+        assert_accounts_match_model(c, addrs, USERS);
+        assert_accounts_match_model(c, (const uint8_t(*)[20])ghost, 1);
+        /* a self-transfer is listed once */
+        assert_int_equal(
+            store_account_history(c->s, c->f.user_addr[1], UINT64_MAX, ids, heights, 8), 1);
+        codec_tx_id(&b1[1], want);
+        assert_memory_equal(ids[0], want, 32);
+        /* user 0: newest first, within a block too */
+        static const struct {
+            uint64_t before;
+            size_t count;
+            uint64_t first_height;
+            int first_tx; /* in b1, or -1 for b2[0] */
+        } pages[] = {
+            {UINT64_MAX, 4, 2, -1}, {4, 4, 2, -1}, {3, 4, 2, -1}, {2, 3, 1, 3}, {1, 0, 0, 0}};
+        for (size_t p = 0; p < sizeof pages / sizeof pages[0]; p++) {
+            size_t n =
+                store_account_history(c->s, c->f.user_addr[0], pages[p].before, ids, heights, 8);
+            assert_int_equal(n, pages[p].count);
+            if (n == 0) continue;
+            assert_true(heights[0] == pages[p].first_height);
+            codec_tx_id(pages[p].first_tx < 0 ? &b2[0] : &b1[pages[p].first_tx], want);
+            assert_memory_equal(ids[0], want, 32);
+            codec_tx_id(&b1[0], want);
+            assert_memory_equal(ids[n - 1], want, 32);
+        }
+        reopen(c); /* the second pass reads with the writer's cache empty */
+    }
+    /* A zero transfer to ghost now creates it: a history head alone must not
+     * have made it exist (that would change the state hash). */
+    pbft_tx_t b4[] = {fixture_tx(&c->f, 2, ghost, 0, 0)};
+    commit(c, b4, 1, &r);
+    assert_int_equal(r.tx_results[0], PBFT_TX_OK);
+    assert_int_equal(r.changed_count, 2);
+    ledger_block_result_free(&r);
+    assert_accounts_match_model(c, (const uint8_t(*)[20])ghost, 1);
+    uint8_t ids[8][32];
+    assert_int_equal(store_account_history(c->s, ghost, UINT64_MAX, ids, NULL, 8), 2);
+}
+
 static void test_checkpoint_certs_and_safety_state_persist(void **state) {
     ctx_t *c = *state;
     pbft_checkpoint_cert_t cp;
@@ -652,6 +718,7 @@ int main(void) {
         T(test_a_replayed_tx_keeps_its_first_receipt),
         T(test_a_tx_included_early_then_in_time_is_indexed_at_its_success),
         T(test_account_history_is_newest_first_and_filtered),
+        T(test_account_history_counts_failed_and_self_transfers),
         T(test_checkpoint_certs_and_safety_state_persist),
         T(test_prepared_blocks_live_until_their_height_commits),
         T(test_other_genesis_is_refused_as_wrong_chain),
