@@ -73,8 +73,9 @@
 #define STORE_LINK_SIZE_MAX (10 + 5)
 #define STORE_PATH_SIZE_MAX 4096
 /* The writer's copy of the accounts it read or wrote (direct-mapped by
- * address; a miss reads the store), so a commit does not read back the
- * history heads it wrote. Memory does not grow with accounts or chain. */
+ * address; a miss reads the store): execution reads through it and a
+ * commit does not read back the history heads it wrote. Memory does not
+ * grow with accounts or chain. */
 #define STORE_ACCOUNT_CACHE_SLOTS 65536u /* power of two; ~4 MiB */
 
 /* Where an account's tx is: (height, index); height 0 = none (block 0 has
@@ -111,7 +112,8 @@ struct store {
     pbft_genesis_t genesis; /* own copy: validators for checks, block 0 */
     pthread_mutex_t tip_lock;
     store_tip_t tip;
-    account_rec_t *accounts; /* read-write only; the writer's thread only */
+    account_rec_t *accounts;      /* read-write only; the writer's thread only */
+    pbft_status_t *reader_status; /* store_state_reader's, for the writer's thread */
 };
 
 PBFT_PRINTF(3, 4)
@@ -1065,21 +1067,49 @@ pbft_status_t store_get_account(store_t *s, const uint8_t address[PBFT_ADDRESS_S
     return PBFT_OK;
 }
 
-/* Execution cannot run on a state it cannot read: a storage failure here
- * would fork this replica's state, so it stops the process instead. */
-static bool reader_get(void *ctx, const uint8_t address[PBFT_ADDRESS_SIZE], pbft_account_t *out) {
-    bool exists = false;
-    pbft_status_t st = store_get_account(ctx, address, out, &exists);
-    if (st != PBFT_OK) {
-        fprintf(stderr, "FATAL: store: cannot read an account during execution: %s\n",
-                pbft_status_string(st));
-        abort();
+/* Through the writer's cache on a read-write store: execution reads the
+ * accounts the commit then writes. */
+static pbft_status_t reader_load(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
+                                 account_rec_t *out) {
+    if (!s->accounts) return load_account(s, address, out);
+    account_rec_t *slot = cache_slot(s, address);
+    if (slot->valid && memcmp(slot->address, address, PBFT_ADDRESS_SIZE) == 0) {
+        *out = *slot;
+        return PBFT_OK;
     }
-    return exists;
+    pbft_status_t st = load_account(s, address, out);
+    if (st == PBFT_OK) *slot = *out;
+    return st;
 }
 
-ledger_state_reader_t store_state_reader(store_t *s) {
+/* Execution cannot run on a state it cannot read: a failed read is reported
+ * through the status the caller gave (which must then drop the result), or
+ * stops the process when it gave none. */
+static bool reader_get(void *ctx, const uint8_t address[PBFT_ADDRESS_SIZE], pbft_account_t *out) {
+    store_t *s = ctx;
+    account_rec_t rec;
+    pbft_status_t st = reader_load(s, address, &rec);
+    memset(out, 0, sizeof *out);
+    memcpy(out->address, address, PBFT_ADDRESS_SIZE);
+    if (st != PBFT_OK) {
+        if (!s->reader_status) {
+            fprintf(stderr, "FATAL: store: cannot read an account during execution: %s\n",
+                    pbft_status_string(st));
+            abort();
+        }
+        if (*s->reader_status == PBFT_OK) *s->reader_status = st;
+        return false;
+    }
+    if (!rec.exists) return false;
+    out->balance = rec.balance;
+    out->nonce = rec.nonce;
+    return true;
+}
+
+ledger_state_reader_t store_state_reader(store_t *s, pbft_status_t *status) {
     PBFT_ASSERT(s != NULL);
+    s->reader_status = status;
+    if (status) *status = PBFT_OK;
     ledger_state_reader_t r = {.get = reader_get, .ctx = s};
     return r;
 }
@@ -1483,7 +1513,11 @@ pbft_status_t store_debug_put_raw(store_t *s, const char *kind, uint64_t height,
         ksize = meta_key("tip", key);
     else if (strcmp(kind, "format") == 0)
         ksize = meta_key("format", key);
-    else
+    else if (strcmp(kind, "account") == 0 && size >= PBFT_ADDRESS_SIZE) {
+        account_key(bytes, key); /* bytes: the address, then the value */
+        return db_put_synced(s, key, 1 + PBFT_ADDRESS_SIZE, bytes + PBFT_ADDRESS_SIZE,
+                             size - PBFT_ADDRESS_SIZE);
+    } else
         return PBFT_ERR_ARGUMENT;
     return db_put_synced(s, key, ksize, bytes, size);
 }

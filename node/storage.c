@@ -35,21 +35,8 @@ typedef struct storage_job {
     pbft_checkpoint_cert_t checkpoint;
 } storage_job_t;
 
-/* Execution reads the sender and recipient of every tx. The storage thread
- * is the only writer of accounts, so it keeps a bounded, direct-mapped copy
- * of the ones it read or wrote (a miss reads the store); memory does not
- * grow with the number of accounts or the chain. */
-#define STORAGE_ACCOUNT_CACHE_SLOTS 65536u /* power of two; ~2.5 MiB */
-
-typedef struct account_slot {
-    bool valid;
-    bool exists;
-    pbft_account_t account;
-} account_slot_t;
-
 struct storage {
     node_t *node;
-    account_slot_t *accounts; /* storage thread only */
     pthread_t thread;
     pthread_mutex_t mutex;
     pthread_cond_t cond;
@@ -119,47 +106,6 @@ static void report_stored(storage_t *s, const pbft_block_t *block) {
     post_executed(s, block->header.height, hash, state_hash);
 }
 
-static account_slot_t *account_slot(storage_t *s, const uint8_t address[PBFT_ADDRESS_SIZE]) {
-    uint32_t h;
-    memcpy(&h, address, sizeof h); /* addresses are hash outputs */
-    return &s->accounts[h & (STORAGE_ACCOUNT_CACHE_SLOTS - 1)];
-}
-
-static bool cached_get(void *ctx, const uint8_t address[PBFT_ADDRESS_SIZE], pbft_account_t *out) {
-    storage_t *s = ctx;
-    account_slot_t *slot = account_slot(s, address);
-    if (slot->valid && memcmp(slot->account.address, address, PBFT_ADDRESS_SIZE) == 0) {
-        *out = slot->account;
-        return slot->exists;
-    }
-    bool exists = false;
-    pbft_status_t st = store_get_account(s->node->store, address, out, &exists);
-    if (st != PBFT_OK) {
-        /* Execution cannot go on on a guess: stop before committing it. */
-        LOG_ERROR("storage", "cannot read an account", LOG_STATUS(st));
-        s->failed = true;
-        node_request_stop(s->node, NODE_EXIT_IO);
-        memset(out, 0, sizeof *out);
-        memcpy(out->address, address, PBFT_ADDRESS_SIZE);
-        return false;
-    }
-    memcpy(out->address, address, PBFT_ADDRESS_SIZE);
-    slot->valid = true;
-    slot->exists = exists;
-    slot->account = *out;
-    return exists;
-}
-
-/* After the block's batch is durable: the cache follows the store. */
-static void cache_apply(storage_t *s, const ledger_block_result_t *result) {
-    for (uint32_t i = 0; i < result->changed_count; i++) {
-        account_slot_t *slot = account_slot(s, result->changed[i].address);
-        slot->valid = true;
-        slot->exists = true;
-        slot->account = result->changed[i];
-    }
-}
-
 static void run_block(storage_t *s, storage_job_t *job, bool sync) {
     store_t *store = s->node->store;
     store_tip_t tip;
@@ -178,10 +124,18 @@ static void run_block(storage_t *s, storage_job_t *job, bool sync) {
         node_request_stop(s->node, NODE_EXIT_SOFTWARE);
         return;
     }
-    ledger_state_reader_t reader = {.get = cached_get, .ctx = s};
+    /* Accounts are read through the store's writer cache (this thread is
+     * the store's one writer). */
+    pbft_status_t read_st = PBFT_OK;
+    ledger_state_reader_t reader = store_state_reader(store, &read_st);
     ledger_block_result_t result;
     ledger_execute_block(block, &reader, tip.state_hash, &result);
-    if (s->failed) { /* an account read failed: the result is not to be trusted */
+    if (read_st != PBFT_OK) {
+        /* Execution cannot go on on a guess: stop before committing it. */
+        LOG_ERROR("storage", "cannot read an account", LOG_U64("height", height),
+                  LOG_STATUS(read_st));
+        s->failed = true;
+        node_request_stop(s->node, NODE_EXIT_IO);
         ledger_block_result_free(&result);
         return;
     }
@@ -195,7 +149,6 @@ static void run_block(storage_t *s, storage_job_t *job, bool sync) {
         ledger_block_result_free(&result);
         return;
     }
-    cache_apply(s, &result);
     observe_commit(s, block, &result);
     uint8_t hash[PBFT_HASH_SIZE];
     codec_header_hash(&block->header, hash);
@@ -255,7 +208,6 @@ static void *storage_main(void *arg) {
 storage_t *storage_start(node_t *node) {
     storage_t *s = pbft_xcalloc(1, sizeof *s);
     s->node = node;
-    s->accounts = pbft_xcalloc(STORAGE_ACCOUNT_CACHE_SLOTS, sizeof *s->accounts);
     pthread_mutex_init(&s->mutex, NULL);
     pthread_cond_init(&s->cond, NULL);
     int rc = pthread_create(&s->thread, NULL, storage_main, s);
@@ -308,7 +260,6 @@ void storage_stop(storage_t *s) {
     PBFT_ASSERT(s->head == NULL);
     pthread_mutex_destroy(&s->mutex);
     pthread_cond_destroy(&s->cond);
-    free(s->accounts);
     free(s);
 }
 

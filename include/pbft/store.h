@@ -84,8 +84,13 @@ PBFT_MUST_USE pbft_status_t store_latest_checkpoint_cert(store_t *s, pbft_checkp
 /* Accounts. A missing account reads as balance 0, nonce 0, *exists false. */
 PBFT_MUST_USE pbft_status_t store_get_account(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
                                               pbft_account_t *out, bool *exists);
-/* A ledger_state_reader_t that reads accounts from the store. */
-ledger_state_reader_t store_state_reader(store_t *s);
+/* A ledger_state_reader_t over the store's accounts, to execute the next
+ * block. On a read-write store it reads through the writer's account cache,
+ * so it belongs to the thread that commits. A failed read makes the account
+ * read as absent and sets *status (set to PBFT_OK here) to the error: the
+ * caller must then drop the execution's result. With status NULL a failed
+ * read stops the process. */
+ledger_state_reader_t store_state_reader(store_t *s, pbft_status_t *status);
 
 /* Transactions: where a tx landed and with what result. */
 typedef struct store_tx_location {
@@ -155,7 +160,8 @@ uint64_t store_disk_bytes(store_t *s);
 /* Test hook (corruption tests only): overwrite the raw stored value of a
  * block or certificate at a height. kind is "block" or "cert" (also
  * "results", "state_hash", "links" — the history links of a block — and
- * "tip" and "format", the metadata; height ignored for those two). */
+ * "tip" and "format", the metadata; height ignored for those two; and
+ * "account": bytes are the 20-byte address then the value, height ignored). */
 PBFT_MUST_USE pbft_status_t store_debug_put_raw(store_t *s, const char *kind, uint64_t height,
                                                 const uint8_t *bytes, size_t size);
 

@@ -109,7 +109,7 @@ static int run_row(const row_t *row) {
         double t0 = now_s();
         store_tip_t tip;
         store_get_tip(s, &tip);
-        ledger_state_reader_t reader = store_state_reader(s);
+        ledger_state_reader_t reader = store_state_reader(s, NULL);
         ledger_block_result_t r;
         ledger_execute_block(&p.blocks[b], &reader, tip.state_hash, &r);
         exec_lat[b] = now_s() - t0;

@@ -351,6 +351,58 @@ static void test_store_of_another_format_is_refused(void **state) {
     reopen_expect(c, PBFT_ERR_VERSION, "has format 1, this build reads format 2");
 }
 
+static void reopen(ctx_t *c) {
+    store_close(c->s);
+    char err[256] = "";
+    if (store_open(c->f.data_dir, &c->f.genesis, STORE_READ_WRITE, &c->s, err, sizeof err) !=
+        PBFT_OK)
+        fail_msg("reopen: %s", err);
+}
+
+static void test_a_corrupt_account_is_reported_not_executed_on(void **state) {
+    ctx_t *c = *state;
+    uint8_t raw[20 + 17];
+    memcpy(raw, c->f.user_addr[0], 20);
+    memset(raw + 20, 0, 17);
+    raw[20 + 16] = 0x80; /* flags with an unknown bit */
+    assert_int_equal(store_debug_put_raw(c->s, "account", 0, raw, sizeof raw), PBFT_OK);
+    reopen(c); /* the writer's cache is empty again */
+    pbft_account_t a;
+    bool exists = true;
+    assert_int_equal(store_get_account(c->s, c->f.user_addr[0], &a, &exists), PBFT_ERR_CORRUPT);
+    uint8_t ids[4][32];
+    assert_int_equal(store_account_history(c->s, c->f.user_addr[0], UINT64_MAX, ids, NULL, 4), 0);
+    /* execution learns it through the status instead of a guess */
+    pbft_status_t st = PBFT_ERR_ARGUMENT;
+    ledger_state_reader_t reader = store_state_reader(c->s, &st);
+    assert_int_equal(st, PBFT_OK);
+    assert_true(reader.get(reader.ctx, c->f.user_addr[1], &a));
+    assert_int_equal(st, PBFT_OK);
+    assert_false(reader.get(reader.ctx, c->f.user_addr[0], &a));
+    assert_int_equal(st, PBFT_ERR_CORRUPT);
+    assert_true(a.balance == 0 && a.nonce == 0);
+    /* and a commit that touches it fails whole: the tip stays */
+    store_tip_t before, after;
+    store_get_tip(c->s, &before);
+    pbft_tx_t tx = fixture_tx(&c->f, 1, c->f.user_addr[0], 1, BLOCKS);
+    pbft_block_t b;
+    fixture_block(c->s, &tx, 1, 0, &b);
+    pbft_commit_cert_t cert;
+    fixture_cert(&c->f, &b.header, 3, &cert);
+    ledger_block_result_t r = {0};
+    ledger_execute_block(&b, &reader, before.state_hash, &r);
+    assert_int_equal(store_commit_block(c->s, &b, &cert, &r), PBFT_ERR_CORRUPT);
+    ledger_block_result_free(&r);
+    codec_block_free(&b);
+    store_get_tip(c->s, &after);
+    assert_true(after.height == before.height);
+    /* a short value and a value without its address are refused too */
+    assert_int_equal(store_debug_put_raw(c->s, "account", 0, raw, 20 + 15), PBFT_OK);
+    reopen(c);
+    assert_int_equal(store_get_account(c->s, c->f.user_addr[0], &a, &exists), PBFT_ERR_CORRUPT);
+    assert_int_equal(store_debug_put_raw(c->s, "account", 0, raw, 10), PBFT_ERR_ARGUMENT);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -367,6 +419,7 @@ int main(void) {
         T(test_bad_results_are_reported_at_their_height),
         T(test_bad_history_links_stop_the_walk),
         T(test_store_of_another_format_is_refused),
+        T(test_a_corrupt_account_is_reported_not_executed_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

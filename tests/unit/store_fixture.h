@@ -166,7 +166,7 @@ static inline pbft_status_t fixture_commit(const fixture_t *f, store_t *s, const
     fixture_cert(f, &block.header, 3, &cert);
     store_tip_t tip;
     store_get_tip(s, &tip);
-    ledger_state_reader_t reader = store_state_reader(s);
+    ledger_state_reader_t reader = store_state_reader(s, NULL);
     ledger_block_result_t r;
     ledger_execute_block(&block, &reader, tip.state_hash, &r);
     pbft_status_t st = store_commit_block(s, &block, &cert, &r);

@@ -146,7 +146,7 @@ static void build_chain_to(chain_t *c, uint64_t height) {
         pbft_commit_cert_t cert;
         sign_commit(c, &b.header, &cert);
         ledger_block_result_t res;
-        ledger_state_reader_t reader = store_state_reader(s);
+        ledger_state_reader_t reader = store_state_reader(s, NULL);
         ledger_execute_block(&b, &reader, tip.state_hash, &res);
         assert_int_equal(store_commit_block(s, &b, &cert, &res), PBFT_OK);
         ledger_block_result_free(&res);
