@@ -248,7 +248,7 @@ static int open_store(node_t *node) {
     if (st != PBFT_OK) {
         LOG_ERROR("store", "cannot open the store", LOG_STR("dir", node->config.data_dir),
                   LOG_STR("error", err[0] ? err : pbft_status_string(st)));
-        return st == PBFT_ERR_WRONG_CHAIN ? NODE_EXIT_DATA : NODE_EXIT_IO;
+        return st == PBFT_ERR_WRONG_CHAIN || st == PBFT_ERR_VERSION ? NODE_EXIT_DATA : NODE_EXIT_IO;
     }
     store_tip_t tip;
     store_get_tip(node->store, &tip);
