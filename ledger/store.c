@@ -14,10 +14,14 @@
  *   'A' address[20]              -> u64le balance | u64le nonce, then, once
  *                                   the account is in a tx: u8 flags |
  *                                   varint height | varint index of its
- *                                   newest tx (the head of its history)
+ *                                   newest tx (the head of its history) |
+ *                                   varint count of its txs
  *   'L' be64 height              -> per tx, two history links (sender's,
  *                                   recipient's): where that account's
  *                                   previous tx is (h >= 1, tx_count >= 1)
+ *   'H' address[20] be64 height be16 index -> (empty): every 64th tx of the
+ *                                   account (history marks), so a walk to
+ *                                   any height starts within 64 txs of it
  *   'M' "chain_id"               -> chain id, 32 bytes
  *   'M' "format"                 -> u8 store format version (2)
  *   'M' "tip"                    -> u64le height | block_hash[32] |
@@ -48,6 +52,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,17 +71,21 @@
 #define STORE_KEY_SIZE_MAX 64
 #define STORE_SAFETY_KEY_SIZE_MAX 48
 #define STORE_TIP_VALUE_SIZE (8 + PBFT_HASH_SIZE + PBFT_HASH_SIZE + 8)
-#define STORE_ACCOUNT_STATE_SIZE 16                                          /* balance, nonce */
-#define STORE_ACCOUNT_VALUE_SIZE_MAX (STORE_ACCOUNT_STATE_SIZE + 1 + 10 + 5) /* + history head */
+#define STORE_ACCOUNT_STATE_SIZE 16 /* balance, nonce */
+#define STORE_ACCOUNT_VALUE_SIZE_MAX (STORE_ACCOUNT_STATE_SIZE + 1 + 10 + 5 + 10) /* + history */
 #define STORE_ACCOUNT_NO_STATE 0x01 /* flag: a history head only; not in the state */
 #define STORE_TX_LOCATION_SIZE_MAX (10 + 5 + 1)
 #define STORE_LINK_SIZE_MAX (10 + 5)
+#define STORE_HISTORY_MARK_EVERY 64 /* txs of an account between two 'H' marks */
+#define STORE_HISTORY_KEY_SIZE (1 + PBFT_ADDRESS_SIZE + 8 + 2)
 #define STORE_PATH_SIZE_MAX 4096
 /* The writer's copy of the accounts it read or wrote (direct-mapped by
  * address; a miss reads the store): execution reads through it and a
  * commit does not read back the history heads it wrote. Memory does not
  * grow with accounts or chain. */
 #define STORE_ACCOUNT_CACHE_SLOTS 65536u /* power of two; ~4 MiB */
+
+_Static_assert(PBFT_BLOCK_TX_COUNT_MAX <= UINT16_MAX, "history marks hold the tx index in u16");
 
 /* Where an account's tx is: (height, index); height 0 = none (block 0 has
  * no txs). */
@@ -93,7 +102,8 @@ typedef struct account_rec {
     bool exists;
     uint64_t balance;
     uint64_t nonce;
-    hist_pos_t head;
+    hist_pos_t head;        /* newest tx */
+    uint64_t history_count; /* txs it is in (a self-transfer counts once) */
 } account_rec_t;
 _Static_assert(STORE_SAFETY_KEY_SIZE_MAX + 1 <= STORE_KEY_SIZE_MAX, "safety key fits");
 
@@ -112,8 +122,9 @@ struct store {
     pbft_genesis_t genesis; /* own copy: validators for checks, block 0 */
     pthread_mutex_t tip_lock;
     store_tip_t tip;
-    account_rec_t *accounts;      /* read-write only; the writer's thread only */
-    pbft_status_t *reader_status; /* store_state_reader's, for the writer's thread */
+    account_rec_t *accounts;              /* read-write only; the writer's thread only */
+    pbft_status_t *reader_status;         /* store_state_reader's, for the writer's thread */
+    _Atomic uint64_t history_block_loads; /* store_debug_history_block_loads */
 };
 
 PBFT_PRINTF(3, 4)
@@ -177,6 +188,14 @@ static void account_key(const uint8_t address[PBFT_ADDRESS_SIZE],
                         uint8_t key[1 + PBFT_ADDRESS_SIZE]) {
     key[0] = 'A';
     memcpy(key + 1, address, PBFT_ADDRESS_SIZE);
+}
+
+static void history_key(const uint8_t address[PBFT_ADDRESS_SIZE], uint64_t height, uint32_t index,
+                        uint8_t key[STORE_HISTORY_KEY_SIZE]) {
+    key[0] = 'H';
+    memcpy(key + 1, address, PBFT_ADDRESS_SIZE);
+    put_be(key + 1 + PBFT_ADDRESS_SIZE, height, 8);
+    put_be(key + 1 + PBFT_ADDRESS_SIZE + 8, index, 2);
 }
 
 static size_t put_varint(uint8_t *b, uint64_t v) {
@@ -253,6 +272,7 @@ static size_t encode_account_rec(const account_rec_t *a, uint8_t b[STORE_ACCOUNT
     b[n++] = a->exists ? 0 : STORE_ACCOUNT_NO_STATE;
     n += put_varint(b + n, a->head.height);
     n += put_varint(b + n, a->head.index);
+    n += put_varint(b + n, a->history_count);
     return n;
 }
 
@@ -262,14 +282,16 @@ static bool decode_account_rec(const uint8_t *b, size_t size, account_rec_t *a) 
     a->balance = get_le(b, 8);
     a->nonce = get_le(b + 8, 8);
     a->head = (hist_pos_t){0, 0};
+    a->history_count = 0;
     if (size == STORE_ACCOUNT_STATE_SIZE) return true;
     size_t off = STORE_ACCOUNT_STATE_SIZE + 1;
     uint8_t flags = b[STORE_ACCOUNT_STATE_SIZE];
-    uint64_t height = 0, index = 0;
+    uint64_t height = 0, index = 0, count = 0;
     if ((flags & ~STORE_ACCOUNT_NO_STATE) != 0 || !get_varint(b, size, &off, &height) ||
-        !get_varint(b, size, &off, &index) || off != size || height == 0 ||
-        index >= PBFT_BLOCK_TX_COUNT_MAX)
+        !get_varint(b, size, &off, &index) || !get_varint(b, size, &off, &count) || off != size ||
+        height == 0 || index >= PBFT_BLOCK_TX_COUNT_MAX || count == 0)
         return false;
+    a->history_count = count;
     if (flags & STORE_ACCOUNT_NO_STATE) {
         if (a->balance != 0 || a->nonce != 0) return false;
         a->exists = false;
@@ -753,6 +775,27 @@ static int compare_rec_address(const void *a, const void *b) {
                   PBFT_ADDRESS_SIZE);
 }
 
+static int compare_history_key(const void *a, const void *b) {
+    return memcmp(a, b, STORE_HISTORY_KEY_SIZE);
+}
+
+/* What a block's history writes besides the accounts. */
+typedef struct history_out {
+    uint8_t *links; /* the 'L' value */
+    size_t links_size;
+    uint8_t (*marks)[STORE_HISTORY_KEY_SIZE]; /* 'H' keys */
+    size_t mark_count;
+} history_out_t;
+
+/* Account a is in tx i of block h: link the tx to its previous one, make it
+ * the newest, and mark every STORE_HISTORY_MARK_EVERY-th. */
+static void history_step(account_rec_t *a, uint64_t h, uint32_t i, history_out_t *out) {
+    out->links_size += put_link(out->links + out->links_size, h, a->head);
+    a->head = (hist_pos_t){h, i};
+    if (++a->history_count % STORE_HISTORY_MARK_EVERY == 0)
+        history_key(a->address, h, i, out->marks[out->mark_count++]);
+}
+
 /* History links of every tx, then the new values of every account the block
  * touched: new balance and nonce where it changed, new history head for
  * all (a failed tx is history too). On success *accounts holds them, sorted
@@ -770,8 +813,8 @@ static pbft_status_t batch_history_and_accounts(store_t *s, rocksdb_writebatch_t
     while (t.mask + 1 < 4 * (size_t)n)
         t.mask = 2 * t.mask + 1;
     t.slots = pbft_xcalloc(t.mask + 1, sizeof *t.slots);
-    uint8_t *links = pbft_xmalloc(2 * (size_t)n * STORE_LINK_SIZE_MAX);
-    size_t links_size = 0;
+    history_out_t out = {.links = pbft_xmalloc(2 * (size_t)n * STORE_LINK_SIZE_MAX),
+                         .marks = pbft_xmalloc(2 * (size_t)n * sizeof *out.marks)};
     pbft_status_t st = PBFT_OK;
     for (uint32_t i = 0; i < n && st == PBFT_OK; i++) {
         const pbft_tx_t *tx = &block->txs[i];
@@ -780,16 +823,14 @@ static pbft_status_t batch_history_and_accounts(store_t *s, rocksdb_writebatch_t
         account_rec_t *sender = NULL, *recipient = NULL;
         st = touched_get(s, &t, sender_addr, &sender);
         if (st != PBFT_OK) break;
-        links_size += put_link(links + links_size, h, sender->head);
-        sender->head = (hist_pos_t){h, i};
+        history_step(sender, h, i, &out);
         if (memcmp(sender_addr, tx->recipient, PBFT_ADDRESS_SIZE) == 0) {
-            links_size += put_link(links + links_size, h, (hist_pos_t){0, 0});
+            out.links_size += put_link(out.links + out.links_size, h, (hist_pos_t){0, 0});
             continue;
         }
         st = touched_get(s, &t, tx->recipient, &recipient);
         if (st != PBFT_OK) break;
-        links_size += put_link(links + links_size, h, recipient->head);
-        recipient->head = (hist_pos_t){h, i};
+        history_step(recipient, h, i, &out);
     }
     if (st == PBFT_OK) {
         for (uint32_t i = 0; i < result->changed_count; i++) {
@@ -803,7 +844,11 @@ static pbft_status_t batch_history_and_accounts(store_t *s, rocksdb_writebatch_t
     }
     if (st == PBFT_OK) {
         uint8_t key[9];
-        batch_put(b, key, height_key('L', h, key), links, links_size);
+        batch_put(b, key, height_key('L', h, key), out.links, out.links_size);
+        if (out.mark_count > 1)
+            qsort(out.marks, out.mark_count, sizeof *out.marks, compare_history_key);
+        for (size_t i = 0; i < out.mark_count; i++)
+            batch_put(b, out.marks[i], STORE_HISTORY_KEY_SIZE, NULL, 0);
         /* Compact the table and write in key order (see batch_tx_index). */
         size_t count = 0;
         for (size_t i = 0; i <= t.mask; i++)
@@ -819,7 +864,8 @@ static pbft_status_t batch_history_and_accounts(store_t *s, rocksdb_writebatch_t
     } else {
         free(t.slots);
     }
-    free(links);
+    free(out.links);
+    free(out.marks);
     return st;
 }
 
@@ -1186,6 +1232,7 @@ static void hist_block_free(hist_block_t *hb) {
 /* False when missing or corrupt. */
 static bool hist_block_load(store_t *s, uint64_t height, hist_block_t *hb) {
     hist_block_free(hb);
+    atomic_fetch_add(&s->history_block_loads, 1);
     if (height == 0 || store_get_block(s, height, &hb->block) != PBFT_OK) return false;
     hb->height = height;
     uint32_t n = hb->block.header.tx_count;
@@ -1221,6 +1268,40 @@ static int hist_role(const hist_block_t *hb, uint32_t index,
     return -1;
 }
 
+/* Where a walk to txs below before_height starts, the newest tx being at or
+ * above it. Paging passes the height of the last entry it got: the
+ * account's first tx in that block, if it is there, links straight below.
+ * Otherwise the first history mark at or above before_height: fewer than
+ * STORE_HISTORY_MARK_EVERY txs of the account lie between it and the first
+ * one below. Without such a mark, fewer than that lie above the last mark,
+ * and the walk starts at the newest. */
+static hist_pos_t history_start(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
+                                uint64_t before_height, hist_pos_t newest, hist_block_t *hb) {
+    if (hist_block_load(s, before_height, hb)) {
+        for (uint32_t i = 0; i < hb->block.header.tx_count; i++)
+            if (hist_role(hb, i, address) >= 0) return (hist_pos_t){before_height, i};
+    }
+    uint8_t key[STORE_HISTORY_KEY_SIZE];
+    history_key(address, before_height, 0, key);
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->read_options);
+    rocksdb_iter_seek(it, (const char *)key, sizeof key);
+    hist_pos_t pos = newest;
+    size_t ksize = 0;
+    const uint8_t *k =
+        rocksdb_iter_valid(it) ? (const uint8_t *)rocksdb_iter_key(it, &ksize) : NULL;
+    if (k && ksize == STORE_HISTORY_KEY_SIZE && k[0] == 'H' &&
+        memcmp(k + 1, address, PBFT_ADDRESS_SIZE) == 0) {
+        hist_pos_t mark = {get_be(k + 1 + PBFT_ADDRESS_SIZE, 8),
+                           (uint32_t)get_be(k + 1 + PBFT_ADDRESS_SIZE + 8, 2)};
+        /* a mark past the newest tx is corrupt: keep the newest */
+        if (mark.height < newest.height ||
+            (mark.height == newest.height && mark.index <= newest.index))
+            pos = mark;
+    }
+    rocksdb_iter_destroy(it);
+    return pos;
+}
+
 size_t store_account_history(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
                              uint64_t before_height, uint8_t (*ids)[PBFT_HASH_SIZE],
                              uint64_t *heights, size_t max) {
@@ -1229,19 +1310,9 @@ size_t store_account_history(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE
     if (max == 0 || before_height == 0) return 0;
     account_rec_t rec;
     if (load_account(s, address, &rec) != PBFT_OK) return 0;
-    hist_pos_t pos = rec.head;
     hist_block_t hb = {0};
-    /* Paging passes the height of the last entry it got: start at the
-     * account's first tx in that block instead of walking down from the
-     * newest one. */
-    if (pos.height >= before_height && hist_block_load(s, before_height, &hb)) {
-        for (uint32_t i = 0; i < hb.block.header.tx_count; i++) {
-            if (hist_role(&hb, i, address) >= 0) {
-                pos = (hist_pos_t){before_height, i};
-                break;
-            }
-        }
-    }
+    hist_pos_t pos = rec.head;
+    if (pos.height >= before_height) pos = history_start(s, address, before_height, pos, &hb);
     size_t count = 0;
     while (count < max && pos.height != 0) {
         if (pos.height != hb.height && !hist_block_load(s, pos.height, &hb)) break;
@@ -1492,6 +1563,11 @@ uint64_t store_disk_bytes(store_t *s) {
     }
     closedir(d);
     return total;
+}
+
+uint64_t store_debug_history_block_loads(store_t *s) {
+    PBFT_ASSERT(s != NULL);
+    return atomic_load(&s->history_block_loads);
 }
 
 pbft_status_t store_debug_put_raw(store_t *s, const char *kind, uint64_t height,

@@ -398,6 +398,58 @@ static void test_account_history_counts_failed_and_self_transfers(void **state) 
     assert_int_equal(store_account_history(c->s, ghost, UINT64_MAX, ids, NULL, 8), 2);
 }
 
+/* An account with hundreds of txs: every `before` gives the right page, and
+ * no page reads more than a history mark's span of blocks (a request for an
+ * old height must not walk the whole history). */
+static void test_account_history_pages_anywhere_in_bounded_reads(void **state) {
+    ctx_t *c = *state;
+    enum { BLOCKS = 160, MAX_ENTRIES = 2 * BLOCKS };
+    uint64_t want_h[MAX_ENTRIES];
+    uint8_t want_id[MAX_ENTRIES][32];
+    size_t entries = 0;
+    uint64_t nonce0 = 0, nonce2 = 0, nonce3 = 0;
+    for (uint64_t h = 1; h <= BLOCKS; h++) {
+        pbft_tx_t txs[2];
+        uint32_t n = 0;
+        if (h % 10 == 0) { /* a block without user 0 */
+            txs[n++] = fixture_tx(&c->f, 3, c->f.user_addr[4], 1, nonce3++);
+        } else {
+            txs[n++] = fixture_tx(&c->f, 0, c->f.user_addr[1], 1, nonce0++);
+            txs[n++] = fixture_tx(&c->f, 2, c->f.user_addr[0], 1, nonce2++);
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            if (h % 10 == 0) continue;
+            want_h[entries] = h;
+            codec_tx_id(&txs[i], want_id[entries]);
+            entries++;
+        }
+        commit(c, txs, n, NULL);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint64_t before = 1; before <= BLOCKS + 2; before++) {
+            uint64_t b = before == BLOCKS + 2 ? UINT64_MAX : before;
+            /* expected: entries below b, newest first */
+            size_t first = entries;
+            while (first > 0 && want_h[first - 1] >= b)
+                first--;
+            uint8_t ids[5][32];
+            uint64_t heights[5];
+            uint64_t loads = store_debug_history_block_loads(c->s);
+            size_t n = store_account_history(c->s, c->f.user_addr[0], b, ids, heights, 5);
+            loads = store_debug_history_block_loads(c->s) - loads;
+            assert_int_equal(n, first < 5 ? first : 5);
+            for (size_t k = 0; k < n; k++) {
+                assert_true(heights[k] == want_h[first - 1 - k]);
+                assert_memory_equal(ids[k], want_id[first - 1 - k], 32);
+            }
+            if (loads > 64 + 5 + 2)
+                fail_msg("before %llu: %llu block reads", (unsigned long long)b,
+                         (unsigned long long)loads);
+        }
+        reopen(c);
+    }
+}
+
 static void test_checkpoint_certs_and_safety_state_persist(void **state) {
     ctx_t *c = *state;
     pbft_checkpoint_cert_t cp;
@@ -719,6 +771,7 @@ int main(void) {
         T(test_a_tx_included_early_then_in_time_is_indexed_at_its_success),
         T(test_account_history_is_newest_first_and_filtered),
         T(test_account_history_counts_failed_and_self_transfers),
+        T(test_account_history_pages_anywhere_in_bounded_reads),
         T(test_checkpoint_certs_and_safety_state_persist),
         T(test_prepared_blocks_live_until_their_height_commits),
         T(test_other_genesis_is_refused_as_wrong_chain),
