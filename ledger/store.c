@@ -35,10 +35,11 @@
  * inserts. The tx index value is a few varint bytes. Account history is a
  * list through the blocks, newest first: the account value names the newest
  * tx and each block's 'L' value links every tx to the sender's and the
- * recipient's previous one, so history costs no key per tx (ids are
- * re-derived from the block when history is read, which is rare next to
- * writes). No separate tx-id list is stored (receipts recompute the ids of
- * one block). See docs/STORAGE.md.
+ * recipient's previous one, so history costs a key only every 64th tx of
+ * an account (a mark that bounds any walk; ids are re-derived from the
+ * block when history is read, which is rare next to writes). No separate
+ * tx-id list is stored (receipts recompute the ids of one block). See
+ * docs/STORAGE.md.
  *
  * Atomicity: a block and everything derived from it (cert, results, state
  * hash, tx index, history, accounts, tip) go into one write batch written
@@ -262,9 +263,11 @@ static void encode_account(const pbft_account_t *a, uint8_t b[STORE_ACCOUNT_STAT
     put_le(b + 8, a->nonce, 8);
 }
 
-/* 16 bytes while the account has no tx (genesis accounts), then the flags
- * and the history head. */
+/* 16 bytes while the account has no tx (genesis accounts), then the flags,
+ * the history head and the count. Only an account in the state has no
+ * head (16 bytes read back as existing). */
 static size_t encode_account_rec(const account_rec_t *a, uint8_t b[STORE_ACCOUNT_VALUE_SIZE_MAX]) {
+    PBFT_ASSERT(a->exists || a->head.height != 0);
     put_le(b, a->exists ? a->balance : 0, 8);
     put_le(b + 8, a->exists ? a->nonce : 0, 8);
     if (a->head.height == 0) return STORE_ACCOUNT_STATE_SIZE;
