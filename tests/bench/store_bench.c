@@ -6,7 +6,8 @@
  * time per tx, and bytes on disk per committed tx.
  *
  * Txs, headers and commit certificates are built and signed before timing;
- * the timed loop is ledger_execute_block (reading accounts from RocksDB) +
+ * the timed loop is ledger_execute_block (accounts through the store's
+ * writer cache, as in a replica; a miss reads RocksDB) +
  * store_commit_block. 1000 funded users send in turn (so keys and addresses
  * do not repeat within a 1000-tx block and compress no better than in real
  * traffic); transfers have an empty memo; 1 in 10 goes to a new address, so
