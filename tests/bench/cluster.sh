@@ -320,6 +320,11 @@ if o100:
 if o80:
     summary.append(f"latency at 80% of peak ({o80['offered_tps']:,.0f} tx/s): p50 {o80['lat_ms']['p50']:.1f} ms,"
                    f" p99 {o80['lat_ms']['p99']:.1f} ms ({'sustained' if o80['sustained'] else 'NOT sustained'})")
+    if num("verify_rate_o80", 0) and verify_rate:
+        summary.append(f"   machine speed just before it: {num('verify_rate_o80'):,.0f} verifies/s "
+                       f"({(num('verify_rate_o80') / verify_rate - 1) * 100:+.0f}% against the start of the run); "
+                       "the offered rate is 80% of a peak measured minutes earlier, and an open-loop tx costs "
+                       "more CPU than a closed-loop one (see the table below), so a slower minute can saturate it")
 summary.append("peak RSS (VmHWM) per replica: " + ", ".join(
     f"r{i} {x / 1024:.0f} MiB" if x else f"r{i} ?" for i, x in enumerate(rss))
     + (f"; replica 3 after state transfer {num('catchup_vmhwm_kb') / 1024:.0f} MiB" if facts.get("catchup_vmhwm_kb") else ""))
@@ -484,7 +489,9 @@ md.append("""## Method
 - **Open loop** (`--open R`): transactions are due on a fixed schedule at R tx/s; sender threads
   post whatever is due. Latency is measured from the *scheduled* time (no coordinated omission).
   Sustained = every tx sent on time (p99 lag < 100 ms), all committed, none rejected, and the
-  backlog gone within max(1 s, 10% of the window) after the schedule ended.
+  backlog gone within max(1 s, 10% of the window) after the schedule ended. Right before the
+  80%-of-peak run, `pbft-load --verify-rate` runs again and the summary says how the machine's
+  speed then compares with the start of the run (the peak was measured minutes earlier).
 - **CPU per tx**: utime+stime of the n replica processes (`/proc/PID/stat`) over the window /
   committed txs. **Peak RSS**: `VmHWM` of each replica. **Disk**: `du -sb` of each replica's data
   dir / committed txs. **View changes**: `view_changes` from every replica's `/status`.
@@ -584,6 +591,12 @@ if python3 -c "import sys; sys.exit(0 if $peak > 0 else 1)"; then
         rate=${spec%%:*}
         label=${spec#*:}
         [ "$rate" -ge 1 ] || continue
+        if [ "$label" = open-80pct ]; then
+            # The machine's speed drifts over minutes: say how fast it was
+            # just before the run that is held to the 80%-of-peak target.
+            "$bin/pbft-load" --verify-rate --seconds "$VERIFY_S" >"$work/verify_rate_o80.json" 2>/dev/null
+            fact verify_rate_o80 "$(json_get "$work/verify_rate_o80.json" verify_per_s 2>/dev/null || echo 0)"
+        fi
         log "open loop $rate tx/s ($label)"
         load_run "$label" --open "$rate" --seconds "$OPEN_S" --poll-ms 1 --threads 4 \
             --batch 256 || true
