@@ -157,14 +157,14 @@ PBFT_MUST_USE pbft_status_t store_get_safety(store_t *s, const char *key, uint8_
 /* Approximate bytes on disk (live SST + WAL files), for metrics/benchmarks. */
 uint64_t store_disk_bytes(store_t *s);
 
+/* Test hook: blocks read by store_account_history so far (its cost). */
+uint64_t store_debug_history_block_loads(store_t *s);
+
 /* Test hook (corruption tests only): overwrite the raw stored value of a
  * block or certificate at a height. kind is "block" or "cert" (also
  * "results", "state_hash", "links" — the history links of a block — and
  * "tip" and "format", the metadata; height ignored for those two; and
  * "account": bytes are the 20-byte address then the value, height ignored). */
-/* Test hook: blocks read by store_account_history so far (its cost). */
-uint64_t store_debug_history_block_loads(store_t *s);
-
 PBFT_MUST_USE pbft_status_t store_debug_put_raw(store_t *s, const char *kind, uint64_t height,
                                                 const uint8_t *bytes, size_t size);
 
