@@ -258,11 +258,6 @@ static void decode_tip(const uint8_t b[STORE_TIP_VALUE_SIZE], store_tip_t *t) {
     t->tx_count_total = get_le(b + 8 + 2 * PBFT_HASH_SIZE, 8);
 }
 
-static void encode_account(const pbft_account_t *a, uint8_t b[STORE_ACCOUNT_STATE_SIZE]) {
-    put_le(b, a->balance, 8);
-    put_le(b + 8, a->nonce, 8);
-}
-
 /* 16 bytes while the account has no tx (genesis accounts), then the flags,
  * the history head and the count. Only an account in the state has no
  * head (16 bytes read back as existing). */
@@ -458,9 +453,10 @@ static pbft_status_t create_from_genesis(store_t *s) {
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     uint8_t key[STORE_KEY_SIZE_MAX], value[PBFT_BLOCK_HEADER_SIZE + STORE_TIP_VALUE_SIZE];
     for (uint32_t i = 0; i < g->account_count; i++) {
+        account_rec_t rec = {
+            .exists = true, .balance = g->accounts[i].balance, .nonce = g->accounts[i].nonce};
         account_key(g->accounts[i].address, key);
-        encode_account(&g->accounts[i], value);
-        batch_put(b, key, 1 + PBFT_ADDRESS_SIZE, value, STORE_ACCOUNT_STATE_SIZE);
+        batch_put(b, key, 1 + PBFT_ADDRESS_SIZE, value, encode_account_rec(&rec, value));
     }
     pbft_block_t block0 = {.header = g->header, .txs = NULL};
     size_t n = codec_block_encode(&block0, value, sizeof value);
@@ -980,6 +976,32 @@ pbft_status_t store_get_block(store_t *s, uint64_t height, pbft_block_t *out) {
     return st;
 }
 
+/* store_get_block for a reader that needs the tx ids too: they are hashed
+ * once, for the root check and for the caller (*ids malloc'd). */
+static pbft_status_t get_block_with_ids(store_t *s, uint64_t height, pbft_block_t *out,
+                                        uint8_t (**ids)[PBFT_HASH_SIZE]) {
+    uint8_t *raw = NULL;
+    size_t size = 0;
+    pbft_status_t st = store_get_block_raw(s, height, &raw, &size);
+    if (st != PBFT_OK) return st;
+    pbft_block_t b;
+    st = codec_block_decode(raw, size, &b) == PBFT_OK ? PBFT_OK : PBFT_ERR_CORRUPT;
+    free(raw);
+    if (st != PBFT_OK) return st;
+    uint8_t(*v)[PBFT_HASH_SIZE] =
+        pbft_xmalloc((size_t)PBFT_MAX(b.header.tx_count, 1) * PBFT_HASH_SIZE);
+    uint8_t root[PBFT_HASH_SIZE];
+    codec_block_tx_root(&b, v, root);
+    if (b.header.height != height || memcmp(root, b.header.tx_root, PBFT_HASH_SIZE) != 0) {
+        free(v);
+        codec_block_free(&b);
+        return PBFT_ERR_CORRUPT;
+    }
+    *out = b;
+    *ids = v;
+    return PBFT_OK;
+}
+
 pbft_status_t store_get_header(store_t *s, uint64_t height, pbft_block_header_t *out) {
     PBFT_ASSERT(out != NULL);
     uint8_t *raw = NULL;
@@ -1191,17 +1213,11 @@ pbft_status_t store_get_receipt(store_t *s, const uint8_t tx_id[PBFT_HASH_SIZE],
     pbft_status_t st = store_get_tx_location(s, tx_id, &loc);
     if (st != PBFT_OK) return st;
     pbft_block_t block;
-    st = store_get_block(s, loc.height, &block);
+    uint8_t(*ids)[PBFT_HASH_SIZE] = NULL;
+    st = get_block_with_ids(s, loc.height, &block, &ids);
     if (st != PBFT_OK) return st == PBFT_ERR_NOT_FOUND ? PBFT_ERR_CORRUPT : st;
     uint32_t n = block.header.tx_count;
-    if (loc.index >= n) {
-        codec_block_free(&block);
-        return PBFT_ERR_CORRUPT;
-    }
-    uint8_t(*ids)[PBFT_HASH_SIZE] = pbft_xmalloc((size_t)n * PBFT_HASH_SIZE);
-    uint8_t root[PBFT_HASH_SIZE];
-    codec_block_tx_root(&block, ids, root);
-    if (memcmp(ids[loc.index], tx_id, PBFT_HASH_SIZE) != 0) {
+    if (loc.index >= n || memcmp(ids[loc.index], tx_id, PBFT_HASH_SIZE) != 0) {
         st = PBFT_ERR_CORRUPT;
     } else {
         out->tx = block.txs[loc.index];
@@ -1236,13 +1252,11 @@ static void hist_block_free(hist_block_t *hb) {
 static bool hist_block_load(store_t *s, uint64_t height, hist_block_t *hb) {
     hist_block_free(hb);
     atomic_fetch_add(&s->history_block_loads, 1);
-    if (height == 0 || store_get_block(s, height, &hb->block) != PBFT_OK) return false;
+    if (height == 0 || get_block_with_ids(s, height, &hb->block, &hb->ids) != PBFT_OK) return false;
     hb->height = height;
     uint32_t n = hb->block.header.tx_count;
-    hb->ids = pbft_xmalloc((size_t)PBFT_MAX(n, 1) * PBFT_HASH_SIZE);
     hb->links = pbft_xmalloc(2 * (size_t)PBFT_MAX(n, 1) * sizeof *hb->links);
-    uint8_t root[PBFT_HASH_SIZE], key[9], *raw = NULL;
-    codec_block_tx_root(&hb->block, hb->ids, root);
+    uint8_t key[9], *raw = NULL;
     size_t size = 0, off = 0;
     bool ok = db_get(s, key, height_key('L', height, key), &raw, &size) == PBFT_OK;
     for (uint32_t i = 0; ok && i < 2 * n; i++) {
