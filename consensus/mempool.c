@@ -30,12 +30,15 @@ static uint32_t index_find(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE])
     }
 }
 
+static void slots_insert(mempool_slot_t *index, uint32_t mask, uint32_t entry, uint32_t hash) {
+    uint32_t i = hash & mask;
+    while (index[i].entry != MEMPOOL_NIL)
+        i = (i + 1) & mask;
+    index[i] = (mempool_slot_t){.entry = entry, .hash = hash};
+}
+
 static void index_insert(mempool_t *m, uint32_t entry) {
-    uint32_t h = id_hash(m->entries[entry].id);
-    uint32_t i = h & m->index_mask;
-    while (m->index[i].entry != MEMPOOL_NIL)
-        i = (i + 1) & m->index_mask;
-    m->index[i] = (mempool_slot_t){.entry = entry, .hash = h};
+    slots_insert(m->index, m->index_mask, entry, id_hash(m->entries[entry].id));
 }
 
 /* Backward-shift deletion keeps every probe chain unbroken. */
@@ -251,11 +254,7 @@ void mempool_commit(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
         m->recent_count++;
     }
     memcpy(m->recent[pos], id, PBFT_HASH_SIZE);
-    uint32_t h = id_hash(id);
-    uint32_t i = h & RECENT_INDEX_MASK;
-    while (m->recent_index[i].entry != MEMPOOL_NIL)
-        i = (i + 1) & RECENT_INDEX_MASK;
-    m->recent_index[i] = (mempool_slot_t){.entry = pos, .hash = h};
+    slots_insert(m->recent_index, RECENT_INDEX_MASK, pos, id_hash(id));
     m->recent_next = (pos + 1) & (MEMPOOL_RECENT_COMMITTED_MAX - 1);
     PBFT_ASSERT(m->recent_count <= MEMPOOL_RECENT_COMMITTED_MAX);
 }
