@@ -95,13 +95,17 @@ static bool read_stat(const char *path, unsigned long long *ticks, char *comm, s
     return true;
 }
 
+static double tick_seconds(void) {
+    long hz = sysconf(_SC_CLK_TCK);
+    return 1.0 / (double)(hz > 0 ? hz : 100);
+}
+
 bool load_proc_cpu_s(int pid, double *out) {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/stat", pid);
     unsigned long long ticks = 0;
     if (!read_stat(path, &ticks, NULL, 0)) return false;
-    long hz = sysconf(_SC_CLK_TCK);
-    *out = (double)ticks / (double)(hz > 0 ? hz : 100);
+    *out = (double)ticks * tick_seconds();
     return true;
 }
 
@@ -113,8 +117,7 @@ bool load_proc_cpu_classes(int pid, double *out) {
     snprintf(path, sizeof(path), "/proc/%d/task", pid);
     DIR *d = opendir(path);
     if (!d) return false;
-    long hz = sysconf(_SC_CLK_TCK);
-    double tick_s = 1.0 / (double)(hz > 0 ? hz : 100);
+    double tick_s = tick_seconds();
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         char *end = NULL;
