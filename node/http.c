@@ -296,14 +296,44 @@ static json_t *receipt_json(const store_receipt_t *r) {
     return out;
 }
 
+/* ?wait_ms=N (0..HTTP_WAIT_MS_MAX, default 0): how long a GET may wait for
+ * what it asks about. False (answered 400) when malformed. */
+static bool query_wait_ms(node_t *node, struct MHD_Connection *c, uint64_t *wait_ms,
+                          enum MHD_Result *answer) {
+    *wait_ms = 0;
+    const char *text = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait_ms");
+    if (!text) return true;
+    if (http_parse_u64(text, wait_ms) == PBFT_OK && *wait_ms <= HTTP_WAIT_MS_MAX) return true;
+    *answer = respond_error(node, c, MHD_HTTP_BAD_REQUEST, "malformed",
+                            "wait_ms must be a number of milliseconds in 0..20000");
+    return false;
+}
+
+/* With ?wait_ms=N a tx that is not committed yet is looked up again after
+ * every height change until it is, or N ms have passed: a client sees its
+ * commit at once without polling. */
 static enum MHD_Result handle_get_tx(node_t *node, struct MHD_Connection *c, const char *arg) {
     uint8_t id[PBFT_HASH_SIZE];
     if (http_parse_tx_id(arg, id) != PBFT_OK) {
         return respond_error(node, c, MHD_HTTP_BAD_REQUEST, "malformed",
                              "a tx id is 64 hex digits");
     }
+    uint64_t wait_ms;
+    enum MHD_Result answer;
+    if (!query_wait_ms(node, c, &wait_ms, &answer)) return answer;
+    uint64_t deadline_ms = node_now_ms() + wait_ms;
     store_receipt_t *r = pbft_xmalloc(sizeof *r);
-    pbft_status_t st = store_get_receipt(node_store(node), id, r);
+    pbft_status_t st;
+    for (;;) {
+        /* The height is read before the lookup: a block stored after the
+         * lookup is published at a greater height, which ends the wait. */
+        node_status_t s;
+        node_get_status(node, &s);
+        st = store_get_receipt(node_store(node), id, r);
+        uint64_t now_ms = node_now_ms();
+        if (st != PBFT_ERR_NOT_FOUND || now_ms >= deadline_ms || !s.serving) break;
+        node_wait_height(node, s.replica.executed_height, deadline_ms - now_ms, &s);
+    }
     if (st == PBFT_OK) {
         json_t *body =
             json_pack("{s:o, s:s, s:o, s:I, s:s, s:o}", "id", json_hex(id, PBFT_HASH_SIZE),
@@ -542,9 +572,23 @@ static enum MHD_Result handle_checkpoint(node_t *node, struct MHD_Connection *c,
 /* ------------------------------------------------------------------------ */
 /* GET /status, /health, /metrics                                            */
 
+/* With ?after=H the answer waits (up to ?wait_ms, default 0) until the
+ * height is above H: a commit watcher makes one request per block instead
+ * of polling. */
 static enum MHD_Result handle_status(node_t *node, struct MHD_Connection *c) {
+    uint64_t wait_ms, after = 0;
+    enum MHD_Result answer;
+    if (!query_wait_ms(node, c, &wait_ms, &answer)) return answer;
+    const char *text = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+    if (text && http_parse_u64(text, &after) != PBFT_OK) {
+        return respond_error(node, c, MHD_HTTP_BAD_REQUEST, "malformed",
+                             "after must be a decimal height");
+    }
     node_status_t s;
-    node_get_status(node, &s);
+    if (text && wait_ms > 0)
+        node_wait_height(node, after, wait_ms, &s);
+    else
+        node_get_status(node, &s);
     const replica_status_t *r = &s.replica;
     json_t *peers = json_array();
     for (uint16_t i = 0; i < PBFT_REPLICA_COUNT_MAX; i++) {

@@ -12,6 +12,8 @@
 #define HTTP_ARG_SIZE_MAX 128 /* longest path argument: a 64-digit tx id */
 #define HTTP_HISTORY_LIMIT_MAX 1000
 #define HTTP_HISTORY_LIMIT_DEFAULT 100
+/* Longest long-poll (?wait_ms=), well inside the 30 s connection timeout. */
+#define HTTP_WAIT_MS_MAX 20000
 
 typedef enum http_route_kind {
     HTTP_ROUTE_NONE = 0,

@@ -145,14 +145,15 @@ struct node {
     outbox_msg_t *held_tail;
 
     pthread_mutex_t status_mutex;
-    replica_status_t status; /* published by the consensus thread */
+    pthread_cond_t height_cond; /* with status_mutex: the published height rose, or stopping */
+    replica_status_t status;    /* published by the consensus thread */
     _Atomic uint64_t stored_height;
     _Atomic bool serving;
     _Atomic bool stopping;
     _Atomic int exit_code;
     _Atomic uint64_t tx_valid_fallbacks; /* tx_valid cache misses verified inline */
-    bool delivering_verified; /* consensus thread: the message being delivered has
-                                 had every tx verified by ingress */
+    bool delivering_verified;            /* consensus thread: the message being delivered has
+                                            had every tx verified by ingress */
     _Atomic uint64_t ingress_dropped;    /* per-sender queue full */
     _Atomic uint64_t ingress_bad_tx;     /* tx-carrying message with a bad tx */
 };

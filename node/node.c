@@ -37,11 +37,19 @@ static void wake_noop(void *node, void *ctx, bool cancelled) {
     (void)cancelled;
 }
 
+/* Long-polling HTTP threads re-check `stopping` when woken. */
+static void wake_height_waiters(node_t *node) {
+    pthread_mutex_lock(&node->status_mutex);
+    pthread_cond_broadcast(&node->height_cond);
+    pthread_mutex_unlock(&node->status_mutex);
+}
+
 void node_request_stop(node_t *node, int exit_code) {
     int expected = NODE_EXIT_OK;
     atomic_compare_exchange_strong(&node->exit_code, &expected, exit_code);
     atomic_store(&node->stopping, true);
     inbox_post(node->inbox, wake_noop, NULL); /* wake the loop */
+    wake_height_waiters(node);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -357,6 +365,11 @@ int node_open(const node_config_t *config, node_t **out) {
     node->config = *config;
     node->signal_fd = -1;
     pthread_mutex_init(&node->status_mutex, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&node->height_cond, &attr);
+    pthread_condattr_destroy(&attr);
     node->inbox = inbox_new();
     node->latency = latency_new();
     if (getrandom(&node->rng_state, sizeof node->rng_state, 0) != sizeof node->rng_state) {
@@ -389,6 +402,10 @@ static void publish_status(node_t *node) {
     replica_status_t s;
     replica_get_status(node->replica, &s);
     pthread_mutex_lock(&node->status_mutex);
+    /* One broadcast per height change (a block, or a state-transfer jump),
+     * not per loop turn; glibc's broadcast without waiters is a few loads. */
+    if (s.executed_height != node->status.executed_height)
+        pthread_cond_broadcast(&node->height_cond);
     node->status = s;
     pthread_mutex_unlock(&node->status_mutex);
     snprintf(pbft_assert_context, sizeof pbft_assert_context, "replica=%u view=%llu height=%llu",
@@ -485,6 +502,7 @@ void node_close(node_t *node) {
     atomic_store(&node->serving, false);
     atomic_store(&node->stopping, true);
     inbox_close(node->inbox, node); /* waiters get "unavailable" from here on */
+    wake_height_waiters(node);      /* long-polls answer now, so http_stop does not wait */
     http_stop(node->http);
     storage_stop(node->storage); /* finishes the blocks already delivered */
     verify_pool_free(node->verify);
@@ -502,6 +520,7 @@ void node_close(node_t *node) {
     latency_free(node->latency);
     inbox_free(node->inbox);
     if (node->signal_fd >= 0) close(node->signal_fd);
+    pthread_cond_destroy(&node->height_cond);
     pthread_mutex_destroy(&node->status_mutex);
     free(node);
 }
@@ -609,6 +628,24 @@ void node_get_status(node_t *node, node_status_t *out) {
     out->serving = atomic_load(&node->serving) && !atomic_load(&node->stopping);
     out->stored_height = atomic_load(&node->stored_height);
     memcpy(out->chain_id, node->genesis.chain_id, PBFT_CHAIN_ID_SIZE);
+}
+
+void node_wait_height(node_t *node, uint64_t above, uint64_t wait_ms, node_status_t *out) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += (time_t)(wait_ms / 1000);
+    deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&node->status_mutex);
+    while (node->status.executed_height <= above && !atomic_load(&node->stopping)) {
+        if (pthread_cond_timedwait(&node->height_cond, &node->status_mutex, &deadline) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&node->status_mutex);
+    node_get_status(node, out);
 }
 
 store_t *node_store(node_t *node) {

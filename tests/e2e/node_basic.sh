@@ -85,9 +85,50 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://$(http_addr 0)/block/$top?
 [ "$code" = 400 ] || fail "GET /block?txs=all gave $code, want 400"
 log "HTTP contract checks passed"
 
-# Clean shutdown and restart at the same height.
+# Long-polls: GET /status?after=H&wait_ms=N and GET /tx/ID?wait_ms=N answer
+# as soon as a block is stored, not at the end of the wait. The testnet is
+# idle here (no txs, so no blocks), so nothing else moves the height.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+h=$(height 2)
+t0=$(now_ms)
+got=$(curl -s --max-time 10 "http://$(http_addr 2)/status?after=$h&wait_ms=400" | jq -r .height)
+dt=$(($(now_ms) - t0))
+[ "$got" = "$h" ] && [ "$dt" -ge 400 ] ||
+    fail "idle /status?after=$h&wait_ms=400 gave height $got after $dt ms (want $h after >= 400)"
+sign_txs 0 1 "$TN/poll" 5
+f="$TN/poll/$(account_name 0)-5.json"
+id=$(jq -r .id "$f")
+curl -s --max-time 30 "http://$(http_addr 2)/status?after=$h&wait_ms=20000" >"$TN/poll/status" &
+status_poll=$!
+curl -s --max-time 30 "http://$(http_addr 3)/tx/$id?wait_ms=20000" >"$TN/poll/tx" &
+tx_poll=$!
+sleep 0.3 # both requests are waiting (if not, the checks below still pass: they would have seen nothing)
+t0=$(now_ms)
+code=$(submit 0 "$f")
+[ "$code" = 202 ] || fail "POST /tx of nonce 5 gave $code"
+wait "$status_poll" "$tx_poll"
+dt=$(($(now_ms) - t0))
+[ "$(jq -r .height "$TN/poll/status")" -gt "$h" ] || fail "long-polled /status: $(cat "$TN/poll/status")"
+[ "$(jq -r .status "$TN/poll/tx")" = committed ] || fail "long-polled /tx: $(cat "$TN/poll/tx")"
+[ "$dt" -lt 15000 ] || fail "long-polls answered $dt ms after the submit (wait was 20000 ms)"
+for q in "/status?wait_ms=20001" "/status?wait_ms=x" "/status?after=-1&wait_ms=10" \
+    "/tx/$id?wait_ms=99999999999999999999"; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://$(http_addr 0)$q")
+    [ "$code" = 400 ] || fail "GET $q gave $code, want 400"
+done
+log "long-polls answered $dt ms after the submit; bad wait parameters get 400"
+
+# Clean shutdown and restart at the same height; a long-poll in progress
+# does not hold the shutdown up (it is answered or dropped at once).
 h1=$(height 1)
+curl -s --max-time 30 "http://$(http_addr 1)/status?after=$((h1 + 1000))&wait_ms=20000" >/dev/null &
+held_poll=$!
+sleep 0.3
+t0=$(now_ms)
 kill_node 1 TERM
+dt=$(($(now_ms) - t0))
+wait "$held_poll" || true
+[ "$dt" -lt 10000 ] || fail "replica 1 took $dt ms to exit with a long-poll open"
 start_node 1
 wait_until 60 "replica 1 back" healthy 1
 [ "$(height 1)" -ge "$h1" ] || fail "replica 1 restarted below its height"
