@@ -24,6 +24,8 @@
 #define WALLET_TX_FILE_SIZE_MAX (64u * 1024u)
 #define WALLET_POLL_MS_MIN 50
 #define WALLET_POLL_MS_MAX 500
+#define WALLET_WAIT_MS 500        /* one long-poll of GET /tx/ID?wait_ms= */
+#define WALLET_WAIT_MARGIN_MS 100 /* kept between the wait and the deadline */
 #define WALLET_RESUBMIT_MS 1000
 #define WALLET_BROADCAST_MS 1500 /* pending this long: send to every replica */
 #define WALLET_BROADCAST_TIMEOUT_MS 2000
@@ -201,10 +203,16 @@ static int report_committed(wallet_ctx_t *ctx, const uint8_t id[PBFT_HASH_SIZE],
  * TX_ERROR with err filled (transport failure or an unexpected answer). */
 enum { TX_ERROR = -1, TX_UNKNOWN = 0, TX_PENDING = 1, TX_COMMITTED = 2 };
 
-static int fetch_tx(wallet_ctx_t *ctx, const char *id_hex, tools_http_response_t *r,
-                    pbft_status_t *http_status, char *err, size_t err_size) {
-    char path[128];
-    snprintf(path, sizeof(path), "/tx/%s", id_hex);
+/* With wait_ms > 0 a replica answers as soon as the tx commits, or after
+ * wait_ms (GET /tx/ID?wait_ms=N). */
+static int fetch_tx(wallet_ctx_t *ctx, const char *id_hex, uint64_t wait_ms,
+                    tools_http_response_t *r, pbft_status_t *http_status, char *err,
+                    size_t err_size) {
+    char path[160];
+    if (wait_ms > 0)
+        snprintf(path, sizeof(path), "/tx/%s?wait_ms=%" PRIu64, id_hex, wait_ms);
+    else
+        snprintf(path, sizeof(path), "/tx/%s", id_hex);
     *http_status = tools_http_get(ctx->http, path, r, err, err_size);
     if (*http_status != PBFT_OK) return TX_ERROR;
     const char *status = r->json ? tools_json_get_string(r->json, "status") : NULL;
@@ -242,9 +250,10 @@ static void broadcast(wallet_ctx_t *ctx, const char *hex) {
     json_decref(body);
 }
 
-/* Polls /tx/ID until it is committed or --timeout passes, re-submitting the
- * (idempotent) tx when a node does not know it — e.g. after failing over to
- * another replica. Then verifies and reports. */
+/* Long-polls /tx/ID (a replica answers the moment the tx commits) until it
+ * is committed or --timeout passes, re-submitting the (idempotent) tx when
+ * a node does not know it — e.g. after failing over to another replica.
+ * Then verifies and reports. */
 static int wait_and_report(wallet_ctx_t *ctx, const pbft_tx_t *tx, const char *hex) {
     uint8_t id[PBFT_HASH_SIZE];
     char id_hex[2 * PBFT_HASH_SIZE + 1], last[512] = "no answer yet";
@@ -257,10 +266,16 @@ static int wait_and_report(wallet_ctx_t *ctx, const pbft_tx_t *tx, const char *h
         uint64_t now = wallet_now_ms();
         if (now >= deadline) return report_timeout(ctx, id_hex, tx, last);
         tools_http_set_timeout(ctx->http, (long)PBFT_MIN(deadline - now, 10000u));
+        /* The answer must come well inside the request timeout. */
+        uint64_t left = deadline - now;
+        uint64_t wait_ms = left > 2 * WALLET_WAIT_MARGIN_MS
+                               ? PBFT_MIN((uint64_t)WALLET_WAIT_MS, left - WALLET_WAIT_MARGIN_MS)
+                               : 0;
         tools_http_response_t r;
         pbft_status_t http_status = PBFT_OK;
         char err[512];
-        int state = fetch_tx(ctx, id_hex, &r, &http_status, err, sizeof(err));
+        int state = fetch_tx(ctx, id_hex, wait_ms, &r, &http_status, err, sizeof(err));
+        bool waited = wait_ms > 0 && wallet_now_ms() - now >= wait_ms;
         if (state == TX_COMMITTED) {
             int rc = report_committed(ctx, id, id_hex, r.json, deadline);
             tools_http_response_free(&r);
@@ -282,6 +297,9 @@ static int wait_and_report(wallet_ctx_t *ctx, const pbft_tx_t *tx, const char *h
             last_broadcast = wallet_now_ms();
             broadcast_ms = PBFT_MIN(broadcast_ms * 2, 10000u);
         }
+        /* The replica did not hold the request (an error, or a node that
+         * ignores wait_ms): back off instead of spinning. */
+        if (waited) continue;
         wallet_sleep_ms(PBFT_MIN(poll_ms, deadline - PBFT_MIN(wallet_now_ms(), deadline)));
         poll_ms = PBFT_MIN(poll_ms * 3 / 2, (uint64_t)WALLET_POLL_MS_MAX);
     }
@@ -458,7 +476,7 @@ static int lookup(wallet_ctx_t *ctx, const char *id_hex, tools_http_response_t *
     if (rc) return rc;
     pbft_status_t http_status = PBFT_OK;
     char err[512];
-    *state = fetch_tx(ctx, id_hex, r, &http_status, err, sizeof(err));
+    *state = fetch_tx(ctx, id_hex, 0, r, &http_status, err, sizeof(err));
     if (*state != TX_ERROR) return 0;
     if (http_status != PBFT_OK) return wallet_fail_http(ctx, http_status, err);
     rc = wallet_fail_response(ctx, r, "tx lookup");
