@@ -479,8 +479,9 @@ md.append("""## Method
   primary in order; any reordering would show as failed txs in the figures), in the open loop one
   tx per account is in flight. `pbftd testnet` caps the funded accounts at 1000, which caps what
   can be in flight at 1000 x that group size.
-- **Commit detection.** One watcher thread polls `GET /status` of replica 1 (1-2 ms) and fetches
-  every new `GET /block/{h}`; a transaction counts as committed when the status first shows the
+- **Commit detection.** One watcher thread long-polls `GET /status?after=H&wait_ms=200` of
+  replica 1 (answered as soon as a block above H is stored) and fetches every new
+  `GET /block/{h}?txs=ids`; a transaction counts as committed when the status first shows the
   height of the block that holds it. Committed tx/s is the sum of `tx_count` over the blocks first
   seen inside the measured window, divided by its length.
 - **Closed loop** (`--closed C`): C workers, each with one batch outstanding until every one of its
@@ -572,7 +573,7 @@ for c in "${SWEEP[@]}"; do
     if [ $((c * BATCH)) -gt $((accounts * PER_ACCOUNT)) ]; then break; fi
     log "closed loop C=$c B=$BATCH"
     load_run "closed-c$c" --closed "$c" --batch "$BATCH" --per-account "$PER_ACCOUNT" --seconds "$CLOSED_S" \
-        --warmup "$WARMUP" --txs "$closed_txs" --poll-ms 2 || continue
+        --warmup "$WARMUP" --txs "$closed_txs" || continue
     tps=$(json_get "$work/run-closed-c$c.json" tps)
     better=$(python3 -c "print(1 if $tps > 1.05 * $peak else 0)")
     if python3 -c "import sys; sys.exit(0 if $tps > $peak else 1)"; then
@@ -598,7 +599,7 @@ if python3 -c "import sys; sys.exit(0 if $peak > 0 else 1)"; then
             fact verify_rate_o80 "$(json_get "$work/verify_rate_o80.json" verify_per_s 2>/dev/null || echo 0)"
         fi
         log "open loop $rate tx/s ($label)"
-        load_run "$label" --open "$rate" --seconds "$OPEN_S" --poll-ms 1 --threads 4 \
+        load_run "$label" --open "$rate" --seconds "$OPEN_S" --threads 4 \
             --batch 256 || true
     done
 else
@@ -643,8 +644,7 @@ if [ $perf = 1 ] && [ -n "$peak_label" ] && command -v perf >/dev/null; then
     sleep 0.5
     "$bin/pbft-load" --dir "$net" --pids "$(pid_list)" --label "perf-c$c" --drain "$DRAIN" \
         --closed "$c" --batch "$BATCH" --per-account "$PER_ACCOUNT" --seconds "$CLOSED_S" \
-        --warmup 1 --txs "$closed_txs" \
-        --poll-ms 2 >"$work/run-perf.json" 2>"$work/run-perf.err"
+        --warmup 1 --txs "$closed_txs" >"$work/run-perf.json" 2>"$work/run-perf.err"
     sed 's/^/    /' "$work/run-perf.err" | grep -v '^    pbft-load: [0-9]* accounts' >&2
     for p in "${perf_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
     for p in "${perf_pids[@]}"; do wait "$p" 2>/dev/null; done

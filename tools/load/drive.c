@@ -6,7 +6,10 @@
  *
  * Commit time of a tx = when the watched replica's /status first showed a
  * height that includes the tx's block (the block contents are then fetched
- * to learn which txs it holds). Open-loop latency runs from the scheduled
+ * to learn which txs it holds). The watcher long-polls (GET
+ * /status?after=H&wait_ms=..., answered as soon as the height passes H), so
+ * it sees a block when it is stored and costs one request per block; with
+ * --poll-ms P it polls every P ms instead. Open-loop latency runs from the scheduled
  * time, not from the send time, so a generator that falls behind shows up
  * as latency instead of hiding it (no coordinated omission).
  */
@@ -315,6 +318,10 @@ static void record_block(run_t *r, const load_block_info_t *info, uint64_t seen_
     }
 }
 
+/* Long enough to cost nothing, short enough that the watcher notices
+ * stop_watch promptly when no block comes. */
+#define WATCH_WAIT_MS 200
+
 static void *watcher(void *arg) {
     run_t *r = arg;
     const char *base = r->ks->urls[r->cfg->watch];
@@ -328,7 +335,9 @@ static void *watcher(void *arg) {
         pthread_mutex_unlock(&r->mu);
         if (stop) break;
         load_status_t s;
-        if (load_get_status(&h, base, &s) == PBFT_OK) {
+        pbft_status_t st = r->cfg->poll_ms ? load_get_status(&h, base, &s)
+                                           : load_wait_status(&h, base, last, WATCH_WAIT_MS, &s);
+        if (st == PBFT_OK) {
             uint64_t seen_ns = load_now_ns();
             while (last < s.height) {
                 load_block_info_t info;
@@ -341,7 +350,9 @@ static void *watcher(void *arg) {
                 pthread_mutex_unlock(&r->mu);
             }
         }
-        load_sleep_ns((uint64_t)r->cfg->poll_ms * 1000000ull);
+        /* polling, or the replica did not answer everything: do not spin */
+        if (r->cfg->poll_ms || st != PBFT_OK || last < s.height)
+            load_sleep_ns((uint64_t)PBFT_MAX(r->cfg->poll_ms, 1u) * 1000000ull);
     }
     free(b.idx);
     free(b.ok);

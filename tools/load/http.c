@@ -5,6 +5,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <string.h>
 #include <time.h>
@@ -143,8 +144,17 @@ static json_t *http_get_json(load_http_t *h, const char *url, bool *not_found) {
 }
 
 pbft_status_t load_get_status(load_http_t *h, const char *base, load_status_t *out) {
-    char url[LOAD_URL_SIZE_MAX + 32];
-    snprintf(url, sizeof(url), "%s/status", base);
+    return load_wait_status(h, base, 0, 0, out);
+}
+
+pbft_status_t load_wait_status(load_http_t *h, const char *base, uint64_t after, uint32_t wait_ms,
+                               load_status_t *out) {
+    char url[LOAD_URL_SIZE_MAX + 64];
+    if (wait_ms > 0)
+        snprintf(url, sizeof(url), "%s/status?after=%" PRIu64 "&wait_ms=%" PRIu32, base, after,
+                 wait_ms);
+    else
+        snprintf(url, sizeof(url), "%s/status", base);
     json_t *root = http_get_json(h, url, NULL);
     if (!root) return PBFT_ERR_UNAVAILABLE;
     memset(out, 0, sizeof(*out));

@@ -80,6 +80,10 @@ typedef struct load_status {
 
 /* GET base/status. */
 PBFT_MUST_USE pbft_status_t load_get_status(load_http_t *h, const char *base, load_status_t *out);
+/* GET base/status?after=A&wait_ms=W: answered once the height is above A,
+ * or after W ms (W < LOAD_HTTP_TIMEOUT_MS). W = 0 is load_get_status. */
+PBFT_MUST_USE pbft_status_t load_wait_status(load_http_t *h, const char *base, uint64_t after,
+                                             uint32_t wait_ms, load_status_t *out);
 /* GET base/account/ADDR -> nonce. */
 PBFT_MUST_USE pbft_status_t load_get_nonce(load_http_t *h, const char *base,
                                            const uint8_t address[PBFT_ADDRESS_SIZE],
@@ -211,7 +215,7 @@ typedef struct load_config {
     double drain_seconds;    /* after the window: wait this long for commits */
     uint32_t sender_threads; /* open loop */
     uint32_t watch;          /* replica index whose API the watcher polls */
-    uint32_t poll_ms;
+    uint32_t poll_ms;        /* 0: the watcher long-polls /status?after= */
     size_t pid_count;
     int pids[LOAD_REPLICA_COUNT_MAX];
     const char *label;

@@ -50,7 +50,7 @@ static void usage(FILE *f) {
                "  --txs N          pre-sign N txs (default: closed 12000/s x (W+T); open R x T)\n"
                "  --threads S      open-loop sender threads [4]; verify-rate threads [nproc]\n"
                "  --watch I        replica whose API the commit watcher polls [1 or 0]\n"
-               "  --poll-ms P      watcher poll interval [1]\n"
+               "  --poll-ms P      poll /status every P ms instead of long-polling it [0]\n"
                "  --pids P,P,...   replica pids: CPU seconds per committed tx\n"
                "  --label NAME     copied into the JSON line\n");
 }
@@ -201,7 +201,7 @@ static int parse_args(int argc, char **argv, options_t *o) {
                              .drain_seconds = 20,
                              .sender_threads = 4,
                              .watch = UINT32_MAX,
-                             .poll_ms = 1,
+                             .poll_ms = 0,
                              .label = ""};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
