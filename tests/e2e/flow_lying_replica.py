@@ -25,6 +25,7 @@ import os
 import struct
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 
 PORT = int(sys.argv[1])
@@ -121,11 +122,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         if state["mode"] == "forge":
-            if self.path.startswith("/tx/"):
-                answer = state["forged"].get(self.path[4:])
+            path = urllib.parse.urlsplit(self.path).path  # without ?wait_ms=
+            if path.startswith("/tx/"):
+                answer = state["forged"].get(path[4:])
                 if answer:
                     return self.reply(200, answer)
-                return self.reply(404, {"id": self.path[4:], "status": "unknown"})
+                return self.reply(404, {"id": path[4:], "status": "unknown"})
             if self.path.startswith("/account/"):
                 return self.reply(200, {"address": self.path.split("/")[2], "balance": "1000000",
                                         "nonce": "0", "height": "1"})
