@@ -91,13 +91,13 @@ typedef struct mempool {
     uint32_t capacity; /* entries allocated (grows to limit) */
     mempool_entry_t *entries;
     uint32_t free_head;
-    uint32_t head, tail; /* FIFO by arrival */
+    uint32_t head, tail;   /* FIFO by arrival */
     mempool_slot_t *index; /* open addressing by id */
     uint32_t index_mask;
     /* Recently committed ids: a FIFO ring with its own index. */
     uint8_t (*recent)[PBFT_HASH_SIZE];
     mempool_slot_t *recent_index; /* 2 * MEMPOOL_RECENT_COMMITTED_MAX slots */
-    uint32_t recent_next;   /* ring position of the next insert */
+    uint32_t recent_next;         /* ring position of the next insert */
     uint32_t recent_count;
     /* Arrival rate (txs admitted per second), an exponentially weighted
      * average over MEMPOOL_RATE_BUCKET_MS buckets; it steers batching. */

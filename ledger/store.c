@@ -1255,7 +1255,7 @@ static bool hist_block_load(store_t *s, uint64_t height, hist_block_t *hb) {
     if (height == 0 || get_block_with_ids(s, height, &hb->block, &hb->ids) != PBFT_OK) return false;
     hb->height = height;
     uint32_t n = hb->block.header.tx_count;
-    hb->links = pbft_xmalloc(2 * (size_t)PBFT_MAX(n, 1) * sizeof *hb->links);
+    hb->links = pbft_xcalloc(2 * (size_t)PBFT_MAX(n, 1), sizeof *hb->links);
     uint8_t key[9], *raw = NULL;
     size_t size = 0, off = 0;
     bool ok = db_get(s, key, height_key('L', height, key), &raw, &size) == PBFT_OK;

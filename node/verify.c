@@ -157,7 +157,8 @@ verify_pool_t *verify_pool_new(uint32_t threads, const uint8_t chain_id[PBFT_CHA
     memcpy(pool->chain_id, chain_id, PBFT_CHAIN_ID_SIZE);
     /* calloc: the pages stay untouched (zero) until a bucket is used */
     pool->buckets_raw = pbft_xcalloc(1, VERIFY_CACHE_BUCKETS * sizeof *pool->buckets + 64);
-    pool->buckets = (cache_bucket_t *)(((uintptr_t)pool->buckets_raw + 63) & ~(uintptr_t)63);
+    size_t skew = (size_t)((uintptr_t)pool->buckets_raw % 64);
+    pool->buckets = (cache_bucket_t *)((char *)pool->buckets_raw + (skew ? 64 - skew : 0));
     pthread_mutex_init(&pool->mutex, NULL);
     pthread_cond_init(&pool->cond, NULL);
     for (int i = 0; i < VERIFY_CACHE_LOCKS; i++)

@@ -570,8 +570,8 @@ static const sim_scenario_t scenarios[] = {
      0, setup_swarm, NULL, true, 2},
     {"swarm_v3", "swarm as of 05:10 (long fault periods): keeps regression seeds", 0, 0,
      setup_swarm, NULL, true, 3},
-    {"swarm_v4", "swarm as of 2026-11-22 (batch rates from the seed): keeps regression seeds", 0,
-     0, setup_swarm, NULL, true, 4},
+    {"swarm_v4", "swarm as of 2026-11-22 (batch rates from the seed): keeps regression seeds", 0, 0,
+     setup_swarm, NULL, true, 4},
     {"swarm", "random mix of all faults (heal time drawn from the seed)", 0, 0, setup_swarm, NULL,
      true, 4},
 };

@@ -763,7 +763,8 @@ static uint32_t g_requests_from_1;
 
 static bool count_requests_from_1(cluster_t *c, const frame_t *f, const msg_t *m) {
     (void)c;
-    if (m->type == MSG_REQUEST && f->from == 1 && f->to == 0) g_requests_from_1++; /* one per broadcast */
+    if (m->type == MSG_REQUEST && f->from == 1 && f->to == 0)
+        g_requests_from_1++; /* one per broadcast */
     return true;
 }
 
