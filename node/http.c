@@ -332,7 +332,10 @@ static enum MHD_Result handle_get_tx(node_t *node, struct MHD_Connection *c, con
         st = store_get_receipt(node_store(node), id, r);
         uint64_t now_ms = node_now_ms();
         if (st != PBFT_ERR_NOT_FOUND || now_ms >= deadline_ms || !s.serving) break;
-        node_wait_height(node, s.replica.executed_height, deadline_ms - now_ms, &s);
+        if (!node_wait_height(node, s.replica.executed_height, deadline_ms - now_ms, &s)) {
+            st = store_get_receipt(node_store(node), id, r); /* too many waiting: answer now */
+            break;
+        }
     }
     if (st == PBFT_OK) {
         json_t *body =
@@ -586,7 +589,7 @@ static enum MHD_Result handle_status(node_t *node, struct MHD_Connection *c) {
     }
     node_status_t s;
     if (text && wait_ms > 0)
-        node_wait_height(node, after, wait_ms, &s);
+        (void)node_wait_height(node, after, wait_ms, &s); /* answered either way */
     else
         node_get_status(node, &s);
     const replica_status_t *r = &s.replica;

@@ -152,6 +152,7 @@ struct node {
     _Atomic bool stopping;
     _Atomic int exit_code;
     _Atomic uint64_t tx_valid_fallbacks; /* tx_valid cache misses verified inline */
+    _Atomic uint32_t long_polls;         /* HTTP threads in node_wait_height */
     bool delivering_verified;            /* consensus thread: the message being delivered has
                                             had every tx verified by ingress */
     _Atomic uint64_t ingress_dropped;    /* per-sender queue full */

@@ -131,6 +131,8 @@ static void render_workers(node_t *node, metrics_text_t *t) {
             LOAD(node->metrics.http_requests));
     counter(t, "pbft_http_errors_total", "HTTP requests answered with 4xx or 5xx.",
             LOAD(node->metrics.http_errors));
+    gauge(t, "pbft_http_long_polls", "HTTP requests waiting for a block (?wait_ms=).",
+          LOAD(node->long_polls));
 }
 
 void node_render_metrics(node_t *node, metrics_text_t *out) {

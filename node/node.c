@@ -630,7 +630,13 @@ void node_get_status(node_t *node, node_status_t *out) {
     memcpy(out->chain_id, node->genesis.chain_id, PBFT_CHAIN_ID_SIZE);
 }
 
-void node_wait_height(node_t *node, uint64_t above, uint64_t wait_ms, node_status_t *out) {
+bool node_wait_height(node_t *node, uint64_t above, uint64_t wait_ms, node_status_t *out) {
+    uint32_t cap = PBFT_MAX(node->config.http_connections_max / 2, 1u);
+    if (atomic_fetch_add(&node->long_polls, 1) >= cap) {
+        atomic_fetch_sub(&node->long_polls, 1);
+        node_get_status(node, out);
+        return false;
+    }
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += (time_t)(wait_ms / 1000);
@@ -645,7 +651,9 @@ void node_wait_height(node_t *node, uint64_t above, uint64_t wait_ms, node_statu
             break;
     }
     pthread_mutex_unlock(&node->status_mutex);
+    atomic_fetch_sub(&node->long_polls, 1);
     node_get_status(node, out);
+    return true;
 }
 
 store_t *node_store(node_t *node) {

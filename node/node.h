@@ -72,8 +72,10 @@ void node_get_status(node_t *node, node_status_t *out);
 /* Long-poll: blocks the calling (HTTP) thread until the published height
  * (status.replica.executed_height, which counts stored blocks only) is
  * above `above`, wait_ms have passed or the node is stopping, then fills
- * *out. Returns at once when the height is already above. */
-void node_wait_height(node_t *node, uint64_t above, uint64_t wait_ms, node_status_t *out);
+ * *out. Returns at once when the height is already above, and also when
+ * half of http_connections_max threads are already waiting here (false),
+ * so long-polls cannot take every connection from submissions. */
+bool node_wait_height(node_t *node, uint64_t above, uint64_t wait_ms, node_status_t *out);
 
 store_t *node_store(node_t *node);
 const pbft_genesis_t *node_genesis(const node_t *node);

@@ -129,8 +129,26 @@ kill_node 1 TERM
 dt=$(($(now_ms) - t0))
 wait "$held_poll" || true
 [ "$dt" -lt 10000 ] || fail "replica 1 took $dt ms to exit with a long-poll open"
-start_node 1
+# Back with 4 HTTP connections: long-polls may hold at most 2 of them.
+PBFT_HTTP_CONNECTIONS_MAX=4 start_node 1
 wait_until 60 "replica 1 back" healthy 1
 [ "$(height 1)" -ge "$h1" ] || fail "replica 1 restarted below its height"
 grep -q 'msg="exit" code=0' "$TN/node1/pbftd.log" || fail "SIGTERM did not exit 0"
+long_polls() { get 1 /metrics | awk '/^pbft_http_long_polls / {print $2}'; }
+held=()
+for k in 1 2; do
+    curl -s --max-time 30 "http://$(http_addr 1)/status?after=$((h1 + 1000))&wait_ms=20000" \
+        >/dev/null &
+    held+=($!)
+done
+wait_until 30 "2 long-polls waiting on replica 1" [ "$(long_polls)" = 2 ]
+t0=$(now_ms)
+got=$(curl -s --max-time 30 "http://$(http_addr 1)/status?after=$((h1 + 1000))&wait_ms=20000" |
+    jq -r .height)
+dt=$(($(now_ms) - t0))
+[ "$got" -ge "$h1" ] && [ "$dt" -lt 5000 ] ||
+    fail "a third long-poll with 2 of 4 connections waiting gave height '$got' after $dt ms"
+kill "${held[@]}" 2>/dev/null
+wait "${held[@]}" 2>/dev/null
+log "a third long-poll was answered after $dt ms while 2 of 4 connections waited"
 log "PASS"
