@@ -335,6 +335,7 @@ static void *watcher(void *arg) {
         pthread_mutex_unlock(&r->mu);
         if (stop) break;
         load_status_t s;
+        uint64_t before = last;
         pbft_status_t st = r->cfg->poll_ms ? load_get_status(&h, base, &s)
                                            : load_wait_status(&h, base, last, WATCH_WAIT_MS, &s);
         if (st == PBFT_OK) {
@@ -350,8 +351,9 @@ static void *watcher(void *arg) {
                 pthread_mutex_unlock(&r->mu);
             }
         }
-        /* polling, or the replica did not answer everything: do not spin */
-        if (r->cfg->poll_ms || st != PBFT_OK || last < s.height)
+        /* Polling; or the replica did not answer, did not hold the request
+         * (too many long-polls there) or a block fetch failed: do not spin. */
+        if (r->cfg->poll_ms || st != PBFT_OK || last == before || last < s.height)
             load_sleep_ns((uint64_t)PBFT_MAX(r->cfg->poll_ms, 1u) * 1000000ull);
     }
     free(b.idx);
