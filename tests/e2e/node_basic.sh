@@ -134,14 +134,14 @@ PBFT_HTTP_CONNECTIONS_MAX=4 start_node 1
 wait_until 60 "replica 1 back" healthy 1
 [ "$(height 1)" -ge "$h1" ] || fail "replica 1 restarted below its height"
 grep -q 'msg="exit" code=0' "$TN/node1/pbftd.log" || fail "SIGTERM did not exit 0"
-long_polls() { get 1 /metrics | awk '/^pbft_http_long_polls / {print $2}'; }
+long_polls_are() { [ "$(get 1 /metrics | awk '/^pbft_http_long_polls / {print $2}')" = "$1" ]; }
 held=()
 for k in 1 2; do
     curl -s --max-time 30 "http://$(http_addr 1)/status?after=$((h1 + 1000))&wait_ms=20000" \
         >/dev/null &
     held+=($!)
 done
-wait_until 30 "2 long-polls waiting on replica 1" [ "$(long_polls)" = 2 ]
+wait_until 30 "2 long-polls waiting on replica 1" long_polls_are 2
 t0=$(now_ms)
 got=$(curl -s --max-time 30 "http://$(http_addr 1)/status?after=$((h1 + 1000))&wait_ms=20000" |
     jq -r .height)
