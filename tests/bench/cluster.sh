@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # tests/bench/cluster.sh --build DIR [--quick] [--keep] [--out FILE] [--accounts K] [--perf]
+#                        [--batch-delay-ms MS] [--batch-max N]
 #
 # The cluster benchmark (issue 7): anyone can rerun it and get the same kind
 # of figures on their machine.
@@ -32,6 +33,7 @@ keep=0
 perf=0
 out=""
 accounts=""
+chain_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) build=$2; shift 2 ;;
@@ -40,6 +42,9 @@ while [ $# -gt 0 ]; do
         --perf) perf=1; shift ;;
         --out) out=$2; shift 2 ;;
         --accounts) accounts=$2; shift 2 ;;
+        # consensus parameters of the benchmark's genesis (pbftd testnet's
+        # defaults otherwise), to compare batching choices on one machine
+        --batch-delay-ms | --batch-max) chain_args+=("$1" "$2"); shift 2 ;;
         *) echo "cluster.sh: unknown argument $1" >&2; exit 64 ;;
     esac
 done
@@ -47,7 +52,7 @@ cd "$(dirname "$0")/../.." || exit 1
 repo=$PWD
 [ -n "$out" ] || out="$repo/docs/BENCHMARKS.md"
 case "$build" in /*) bin="$build/bin" ;; *) bin="$repo/$build/bin" ;; esac
-command_line="tests/bench/cluster.sh --build $build$([ $quick = 1 ] && echo ' --quick')"
+command_line="tests/bench/cluster.sh --build $build$([ $quick = 1 ] && echo ' --quick')${chain_args[*]:+ ${chain_args[*]}}"
 
 N=4
 if [ $quick = 1 ]; then
@@ -550,7 +555,7 @@ log "ceiling = $verify_rate / $N = $ceiling tx/s"
 base_port=$(free_base_port)
 [ -n "$base_port" ] || { echo "cluster: no free ports" >&2; exit 1; }
 if ! "$bin/pbftd" testnet --dir "$net" -n $N --base-port "$base_port" --accounts "$accounts" \
-    --balance 1000000000 >"$work/testnet.log" 2>&1; then
+    --balance 1000000000 "${chain_args[@]}" >"$work/testnet.log" 2>&1; then
     echo "cluster: pbftd testnet failed:" >&2
     tail -20 "$work/testnet.log" >&2
     exit 1
