@@ -69,10 +69,6 @@
 #define STORE_BLOCK_CACHE_BYTES (32u * 1024u * 1024u)
 #define STORE_BLOOM_BITS_PER_KEY 10
 #define STORE_MEMTABLE_BLOOM_RATIO 0.05 /* of the write buffer, for the memtable's filter */
-/* RocksDB's default is 64 MiB. Most of a commit's time is skiplist inserts
- * of random keys (tx ids, addresses); in a smaller memtable they miss the
- * cache less, which saves more than the extra flushes cost. */
-#define STORE_WRITE_BUFFER_BYTES (16u * 1024u * 1024u)
 #define STORE_KEY_SIZE_MAX 64
 #define STORE_SAFETY_KEY_SIZE_MAX 48
 #define STORE_TIP_VALUE_SIZE (8 + PBFT_HASH_SIZE + PBFT_HASH_SIZE + 8)
@@ -407,7 +403,6 @@ static void make_options(store_t *s) {
      * those without walking the skiplist (SST files have their own filter). */
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->options, STORE_MEMTABLE_BLOOM_RATIO);
     rocksdb_options_set_memtable_whole_key_filtering(s->options, 1);
-    rocksdb_options_set_write_buffer_size(s->options, STORE_WRITE_BUFFER_BYTES);
     rocksdb_options_set_create_if_missing(s->options, s->mode == STORE_READ_WRITE);
     rocksdb_options_set_keep_log_file_num(s->options, 4);
     rocksdb_options_set_max_open_files(s->options, -1); /* required by secondaries */
