@@ -551,8 +551,36 @@ static pbft_status_t check_stored(store_t *s, char *err, size_t err_size) {
     return PBFT_OK;
 }
 
+/* This store never enables RocksDB's blob files, and a secondary instance
+ * (every read-only open) cannot read them: rocksdb_get crashes on a blob
+ * reference (facebook/rocksdb#13296). A directory holding one was written
+ * by something else, so it is refused before RocksDB sees it. */
+static bool find_blob_file(const char *dir, char *name, size_t name_size) {
+    DIR *d = opendir(dir);
+    if (!d) return false; /* a missing directory is reported by the open */
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && strcmp(e->d_name + len - 5, ".blob") == 0) {
+            snprintf(name, name_size, "%s", e->d_name);
+            found = true;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
 static pbft_status_t open_db(store_t *s, char *err, size_t err_size) {
     char *rerr = NULL;
+    char blob[256];
+    if (find_blob_file(s->dir, blob, sizeof blob)) {
+        set_err(err, err_size,
+                "store %s: holds a RocksDB blob file (%s), which this store never writes; "
+                "not a pbft-ledger data directory",
+                s->dir, blob);
+        return PBFT_ERR_VERSION;
+    }
     if (s->mode == STORE_READ_WRITE) {
         if (mkdir(s->dir, 0755) != 0 && errno != EEXIST) {
             set_err(err, err_size, "store %s: mkdir: %s", s->dir, strerror(errno));

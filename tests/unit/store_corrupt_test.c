@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <rocksdb/c.h>
 
 #include "store_fixture.h"
 
@@ -351,6 +352,35 @@ static void test_store_of_another_format_is_refused(void **state) {
     reopen_expect(c, PBFT_ERR_VERSION, "has format 1, this build reads format 2");
 }
 
+/* RocksDB with blob files on (not this store's options) adds a value that
+ * goes to a blob file; both opens must refuse the directory, never hand a
+ * blob reference to a secondary instance (which crashes on it). */
+static void test_store_with_blob_files_is_refused(void **state) {
+    ctx_t *c = *state;
+    store_close(c->s);
+    c->s = NULL;
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_options_set_enable_blob_files(o, 1);
+    rocksdb_options_set_min_blob_size(o, 0);
+    char *err = NULL;
+    rocksdb_t *db = rocksdb_open(o, c->f.data_dir, &err);
+    assert_null(err);
+    rocksdb_writeoptions_t *w = rocksdb_writeoptions_create();
+    char value[4096];
+    memset(value, 'v', sizeof value);
+    rocksdb_put(db, w, "X-blob", 6, value, sizeof value, &err);
+    assert_null(err);
+    rocksdb_flushoptions_t *f = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(f, 1);
+    rocksdb_flush(db, f, &err);
+    assert_null(err);
+    rocksdb_flushoptions_destroy(f);
+    rocksdb_writeoptions_destroy(w);
+    rocksdb_close(db);
+    rocksdb_options_destroy(o);
+    reopen_expect(c, PBFT_ERR_VERSION, "holds a RocksDB blob file");
+}
+
 static void reopen(ctx_t *c) {
     store_close(c->s);
     char err[256] = "";
@@ -419,6 +449,7 @@ int main(void) {
         T(test_bad_results_are_reported_at_their_height),
         T(test_bad_history_links_stop_the_walk),
         T(test_store_of_another_format_is_refused),
+        T(test_store_with_blob_files_is_refused),
         T(test_a_corrupt_account_is_reported_not_executed_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
