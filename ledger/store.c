@@ -111,6 +111,7 @@ _Static_assert(STORE_SAFETY_KEY_SIZE_MAX + 1 <= STORE_KEY_SIZE_MAX, "safety key 
 struct store {
     rocksdb_t *db;
     rocksdb_options_t *options;
+    rocksdb_ratelimiter_t *rate_limiter; /* NULL: background writes not capped */
     rocksdb_block_based_table_options_t *table_options;
     rocksdb_cache_t *cache;
     rocksdb_filterpolicy_t *filter;
@@ -387,8 +388,14 @@ static pbft_status_t db_put_synced(store_t *s, const uint8_t *key, size_t key_si
 /* ------------------------------------------------------------------------ */
 /* Open, create, check, close                                                 */
 
-static void make_options(store_t *s) {
+static void make_options(store_t *s, const store_options_t *o) {
     s->options = rocksdb_options_create();
+    if (o && o->background_write_bytes_per_s > 0 && s->mode == STORE_READ_WRITE) {
+        /* 100 ms refills, RocksDB's default fairness */
+        s->rate_limiter = rocksdb_ratelimiter_create(
+            (int64_t)PBFT_MIN(o->background_write_bytes_per_s, (uint64_t)INT64_MAX), 100000, 10);
+        rocksdb_options_set_ratelimiter(s->options, s->rate_limiter);
+    }
     s->table_options = rocksdb_block_based_options_create();
     s->cache = rocksdb_cache_create_lru(STORE_BLOCK_CACHE_BYTES);
     s->filter = rocksdb_filterpolicy_create_bloom_full(STORE_BLOOM_BITS_PER_KEY);
@@ -437,6 +444,7 @@ static void store_destroy(store_t *s) {
     if (s->write_options_nosync) rocksdb_writeoptions_destroy(s->write_options_nosync);
     if (s->read_options) rocksdb_readoptions_destroy(s->read_options);
     if (s->options) rocksdb_options_destroy(s->options);
+    if (s->rate_limiter) rocksdb_ratelimiter_destroy(s->rate_limiter);
     /* the table options own the filter policy once set */
     if (s->table_options) rocksdb_block_based_options_destroy(s->table_options);
     if (s->cache) rocksdb_cache_destroy(s->cache);
@@ -612,6 +620,12 @@ static pbft_status_t open_db(store_t *s, char *err, size_t err_size) {
 
 pbft_status_t store_open(const char *dir, const pbft_genesis_t *genesis, store_mode_t mode,
                          store_t **out, char *err, size_t err_size) {
+    return store_open_ex(dir, genesis, mode, NULL, out, err, err_size);
+}
+
+pbft_status_t store_open_ex(const char *dir, const pbft_genesis_t *genesis, store_mode_t mode,
+                            const store_options_t *options, store_t **out, char *err,
+                            size_t err_size) {
     PBFT_ASSERT(dir != NULL && genesis != NULL && out != NULL);
     PBFT_ASSERT(mode == STORE_READ_WRITE || mode == STORE_READ_ONLY);
     if (strlen(dir) + 1 > STORE_PATH_SIZE_MAX - 64) {
@@ -623,7 +637,7 @@ pbft_status_t store_open(const char *dir, const pbft_genesis_t *genesis, store_m
     s->mode = mode;
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     ledger_genesis_copy(&s->genesis, genesis);
-    make_options(s);
+    make_options(s, options);
     pbft_status_t st = open_db(s, err, err_size);
     if (st == PBFT_OK && mode == STORE_READ_WRITE) {
         uint8_t key[STORE_KEY_SIZE_MAX], *value = NULL;

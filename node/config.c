@@ -178,6 +178,9 @@ static pbft_status_t set_node_key(node_config_t *c, const char *key, const char 
     if (strcmp(key, "http_connections_max") == 0)
         return set_number(&c->http_connections_max, value, 1, CONFIG_HTTP_CONNECTIONS_MAX, origin,
                           key, err, err_size);
+    if (strcmp(key, "store_write_mb_per_s") == 0)
+        return set_number(&c->store_write_mb_per_s, value, 0, CONFIG_STORE_WRITE_MB_MAX, origin,
+                          key, err, err_size);
     return config_error(err, err_size, origin, key, "unknown key in [node]");
 }
 
@@ -262,6 +265,7 @@ static const char *const env_keys[] = {
     "verify_threads",
     "mempool_max",
     "http_connections_max",
+    "store_write_mb_per_s",
 };
 
 /* PBFT_LOG_LEVEL -> "log_level"; false when name is not PBFT_<known key>. */

@@ -17,6 +17,7 @@
 #define CONFIG_ERR_SIZE_MAX 512
 #define CONFIG_VERIFY_THREADS_MAX 256
 #define CONFIG_HTTP_CONNECTIONS_MAX 4096
+#define CONFIG_STORE_WRITE_MB_MAX 100000
 
 typedef struct node_config {
     char home[CONFIG_PATH_SIZE_MAX];
@@ -32,6 +33,7 @@ typedef struct node_config {
     uint32_t verify_threads; /* 0 = one per core */
     uint32_t mempool_max;
     uint32_t http_connections_max;
+    uint32_t store_write_mb_per_s; /* cap on RocksDB's background writes; 0 = none */
     uint16_t peer_count;
     char peers[PBFT_REPLICA_COUNT_MAX][CONFIG_URL_SIZE_MAX];
     bool peer_set[PBFT_REPLICA_COUNT_MAX];

@@ -251,8 +251,10 @@ static int load_key(node_t *node) {
 
 static int open_store(node_t *node) {
     char err[512] = "";
-    pbft_status_t st = store_open(node->config.data_dir, &node->genesis, STORE_READ_WRITE,
-                                  &node->store, err, sizeof err);
+    store_options_t options = {.background_write_bytes_per_s =
+                                   (uint64_t)node->config.store_write_mb_per_s << 20};
+    pbft_status_t st = store_open_ex(node->config.data_dir, &node->genesis, STORE_READ_WRITE,
+                                     &options, &node->store, err, sizeof err);
     if (st != PBFT_OK) {
         LOG_ERROR("store", "cannot open the store", LOG_STR("dir", node->config.data_dir),
                   LOG_STR("error", err[0] ? err : pbft_status_string(st)));

@@ -32,6 +32,21 @@ typedef enum store_mode {
 PBFT_MUST_USE pbft_status_t store_open(const char *dir, const pbft_genesis_t *genesis,
                                        store_mode_t mode, store_t **out, char *err,
                                        size_t err_size);
+
+/* Tuning that does not change what is stored. */
+typedef struct store_options {
+    /* Cap on RocksDB's background writes (memtable flushes, compactions),
+     * bytes per second; 0 = none. A flush writes tens of MB at once, and
+     * while the disk is busy with it every synced commit waits behind it:
+     * the cap spreads the flush out. Writes of the log (each commit) are
+     * never capped. */
+    uint64_t background_write_bytes_per_s;
+} store_options_t;
+
+/* store_open with options (NULL: all defaults). */
+PBFT_MUST_USE pbft_status_t store_open_ex(const char *dir, const pbft_genesis_t *genesis,
+                                          store_mode_t mode, const store_options_t *options,
+                                          store_t **out, char *err, size_t err_size);
 void store_close(store_t *s);
 /* Read-only stores: catch up with the primary's latest writes. */
 PBFT_MUST_USE pbft_status_t store_refresh(store_t *s);

@@ -23,6 +23,7 @@ static const char *const good_ini = "; comment\n"
                                     "log_format = json\n"
                                     "verify_threads = 3\n"
                                     "mempool_max = 5000\n"
+                                    "store_write_mb_per_s = 12\n"
                                     "[peers]\n"
                                     "0 = tcp://127.0.0.1:27000\n"
                                     "1 = tcp://127.0.0.1:27002\n"
@@ -47,6 +48,7 @@ static void test_config_file_sets_every_key(void **state) {
     assert_int_equal(c.log_format, LOG_FORMAT_JSON);
     assert_int_equal(c.verify_threads, 3);
     assert_int_equal(c.mempool_max, 5000);
+    assert_int_equal(c.store_write_mb_per_s, 12);
     assert_int_equal(c.peer_count, 4);
     assert_string_equal(c.peers[3], "tcp://127.0.0.1:27006");
 }
@@ -72,8 +74,10 @@ static void test_env_overrides_file_and_flags_override_env(void **state) {
                          "PBFT_LOG_LEVEL=debug",
                          "PBFT_PEER_1=tcp://10.0.0.2:26602",
                          "PBFT_BIN=/not/a/key",
+                         "PBFT_STORE_WRITE_MB_PER_S=3",
                          NULL};
     assert_int_equal(config_apply_env(&c, env, err, sizeof err), PBFT_OK);
+    assert_int_equal(c.store_write_mb_per_s, 3);
     assert_string_equal(c.http, "127.0.0.1:9999");
     assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
     assert_string_equal(c.peers[1], "tcp://10.0.0.2:26602");
@@ -133,6 +137,14 @@ static void test_numbers_are_strict_and_bounded(void **state) {
     assert_int_equal(config_set(&c, "node", "verify_threads", "256", "t", err, sizeof err),
                      PBFT_OK);
     assert_int_equal(config_set(&c, "node", "mempool_max", "0", "t", err, sizeof err),
+                     PBFT_ERR_CONFIG);
+    /* 0 = no cap; above CONFIG_STORE_WRITE_MB_MAX refused */
+    assert_int_equal(c.store_write_mb_per_s, 0);
+    assert_int_equal(config_set(&c, "node", "store_write_mb_per_s", "0", "t", err, sizeof err),
+                     PBFT_OK);
+    assert_int_equal(config_set(&c, "node", "store_write_mb_per_s", "100001", "t", err, sizeof err),
+                     PBFT_ERR_CONFIG);
+    assert_int_equal(config_set(&c, "node", "store_write_mb_per_s", "8M", "t", err, sizeof err),
                      PBFT_ERR_CONFIG);
     assert_int_equal(config_set(&c, "node", "replica", "16", "t", err, sizeof err),
                      PBFT_ERR_CONFIG);
