@@ -257,6 +257,15 @@ static void *open_sender(void *arg) {
             pthread_mutex_lock(&r->mu);
             continue;
         }
+        uint64_t linger = (uint64_t)(r->cfg->linger_ms * 1e6);
+        uint64_t ripe = sched_ns(r, r->cursor) + linger;
+        if (due < r->send_end && due - r->cursor < r->cfg->batch && now < ripe) {
+            /* Let the batch fill: the oldest due tx waits at most linger. */
+            pthread_mutex_unlock(&r->mu);
+            load_sleep_ns(ripe - now);
+            pthread_mutex_lock(&r->mu);
+            continue;
+        }
         size_t s = r->cursor, e = PBFT_MIN(due, s + r->cfg->batch);
         r->cursor = e;
         if (!wait_prerequisites(r, s, e)) break;

@@ -214,6 +214,7 @@ typedef struct load_config {
     double warmup_seconds;   /* closed loop only */
     double drain_seconds;    /* after the window: wait this long for commits */
     uint32_t sender_threads; /* open loop */
+    double linger_ms;        /* open: post once the oldest due tx is this late (or B are due) */
     uint32_t watch;          /* replica index whose API the watcher polls */
     uint32_t poll_ms;        /* 0: the watcher long-polls /status?after= */
     size_t pid_count;

@@ -49,6 +49,9 @@ static void usage(FILE *f) {
                "                   so C x B may reach K x M in flight (B a multiple of M) [1]\n"
                "  --txs N          pre-sign N txs (default: closed 12000/s x (W+T); open R x T)\n"
                "  --threads S      open-loop sender threads [4]; verify-rate threads [nproc]\n"
+               "  --linger-ms L    open: a sender posts once the oldest due tx is L ms past its\n"
+               "                   schedule or B txs are due (bigger POSTs; latency still\n"
+               "                   counts from the schedule) [0]\n"
                "  --watch I        replica whose API the commit watcher polls [1 or 0]\n"
                "  --poll-ms P      poll /status every P ms instead of long-polling it [0]\n"
                "  --pids P,P,...   replica pids: CPU seconds per committed tx\n"
@@ -106,7 +109,8 @@ enum {
     OPT_CHAIN_STATS,
     OPT_SELF_CHECK,
     OPT_HELP,
-    OPT_PER_ACCOUNT
+    OPT_PER_ACCOUNT,
+    OPT_LINGER
 };
 
 static bool apply_option(options_t *o, int c, const char *arg) {
@@ -150,6 +154,8 @@ static bool apply_option(options_t *o, int c, const char *arg) {
                    (cfg->watch = (uint32_t)z, true);
         case OPT_POLL:
             return parse_double(arg, 0, 1000, &d) && (cfg->poll_ms = (uint32_t)d, true);
+        case OPT_LINGER:
+            return parse_double(arg, 0, 1000, &cfg->linger_ms);
         case OPT_PIDS:
             return parse_pids(arg, cfg);
         case OPT_LABEL:
@@ -185,6 +191,7 @@ static int parse_args(int argc, char **argv, options_t *o) {
                                              {"threads", 1, 0, OPT_THREADS},
                                              {"watch", 1, 0, OPT_WATCH},
                                              {"poll-ms", 1, 0, OPT_POLL},
+                                             {"linger-ms", 1, 0, OPT_LINGER},
                                              {"pids", 1, 0, OPT_PIDS},
                                              {"label", 1, 0, OPT_LABEL},
                                              {"verify-rate", 0, 0, OPT_VERIFY_RATE},
@@ -289,10 +296,12 @@ static void print_result(const options_t *o, const load_plan_t *plan, const load
     json_t *j = json_object();
     json_object_set_new(j, "mode", json_string(open ? "open" : "closed"));
     json_object_set_new(j, "label", json_string(c->label));
-    if (open)
+    if (open) {
         json_object_set_new(j, "offered_tps", json_real(c->rate_tps));
-    else
+        json_object_set_new(j, "linger_ms", json_real(c->linger_ms));
+    } else {
         json_object_set_new(j, "concurrency", json_integer(c->concurrency));
+    }
     json_object_set_new(j, "batch", json_integer(c->batch));
     json_object_set_new(j, "accounts", json_integer((json_int_t)plan->account_count));
     json_object_set_new(j, "per_account", json_integer((json_int_t)plan->group));
