@@ -236,6 +236,13 @@ static uint64_t sched_ns(const run_t *r, size_t i) {
     return r->t0_ns + (uint64_t)((double)i * 1e9 / r->cfg->rate_tps);
 }
 
+uint64_t load_linger_until(const load_config_t *cfg, uint64_t now_ns, uint64_t oldest_sched_ns,
+                           size_t due, bool last) {
+    if (last || due >= cfg->batch) return 0;
+    uint64_t ripe = oldest_sched_ns + (uint64_t)(cfg->linger_ms * 1e6);
+    return now_ns < ripe ? ripe : 0;
+}
+
 static void *open_sender(void *arg) {
     worker_t *w = arg;
     run_t *r = w->run;
@@ -257,10 +264,9 @@ static void *open_sender(void *arg) {
             pthread_mutex_lock(&r->mu);
             continue;
         }
-        uint64_t linger = (uint64_t)(r->cfg->linger_ms * 1e6);
-        uint64_t ripe = sched_ns(r, r->cursor) + linger;
-        if (due < r->send_end && due - r->cursor < r->cfg->batch && now < ripe) {
-            /* Let the batch fill: the oldest due tx waits at most linger. */
+        uint64_t ripe = load_linger_until(r->cfg, now, sched_ns(r, r->cursor), due - r->cursor,
+                                          due == r->send_end);
+        if (ripe) {
             pthread_mutex_unlock(&r->mu);
             load_sleep_ns(ripe - now);
             pthread_mutex_lock(&r->mu);

@@ -263,6 +263,13 @@ PBFT_MUST_USE pbft_status_t load_run(const load_keystore_t *ks, load_plan_t *pla
 
 /* Sorts values in place; returns the q-quantile (nearest rank), 0 if none. */
 double load_percentile(double *values, size_t count, double q);
+
+/* Open loop: when a sender with `due` txs due, the oldest scheduled at
+ * oldest_sched_ns, should post them: 0 = now (a full batch, the schedule's
+ * last txs, or the oldest is linger_ms late), else the time to wait until
+ * so the POST fills. */
+uint64_t load_linger_until(const load_config_t *cfg, uint64_t now_ns, uint64_t oldest_sched_ns,
+                           size_t due, bool last);
 /* CPU time the calling thread has used, in nanoseconds. */
 uint64_t load_thread_cpu_ns(void);
 /* utime+stime of a process in seconds; false if it cannot be read. */

@@ -414,6 +414,10 @@ static int cmd_run(options_t *o, load_keystore_t *ks) {
         fprintf(stderr, "pbft-load: choose --closed C or --open R\n");
         return 64;
     }
+    if (o->cfg.mode != LOAD_MODE_OPEN && o->cfg.linger_ms > 0) {
+        fprintf(stderr, "pbft-load: --linger-ms applies to --open only\n");
+        return 64;
+    }
     size_t accounts = 0, txs = 0;
     if (!finish_config(o, ks, &accounts, &txs)) return 64;
     char err[512] = "";

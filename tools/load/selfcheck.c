@@ -38,6 +38,19 @@ static void check_percentiles(void) {
     CHECK(load_percentile(one, 1, 0.01) == 42);
 }
 
+static void check_linger(void) {
+    load_config_t c = {.batch = 256, .linger_ms = 0};
+    const uint64_t ms = 1000000;
+    CHECK(load_linger_until(&c, 100 * ms, 100 * ms, 1, false) == 0); /* linger off: at once */
+    c.linger_ms = 5;
+    CHECK(load_linger_until(&c, 101 * ms, 100 * ms, 3, false) == 105 * ms); /* fill until +5 */
+    CHECK(load_linger_until(&c, 105 * ms, 100 * ms, 3, false) == 0);        /* 5 ms late */
+    CHECK(load_linger_until(&c, 101 * ms, 100 * ms, 256, false) == 0);      /* batch full */
+    CHECK(load_linger_until(&c, 101 * ms, 100 * ms, 3, true) == 0);         /* nothing follows */
+    c.linger_ms = 0.5;
+    CHECK(load_linger_until(&c, 100 * ms, 100 * ms, 1, false) == 100 * ms + ms / 2);
+}
+
 static void check_json_numbers(void) {
     json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i}", "a", "18446744073709551615", "b", 7, "c",
                           "12x", "d", "-1", "e", -3);
@@ -197,6 +210,7 @@ static void check_cpu_classes(void) {
 
 int load_self_check(void) {
     check_percentiles();
+    check_linger();
     check_json_numbers();
     check_urls();
     check_plan();
