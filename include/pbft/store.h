@@ -36,10 +36,10 @@ PBFT_MUST_USE pbft_status_t store_open(const char *dir, const pbft_genesis_t *ge
 /* Tuning that does not change what is stored. */
 typedef struct store_options {
     /* Cap on RocksDB's background writes (memtable flushes, compactions),
-     * bytes per second; 0 = none. A flush writes tens of MB at once, and
-     * while the disk is busy with it every synced commit waits behind it:
-     * the cap spreads the flush out. Writes of the log (each commit) are
-     * never capped. */
+     * bytes per second; 0 = none. A flush writes tens of MB at once and
+     * synced commits slow down while it does; the cap spreads the flush
+     * out (docs/OPERATIONS.md has the figures). The log writes of commits
+     * are never capped. */
     uint64_t background_write_bytes_per_s;
 } store_options_t;
 
