@@ -486,9 +486,9 @@ md.append("""## Method
   tx per account is in flight. `pbftd testnet` caps the funded accounts at 1000, which caps what
   can be in flight at 1000 x that group size.
 - **Storage.** `pbftd testnet` writes `store_write_mb_per_s = 32 / n` (8 MB/s for n=4) into each
-  replica's config.ini: RocksDB's background writes (memtable flushes, compactions) are capped so,
-  because the n replicas share one disk and fill their memtables at the same moment; uncapped, their
-  simultaneous flushes held every synced commit back for hundreds of milliseconds.
+  replica's config.ini, capping RocksDB's background writes (memtable flushes, compactions): the n
+  replicas share one disk and fill their memtables at the same moment, and uncapped, 15-s windows
+  at 5,000 tx/s open loop that held that flush had p99 latencies of 321-739 ms (docs/OPERATIONS.md).
 - **Commit detection.** One watcher thread long-polls `GET /status?after=H&wait_ms=200` of
   replica 1 (answered as soon as a block above H is stored) and fetches every new
   `GET /block/{h}?txs=ids`; a transaction counts as committed when the status first shows the
