@@ -385,7 +385,8 @@ pbft_status_t replica_on_vote(replica_t *r, msg_t *m);
 pbft_status_t replica_on_request(replica_t *r, msg_t *m);
 void replica_progress(replica_t *r);
 void replica_try_propose(replica_t *r);
-bool replica_deliver(replica_t *r, const pbft_block_t *block, const pbft_commit_cert_t *cert);
+bool replica_deliver(replica_t *r, const pbft_block_t *block, const uint8_t (*ids)[PBFT_HASH_SIZE],
+                     const pbft_commit_cert_t *cert);
 /* cert must be valid (checked by the caller). */
 void replica_adopt_commit_cert(replica_t *r, const pbft_commit_cert_t *cert);
 /* Re-sends our PRE-PREPARE/PREPARE/COMMIT of current-view slots above

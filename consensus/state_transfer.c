@@ -256,7 +256,7 @@ pbft_status_t replica_on_state_reply(replica_t *r, msg_t *m) {
         replica_update_context(r, h);
         status = check_transferred(r, b, &sr->certs[i]);
         if (status != PBFT_OK) break;
-        if (!replica_deliver(r, b, &sr->certs[i])) break;
+        if (!replica_deliver(r, b, NULL, &sr->certs[i])) break;
         r->state_transfer_blocks++;
         applied++;
     }

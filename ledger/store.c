@@ -931,10 +931,11 @@ static void batch_block(rocksdb_writebatch_t *b, const pbft_block_t *block,
 pbft_status_t store_commit_block(store_t *s, const pbft_block_t *block,
                                  const pbft_commit_cert_t *cert,
                                  const ledger_block_result_t *result) {
-    return store_commit_block_ex(s, block, cert, result, true);
+    return store_commit_block_ex(s, block, NULL, cert, result, true);
 }
 
 pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
+                                    const uint8_t (*given_ids)[PBFT_HASH_SIZE],
                                     const pbft_commit_cert_t *cert,
                                     const ledger_block_result_t *result, bool sync) {
     PBFT_ASSERT(s != NULL && block != NULL && cert != NULL && result != NULL);
@@ -946,15 +947,20 @@ pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
     PBFT_ASSERT(memcmp(block->header.prev_hash, tip.block_hash, PBFT_HASH_SIZE) == 0);
     PBFT_ASSERT(result->height == block->header.height && result->tx_count == n);
     PBFT_ASSERT(cert->seq == block->header.height);
-    uint8_t(*ids)[PBFT_HASH_SIZE] = n ? pbft_xmalloc((size_t)n * PBFT_HASH_SIZE) : NULL;
+    uint8_t(*ids)[PBFT_HASH_SIZE] = NULL;
     uint8_t root[PBFT_HASH_SIZE];
-    codec_block_tx_root(block, ids, root);
+    if (given_ids) {
+        crypto_merkle_root(given_ids, n, root);
+    } else {
+        ids = n ? pbft_xmalloc((size_t)n * PBFT_HASH_SIZE) : NULL;
+        codec_block_tx_root(block, ids, root);
+        given_ids = (const uint8_t(*)[PBFT_HASH_SIZE])ids;
+    }
     PBFT_ASSERT(memcmp(root, block->header.tx_root, PBFT_HASH_SIZE) == 0);
 
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     batch_block(b, block, cert, result);
-    pbft_status_t st =
-        batch_tx_index(s, b, block, (const uint8_t(*)[PBFT_HASH_SIZE])ids, result->tx_results);
+    pbft_status_t st = batch_tx_index(s, b, block, given_ids, result->tx_results);
     free(ids);
     store_tip_t next = {.height = block->header.height, .tx_count_total = tip.tx_count_total + n};
     codec_header_hash(&block->header, next.block_hash);

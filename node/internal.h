@@ -33,9 +33,11 @@ bool latency_take(latency_table_t *t, const uint8_t id[PBFT_HASH_SIZE], uint64_t
 typedef struct storage storage_t;
 /* Starts the thread; it executes on top of the store's current tip. */
 storage_t *storage_start(node_t *node);
-/* Queues a committed block (deep-copied) / a stable checkpoint certificate.
- * Consensus thread only. Jobs run in the order queued. */
-void storage_deliver(storage_t *s, const pbft_block_t *block, const pbft_commit_cert_t *cert);
+/* Queues a committed block with its tx ids (both deep-copied) / a stable
+ * checkpoint certificate. Consensus thread only. Jobs run in the order
+ * queued. */
+void storage_deliver(storage_t *s, const pbft_block_t *block, const uint8_t (*ids)[PBFT_HASH_SIZE],
+                     const pbft_commit_cert_t *cert);
 void storage_checkpoint(storage_t *s, const pbft_checkpoint_cert_t *cert);
 /* Finishes the queued jobs, then joins. */
 void storage_stop(storage_t *s);

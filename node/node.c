@@ -137,9 +137,10 @@ static bool env_tx_valid(void *ctx, const pbft_tx_t *tx, const uint8_t tx_id[PBF
     return result == PBFT_OK;
 }
 
-static void env_deliver(void *ctx, const pbft_block_t *block, const pbft_commit_cert_t *cert) {
+static void env_deliver(void *ctx, const pbft_block_t *block, const uint8_t (*ids)[PBFT_HASH_SIZE],
+                        const pbft_commit_cert_t *cert) {
     node_t *node = ctx;
-    storage_deliver(node->storage, block, cert);
+    storage_deliver(node->storage, block, ids, cert);
 }
 
 static pbft_status_t env_load_committed(void *ctx, uint64_t height, pbft_block_t *block,

@@ -31,6 +31,7 @@ typedef struct storage_job {
     struct storage_job *next;
     storage_job_kind_t kind;
     pbft_block_t block;
+    uint8_t (*ids)[PBFT_HASH_SIZE]; /* of block's txs, from consensus */
     pbft_commit_cert_t cert;
     pbft_checkpoint_cert_t checkpoint;
 } storage_job_t;
@@ -73,13 +74,10 @@ static void post_executed(storage_t *s, uint64_t height, const uint8_t hash[PBFT
 }
 
 static void observe_commit(storage_t *s, const pbft_block_t *block,
+                           const uint8_t (*ids)[PBFT_HASH_SIZE],
                            const ledger_block_result_t *result) {
     metrics_t *m = &s->node->metrics;
     atomic_fetch_add(&m->blocks_committed, 1);
-    if (block->header.tx_count == 0) return;
-    uint8_t(*ids)[PBFT_HASH_SIZE] = pbft_xmalloc(block->header.tx_count * (size_t)PBFT_HASH_SIZE);
-    uint8_t root[PBFT_HASH_SIZE];
-    codec_block_tx_root(block, ids, root);
     uint64_t now_us = node_now_us();
     for (uint32_t i = 0; i < block->header.tx_count; i++) {
         uint8_t r = result->tx_results[i];
@@ -89,7 +87,6 @@ static void observe_commit(storage_t *s, const pbft_block_t *block,
             metrics_observe_latency_us(m, now_us > admit_us ? now_us - admit_us : 0);
         }
     }
-    free(ids);
 }
 
 /* A re-delivered height (already stored before a restart): report it. */
@@ -140,7 +137,8 @@ static void run_block(storage_t *s, storage_job_t *job, bool sync) {
         return;
     }
     uint64_t t0 = node_now_us();
-    pbft_status_t st = store_commit_block_ex(store, block, &job->cert, &result, sync);
+    pbft_status_t st = store_commit_block_ex(
+        store, block, (const uint8_t(*)[PBFT_HASH_SIZE])job->ids, &job->cert, &result, sync);
     atomic_fetch_add(&s->node->metrics.store_commit_us_total, node_now_us() - t0);
     if (st != PBFT_OK) {
         LOG_ERROR("storage", "cannot commit block", LOG_U64("height", height), LOG_STATUS(st));
@@ -149,7 +147,7 @@ static void run_block(storage_t *s, storage_job_t *job, bool sync) {
         ledger_block_result_free(&result);
         return;
     }
-    observe_commit(s, block, &result);
+    observe_commit(s, block, (const uint8_t(*)[PBFT_HASH_SIZE])job->ids, &result);
     uint8_t hash[PBFT_HASH_SIZE];
     codec_header_hash(&block->header, hash);
     LOG_DEBUG("storage", "committed block", LOG_U64("height", height),
@@ -172,7 +170,10 @@ static void run_checkpoint(storage_t *s, const pbft_checkpoint_cert_t *cert) {
 }
 
 static void free_job(storage_job_t *job) {
-    if (job->kind == STORAGE_JOB_BLOCK) free(job->block.txs);
+    if (job->kind == STORAGE_JOB_BLOCK) {
+        free(job->block.txs);
+        free(job->ids);
+    }
     free(job);
 }
 
@@ -230,7 +231,8 @@ static void enqueue(storage_t *s, storage_job_t *job) {
     pthread_mutex_unlock(&s->mutex);
 }
 
-void storage_deliver(storage_t *s, const pbft_block_t *block, const pbft_commit_cert_t *cert) {
+void storage_deliver(storage_t *s, const pbft_block_t *block, const uint8_t (*ids)[PBFT_HASH_SIZE],
+                     const pbft_commit_cert_t *cert) {
     storage_job_t *job = pbft_xcalloc(1, sizeof *job);
     job->kind = STORAGE_JOB_BLOCK;
     job->block.header = block->header;
@@ -238,6 +240,8 @@ void storage_deliver(storage_t *s, const pbft_block_t *block, const pbft_commit_
         size_t bytes = block->header.tx_count * sizeof(pbft_tx_t);
         job->block.txs = pbft_xmalloc(bytes);
         memcpy(job->block.txs, block->txs, bytes);
+        job->ids = pbft_xmalloc(block->header.tx_count * (size_t)PBFT_HASH_SIZE);
+        memcpy(job->ids, ids, block->header.tx_count * (size_t)PBFT_HASH_SIZE);
     }
     job->cert = *cert;
     enqueue(s, job);

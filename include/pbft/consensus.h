@@ -77,8 +77,11 @@ typedef struct replica_env {
     bool (*tx_valid)(void *ctx, const pbft_tx_t *tx, const uint8_t tx_id[PBFT_HASH_SIZE]);
     /* A committed block with its commit certificate, in height order,
      * exactly once per height. The env executes and stores it, then calls
-     * replica_on_executed (now, from inside this callback, or later). */
-    void (*deliver)(void *ctx, const pbft_block_t *block, const pbft_commit_cert_t *cert);
+     * replica_on_executed (now, from inside this callback, or later).
+     * ids: the block's tx ids in block order (valid during the call), so
+     * the env need not hash every tx again. */
+    void (*deliver)(void *ctx, const pbft_block_t *block, const uint8_t (*ids)[PBFT_HASH_SIZE],
+                    const pbft_commit_cert_t *cert);
     /* For serving state transfer: the executed block at `height` and its
      * certificate (block->txs allocated by the env; the replica frees it
      * with codec_block_free). PBFT_ERR_NOT_FOUND when not stored. */

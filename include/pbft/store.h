@@ -68,8 +68,11 @@ PBFT_MUST_USE pbft_status_t store_commit_block(store_t *s, const pbft_block_t *b
 /* The same with sync = false allowed: the batch is atomic and ordered in the
  * WAL but becomes durable only with the next synced write (a process crash
  * keeps it; a power cut may lose it, never a later synced block without
- * it). For committing a run of queued blocks with one fsync. */
+ * it). For committing a run of queued blocks with one fsync. ids: the
+ * block's tx ids in block order when the caller has them (they are checked
+ * against the header's tx_root), else NULL and they are computed. */
 PBFT_MUST_USE pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
+                                                  const uint8_t (*ids)[PBFT_HASH_SIZE],
                                                   const pbft_commit_cert_t *cert,
                                                   const ledger_block_result_t *result, bool sync);
 

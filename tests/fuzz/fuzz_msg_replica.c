@@ -72,9 +72,15 @@ static bool env_tx_valid(void *ctx, const pbft_tx_t *tx, const uint8_t id[PBFT_H
     (void)id;
     return !(tx->memo_size > 0 && tx->memo[0] == 0xBA);
 }
-static void env_deliver(void *ctx, const pbft_block_t *block, const pbft_commit_cert_t *cert) {
+static void env_deliver(void *ctx, const pbft_block_t *block, const uint8_t (*ids)[PBFT_HASH_SIZE],
+                        const pbft_commit_cert_t *cert) {
     fuzz_env_t *e = ctx;
     FUZZ_CHECK(cert->seq == block->header.height);
+    for (uint32_t i = 0; i < block->header.tx_count; i++) {
+        uint8_t id[PBFT_HASH_SIZE];
+        codec_tx_id(&block->txs[i], id);
+        FUZZ_CHECK(memcmp(id, ids[i], PBFT_HASH_SIZE) == 0);
+    }
     replica_on_executed(e->r, block->header.height, cert->block_hash, cert->block_hash);
 }
 static pbft_status_t env_load(void *ctx, uint64_t height, pbft_block_t *block,

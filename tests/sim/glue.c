@@ -119,8 +119,16 @@ static bool env_tx_committed(void *ctx, const uint8_t tx_id[PBFT_HASH_SIZE]) {
     return sim_disk_has_tx(&g->c->replicas[g->r].disk, tx_id);
 }
 
-static void env_deliver(void *ctx, const pbft_block_t *block, const pbft_commit_cert_t *cert) {
+static void env_deliver(void *ctx, const pbft_block_t *block, const uint8_t (*ids)[PBFT_HASH_SIZE],
+                        const pbft_commit_cert_t *cert) {
     sim_glue_t *g = ctx;
+    for (uint32_t i = 0; i < block->header.tx_count; i++) {
+        uint8_t id[PBFT_HASH_SIZE];
+        codec_tx_id(&block->txs[i], id);
+        if (memcmp(id, ids[i], PBFT_HASH_SIZE) != 0)
+            sim_fail(g->c, "replica %u delivers height %llu with a wrong id for tx %u", g->r,
+                     (unsigned long long)block->header.height, i);
+    }
     sim_log(g->c, "replica %u delivers height %llu (%u txs, view %llu)", g->r,
             (unsigned long long)block->header.height, block->header.tx_count,
             (unsigned long long)cert->view);

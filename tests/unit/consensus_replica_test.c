@@ -140,9 +140,15 @@ static bool env_tx_valid(void *ctx, const pbft_tx_t *tx, const uint8_t id[32]) {
     return !(tx->memo_size > 0 && tx->memo[0] == n->c->bad_tx_marker);
 }
 
-static void env_deliver(void *ctx, const pbft_block_t *block, const pbft_commit_cert_t *cert) {
+static void env_deliver(void *ctx, const pbft_block_t *block, const uint8_t (*ids)[PBFT_HASH_SIZE],
+                        const pbft_commit_cert_t *cert) {
     node_t *n = ctx;
     uint64_t h = block->header.height;
+    for (uint32_t i = 0; i < block->header.tx_count; i++) { /* the ids handed over are the txs' */
+        uint8_t id[PBFT_HASH_SIZE];
+        codec_tx_id(&block->txs[i], id);
+        assert_memory_equal(id, ids[i], PBFT_HASH_SIZE);
+    }
     assert_int_equal(h, n->delivered + 1);
     assert_true(h <= HEIGHT_MAX);
     n->delivered = h;
