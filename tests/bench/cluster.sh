@@ -123,23 +123,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_base_port() {
-    python3 - <<'EOF'
-import random, socket
-for _ in range(200):
-    base = random.randrange(20000, 60000, 2)
-    socks = []
-    try:
-        for p in range(base, base + 16):
-            s = socket.socket()  # no SO_REUSEADDR: be as strict as the replicas are
-            s.bind(("127.0.0.1", p)); socks.append(s)
-        print(base); break
-    except OSError:
-        pass
-    finally:
-        for s in socks: s.close()
-EOF
-}
+free_base_port() { python3 "$repo/tests/bench/free_base_port.py" 16; }
 
 http_port() { echo $((base_port + 2 * $1 + 1)); }
 url() { echo "http://127.0.0.1:$(http_port "$1")"; }
@@ -541,6 +525,7 @@ make bench                 # every benchmark binary, then this cluster run (~5-1
 make bench QUICK=1         # short version (< 2 min)
 bash tests/bench/cluster.sh --build build/release [--quick] [--perf] [--keep] [--out FILE]
 build/release/bin/pbft-load --help     # the load generator on its own, against any testnet dir
+tests/bench/compare.sh --rounds 5 OLD_BUILD NEW_BUILD   # A/B two builds (or settings), alternated
 ```
 """)
 os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
