@@ -760,12 +760,53 @@ static void test_readers_on_other_threads_always_see_complete_blocks(void **stat
     assert_int_equal(atomic_load(&a.failures), 0);
 }
 
+/* The storage thread commits with the ids consensus computed (and without
+ * its own fsync when more blocks are queued): the index must be the same as
+ * when the store hashes the txs itself. */
+static void test_commit_with_given_ids_indexes_every_tx(void **state) {
+    ctx_t *c = *state;
+    pbft_tx_t txs[3] = {fixture_tx(&c->f, 0, c->f.user_addr[1], 5, 0),
+                        fixture_tx(&c->f, 1, c->f.user_addr[2], 6, 0),
+                        fixture_tx(&c->f, 2, c->f.user_addr[0], 7, 9)}; /* bad nonce */
+    pbft_block_t block;
+    fixture_block(c->s, txs, 3, 0, &block);
+    pbft_commit_cert_t cert;
+    fixture_cert(&c->f, &block.header, 3, &cert);
+    uint8_t ids[3][PBFT_HASH_SIZE];
+    for (int i = 0; i < 3; i++)
+        codec_tx_id(&txs[i], ids[i]);
+    store_tip_t tip;
+    store_get_tip(c->s, &tip);
+    ledger_state_reader_t reader = store_state_reader(c->s, NULL);
+    ledger_block_result_t r;
+    ledger_execute_block(&block, &reader, tip.state_hash, &r);
+    assert_int_equal(store_commit_block_ex(c->s, &block, (const uint8_t(*)[PBFT_HASH_SIZE])ids,
+                                           &cert, &r, false),
+                     PBFT_OK);
+    ledger_memstate_apply(c->model, &r);
+    ledger_block_result_free(&r);
+    codec_block_free(&block);
+    reopen(c); /* an unsynced commit survives a clean close */
+    const uint8_t want[3] = {PBFT_TX_OK, PBFT_TX_OK, PBFT_TX_BAD_NONCE};
+    for (uint32_t i = 0; i < 3; i++) {
+        store_tx_location_t loc;
+        assert_int_equal(store_get_tx_location(c->s, ids[i], &loc), PBFT_OK);
+        assert_true(loc.height == 1);
+        assert_int_equal(loc.index, i);
+        assert_int_equal(loc.result, want[i]);
+    }
+    char err[256] = "";
+    if (store_verify_block(c->s, 1, err, sizeof err) != PBFT_OK) fail_msg("%s", err);
+    assert_accounts_match_model(c, (const uint8_t(*)[20])c->f.user_addr, USERS);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         T(test_open_creates_the_store_from_genesis),
         T(test_commit_reopen_and_read_back_everything),
+        T(test_commit_with_given_ids_indexes_every_tx),
         T(test_receipts_verify_against_genesis_alone),
         T(test_a_replayed_tx_keeps_its_first_receipt),
         T(test_a_tx_included_early_then_in_time_is_indexed_at_its_success),
