@@ -947,16 +947,16 @@ pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
     PBFT_ASSERT(memcmp(block->header.prev_hash, tip.block_hash, PBFT_HASH_SIZE) == 0);
     PBFT_ASSERT(result->height == block->header.height && result->tx_count == n);
     PBFT_ASSERT(cert->seq == block->header.height);
+    /* Given ids were checked against tx_root by consensus (it validated the
+     * block from them); hashing them into the root again would repeat it. */
     uint8_t(*ids)[PBFT_HASH_SIZE] = NULL;
-    uint8_t root[PBFT_HASH_SIZE];
-    if (given_ids) {
-        crypto_merkle_root(given_ids, n, root);
-    } else {
+    if (given_ids == NULL) {
+        uint8_t root[PBFT_HASH_SIZE];
         ids = n ? pbft_xmalloc((size_t)n * PBFT_HASH_SIZE) : NULL;
         codec_block_tx_root(block, ids, root);
+        PBFT_ASSERT(memcmp(root, block->header.tx_root, PBFT_HASH_SIZE) == 0);
         given_ids = (const uint8_t(*)[PBFT_HASH_SIZE])ids;
     }
-    PBFT_ASSERT(memcmp(root, block->header.tx_root, PBFT_HASH_SIZE) == 0);
 
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     batch_block(b, block, cert, result);

@@ -69,8 +69,9 @@ PBFT_MUST_USE pbft_status_t store_commit_block(store_t *s, const pbft_block_t *b
  * WAL but becomes durable only with the next synced write (a process crash
  * keeps it; a power cut may lose it, never a later synced block without
  * it). For committing a run of queued blocks with one fsync. ids: the
- * block's tx ids in block order when the caller has them (they are checked
- * against the header's tx_root), else NULL and they are computed. */
+ * block's tx ids in block order when the caller has them, already checked
+ * against the header's tx_root (consensus validated the block with them);
+ * NULL: the store computes them and checks the root itself. */
 PBFT_MUST_USE pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
                                                   const uint8_t (*ids)[PBFT_HASH_SIZE],
                                                   const pbft_commit_cert_t *cert,

@@ -85,9 +85,12 @@ run_variant() { # variant
     base=$(free_base_port)
     if ! "$bin/pbftd" testnet --dir "$work/net" -n 4 --base-port "$base" --accounts 1000 \
         >"$work/testnet.log" 2>&1; then
-        echo "compare.sh: pbftd testnet failed:" >&2
+        echo "compare.sh: $variant: pbftd testnet failed:" >&2
         cat "$work/testnet.log" >&2
-        return 1
+        rm -rf "$work"
+        work=""
+        rc=1
+        return
     fi
     for i in 0 1 2 3; do
         (cd "$work/net/node$i" &&
