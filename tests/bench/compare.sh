@@ -12,6 +12,8 @@
 #   VARIANT   BUILD_DIR               the pbftd of BUILD_DIR/bin
 #             BUILD_DIR@VAR=VAL,...   the same with these environment
 #                                     variables set for the replicas
+#             ...#ARGS                (suffix) this variant's measured run
+#                                     uses pbft-load ARGS instead of --load's
 #   --load    pbft-load arguments of the measured run (default: the peak's
 #             closed loop, "--closed 16 --batch 60 --per-account 3 --warmup 1")
 #
@@ -36,10 +38,11 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ ${#variants[@]} -ge 1 ] || { sed -n '2,3p' "$0" >&2; exit 64; }
+build_of() { local b=${1%%#*}; echo "${b%%@*}"; }
 for v in "${variants[@]}"; do
-    [ -x "${v%%@*}/bin/pbftd" ] || { echo "compare.sh: no ${v%%@*}/bin/pbftd" >&2; exit 64; }
+    [ -x "$(build_of "$v")/bin/pbftd" ] || { echo "compare.sh: no $(build_of "$v")/bin/pbftd" >&2; exit 64; }
 done
-load_bin=$(realpath "${variants[0]%%@*}")/bin/pbft-load
+load_bin=$(realpath "$(build_of "${variants[0]}")")/bin/pbft-load
 results=$(mktemp /tmp/pbft-compare.XXXXXX)
 pids=()
 work=""
@@ -78,8 +81,10 @@ healthy() { # base_port deadline_s
 }
 
 run_variant() { # variant
-    local variant=$1 build=${1%%@*} envs=() bin base pl i
-    [ "$variant" != "$build" ] && IFS=, read -r -a envs <<<"${variant#*@}"
+    local variant=$1 build envs=() bin base pl i spec=${1%%#*} args=$load_args
+    build=$(build_of "$variant")
+    [ "$spec" != "$build" ] && IFS=, read -r -a envs <<<"${spec#*@}"
+    [ "$variant" != "$spec" ] && args=${variant#*#}
     bin=$(realpath "$build")/bin
     work=$(mktemp -d /tmp/pbft-compare-run.XXXXXX)
     base=$(free_base_port)
@@ -101,8 +106,8 @@ run_variant() { # variant
     if healthy "$base" 60; then
         "$load_bin" --dir "$work/net" --pids "$pl" --closed 16 --batch 60 --per-account 3 \
             --seconds 3 --warmup 1 --drain 20 >/dev/null 2>&1
-        # shellcheck disable=SC2086 # load_args is a word list
-        "$load_bin" --dir "$work/net" --pids "$pl" $load_args --seconds "$seconds" --drain 20 \
+        # shellcheck disable=SC2086 # args is a word list
+        "$load_bin" --dir "$work/net" --pids "$pl" $args --seconds "$seconds" --drain 20 \
             >"$work/run.json" 2>"$work/run.err"
     else
         echo "compare.sh: $variant: a replica did not become healthy" >"$work/run.err"

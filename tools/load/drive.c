@@ -84,8 +84,8 @@ static void cond_wait_ms(run_t *r, uint64_t ms) {
     pthread_cond_timedwait(&r->cond, &r->mu, &ts);
 }
 
-/* Called with mu held: waits until the previous tx of every account in
- * [s, e) is finished, so an account never has two txs in flight. False when
+/* Called with mu held: waits until the previous group of every account in
+ * [s, e) is finished, so an account never has two groups in flight. False when
  * the run stopped sending meanwhile (the caller then sends nothing). */
 static bool wait_prerequisites(run_t *r, size_t s, size_t e) {
     size_t k = load_plan_stride(r->plan);
@@ -243,6 +243,10 @@ uint64_t load_linger_until(const load_config_t *cfg, uint64_t now_ns, uint64_t o
     return now_ns < ripe ? ripe : 0;
 }
 
+size_t load_open_due(size_t scheduled, size_t group, size_t end) {
+    return PBFT_MIN(scheduled / group * group, end);
+}
+
 static void *open_sender(void *arg) {
     worker_t *w = arg;
     run_t *r = w->run;
@@ -255,10 +259,10 @@ static void *open_sender(void *arg) {
             pthread_mutex_lock(&r->mu);
             continue;
         }
-        size_t due = (size_t)((double)(now - r->t0_ns) * r->cfg->rate_tps / 1e9) + 1;
-        due = PBFT_MIN(due, r->send_end);
+        size_t due = load_open_due((size_t)((double)(now - r->t0_ns) * r->cfg->rate_tps / 1e9) + 1,
+                                   r->plan->group, r->send_end);
         if (r->cursor >= due) {
-            uint64_t next = sched_ns(r, r->cursor);
+            uint64_t next = sched_ns(r, r->cursor + r->plan->group - 1);
             pthread_mutex_unlock(&r->mu);
             if (next > now) load_sleep_ns(PBFT_MIN(next - now, 50000000ull));
             pthread_mutex_lock(&r->mu);
@@ -552,7 +556,8 @@ static void run_timed(run_t *r, worker_t *workers, pthread_t *tids, uint64_t *ws
     size_t count = open ? cfg->sender_threads : cfg->concurrency;
     uint64_t drain_ns = (uint64_t)(cfg->drain_seconds * 1e9);
     r->t0_ns = load_now_ns() + 20000000ull; /* lets the threads start first */
-    if (open) r->send_end = (size_t)(cfg->rate_tps * cfg->seconds);
+    /* Whole groups only: an account's consecutive nonces travel together. */
+    if (open) r->send_end = (size_t)(cfg->rate_tps * cfg->seconds) / r->plan->group * r->plan->group;
     start_threads(r, workers, tids, count, open ? open_sender : closed_worker);
     *ws = r->t0_ns + (open ? 0 : (uint64_t)(cfg->warmup_seconds * 1e9));
     *we = *ws + (uint64_t)(cfg->seconds * 1e9);

@@ -45,8 +45,9 @@ static void usage(FILE *f) {
                "  --warmup W       closed loop: seconds before the window [2]\n"
                "  --drain D        seconds to wait for outstanding commits afterwards [20]\n"
                "  --accounts K     use the first K keys (default all)\n"
-               "  --per-account M  closed: each batch carries M consecutive nonces per account,\n"
-               "                   so C x B may reach K x M in flight (B a multiple of M) [1]\n"
+               "  --per-account M  each account's txs go in groups of M consecutive nonces, one\n"
+               "                   POST each; an account has one group in flight, so at most\n"
+               "                   K x M txs are (closed: C x B <= K x M; B a multiple of M) [1]\n"
                "  --txs N          pre-sign N txs (default: closed 12000/s x (W+T); open R x T)\n"
                "  --threads S      open-loop sender threads [4]; verify-rate threads [nproc]\n"
                "  --linger-ms L    open: a sender posts once the oldest due tx is L ms past its\n"
@@ -386,7 +387,6 @@ static bool finish_config(options_t *o, const load_keystore_t *ks, size_t *accou
         return false;
     }
     if (o->threads) c->sender_threads = o->threads;
-    if (c->mode == LOAD_MODE_OPEN) c->group = 1;
     if (c->batch % c->group != 0) {
         fprintf(stderr, "pbft-load: --batch must be a multiple of --per-account\n");
         return false;

@@ -51,6 +51,14 @@ static void check_linger(void) {
     CHECK(load_linger_until(&c, 100 * ms, 100 * ms, 1, false) == 100 * ms + ms / 2);
 }
 
+static void check_open_due(void) {
+    CHECK(load_open_due(7, 1, 100) == 7);   /* group 1: every due tx */
+    CHECK(load_open_due(7, 3, 100) == 6);   /* the third group is not whole yet */
+    CHECK(load_open_due(9, 3, 100) == 9);   /* now it is */
+    CHECK(load_open_due(2, 3, 100) == 0);   /* nothing whole */
+    CHECK(load_open_due(500, 3, 99) == 99); /* never past the end */
+}
+
 static void check_json_numbers(void) {
     json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i}", "a", "18446744073709551615", "b", 7, "c",
                           "12x", "d", "-1", "e", -3);
@@ -211,6 +219,7 @@ static void check_cpu_classes(void) {
 int load_self_check(void) {
     check_percentiles();
     check_linger();
+    check_open_due();
     check_json_numbers();
     check_urls();
     check_plan();
