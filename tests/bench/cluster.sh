@@ -315,6 +315,13 @@ if o80:
                        f"({(num('verify_rate_o80') / verify_rate - 1) * 100:+.0f}% against the start of the run); "
                        "the offered rate is 80% of a peak measured minutes earlier, and an open-loop tx costs "
                        "more CPU than a closed-loop one (see the table below), so a slower minute can saturate it")
+for label, name in (("open-50pct", "50%"), ("open-80pct", "80%")):
+    tl = (run(label) or {}).get("timeline")
+    if tl and tl.get("p99_ms"):
+        summary.append(f"   p99 ms per {tl['slice_s']:g} s of the {name} run's schedule (txs due in that slice): "
+                       + " ".join(f"{x:.0f}" for x in tl["p99_ms"])
+                       + ("" if tl["committed"] == tl["sent"] else
+                          f" (of {sum(tl['sent']):,} sent, {sum(tl['sent']) - sum(tl['committed']):,} not seen committed)"))
 summary.append("peak RSS (VmHWM) per replica: " + ", ".join(
     f"r{i} {x / 1024:.0f} MiB" if x else f"r{i} ?" for i, x in enumerate(rss))
     + (f"; replica 3 after state transfer {num('catchup_vmhwm_kb') / 1024:.0f} MiB" if facts.get("catchup_vmhwm_kb") else ""))
@@ -493,6 +500,9 @@ md.append("""## Method
   and the HTTP round trips cost the replicas and the load generator more CPU per tx than the
   closed loop's). Latency is measured from the *scheduled* time (no coordinated omission), so the
   wait is in the figures.
+  The summary also gives the 50% and 80% runs' p99 per second of the schedule (`timeline` in
+  pbft-load's JSON): a stall (a flush, a slow minute of the machine) shows as a few high seconds,
+  saturation as a climb that does not come back down.
   Sustained = every tx sent on time (p99 lag < 100 ms), all committed, none rejected, and the
   backlog gone within max(1 s, 10% of the window) after the schedule ended. Right before the
   80%-of-peak run, `pbft-load --verify-rate` runs again and the summary says how the machine's

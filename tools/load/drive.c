@@ -474,6 +474,34 @@ static void latencies(const run_t *r, uint64_t ws, uint64_t we, load_result_t *o
     free(lag);
 }
 
+/* Open loop: the plan is in schedule order, so each slice is a run of
+ * consecutive txs. */
+static void timeline(const run_t *r, load_result_t *out) {
+    const load_plan_t *p = r->plan;
+    out->timeline_s = load_timeline_slice_s(out->window_s);
+    uint64_t slice_ns = (uint64_t)(out->timeline_s * 1e9);
+    double *lat = pbft_xmalloc((p->tx_count + 1) * sizeof(double));
+    size_t i = 0;
+    for (size_t k = 0; k < LOAD_TIMELINE_MAX && i < r->send_end; k++) {
+        uint64_t end_ns = r->t0_ns + (k + 1) * slice_ns;
+        size_t n = 0;
+        uint32_t sent = 0;
+        for (; i < r->send_end && sched_ns(r, i) < end_ns; i++) {
+            const load_tx_t *tx = &p->txs[i];
+            if (tx->sent_ns == 0) continue;
+            sent++;
+            if (tx->state != LOAD_TX_COMMITTED) continue;
+            lat[n++] =
+                tx->commit_ns > tx->sched_ns ? (double)(tx->commit_ns - tx->sched_ns) / 1e6 : 0;
+        }
+        out->timeline_sent[k] = sent;
+        out->timeline_committed[k] = (uint32_t)n;
+        out->timeline_p99_ms[k] = load_percentile(lat, n, 0.99);
+        out->timeline_count = k + 1;
+    }
+    free(lat);
+}
+
 static void run_results(run_t *r, uint64_t ws, uint64_t we, load_result_t *out) {
     out->planned = r->plan->tx_count;
     out->sent = atomic_load(&r->sent);
@@ -493,6 +521,7 @@ static void run_results(run_t *r, uint64_t ws, uint64_t we, load_result_t *out) 
         out->sent_tps = out->window_s > 0 ? (double)out->sent / out->window_s : 0;
     }
     latencies(r, ws, we, out);
+    if (r->cfg->mode == LOAD_MODE_OPEN) timeline(r, out);
     out->cpu_s_per_tx = out->window_txs ? out->cpu_s / (double)out->window_txs : 0;
 }
 

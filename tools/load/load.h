@@ -28,6 +28,7 @@
 #define LOAD_PATH_SIZE_MAX 1024
 #define LOAD_ACCOUNT_COUNT_MAX PBFT_GENESIS_ACCOUNT_COUNT_MAX
 #define LOAD_TX_COUNT_MAX 4000000u
+#define LOAD_TIMELINE_MAX 120 /* slices of the open loop's latency timeline */
 #define LOAD_THREAD_COUNT_MAX 64
 #define LOAD_BATCH_TX_COUNT_MAX PBFT_HTTP_BATCH_TX_COUNT_MAX
 #define LOAD_CONCURRENCY_MAX 256
@@ -244,6 +245,15 @@ typedef struct load_result {
     bool sustained;
     double lat_ms[4]; /* p50 p90 p99 max (submit -> seen committed) */
     uint64_t lat_count;
+    /* Open loop: the schedule cut into timeline_count slices of timeline_s
+     * seconds; per slice, the txs due in it that were sent and that were
+     * seen committed, and the p99 latency of the latter (0 if none). A
+     * stall shows as a few slices with high p99, saturation as a climb. */
+    double timeline_s;
+    size_t timeline_count;
+    uint32_t timeline_sent[LOAD_TIMELINE_MAX];
+    uint32_t timeline_committed[LOAD_TIMELINE_MAX];
+    double timeline_p99_ms[LOAD_TIMELINE_MAX];
     double cpu_s; /* replicas' utime+stime during the window */
     double cpu_s_per_tx;
     double cpu_class_s[LOAD_CPU_CLASS_COUNT]; /* cpu_s split by thread (load_cpu_class_t) */
@@ -263,6 +273,9 @@ PBFT_MUST_USE pbft_status_t load_run(const load_keystore_t *ks, load_plan_t *pla
 
 /* Sorts values in place; returns the q-quantile (nearest rank), 0 if none. */
 double load_percentile(double *values, size_t count, double q);
+/* Width in seconds of the timeline's slices for a window of window_s: 1 s,
+ * or wider so that at most LOAD_TIMELINE_MAX slices cover it. */
+double load_timeline_slice_s(double window_s);
 
 /* Open loop: when a sender with `due` txs due, the oldest scheduled at
  * oldest_sched_ns, should post them: 0 = now (a full batch, the schedule's

@@ -320,6 +320,15 @@ static void print_result(const options_t *o, const load_plan_t *plan, const load
     if (open) {
         json_object_set_new(j, "sent_tps", json_real(r->sent_tps));
         json_object_set_new(j, "send_lag_p99_ms", json_real(r->lag_p99_ms));
+        json_t *p99 = json_array(), *sent = json_array(), *committed = json_array();
+        for (size_t k = 0; k < r->timeline_count; k++) {
+            json_array_append_new(p99, json_real(r->timeline_p99_ms[k]));
+            json_array_append_new(sent, json_integer(r->timeline_sent[k]));
+            json_array_append_new(committed, json_integer(r->timeline_committed[k]));
+        }
+        json_object_set_new(j, "timeline",
+                            json_pack("{s:f,s:o,s:o,s:o}", "slice_s", r->timeline_s, "p99_ms", p99,
+                                      "sent", sent, "committed", committed));
     }
     json_object_set_new(j, "sustained", json_boolean(r->sustained));
     json_object_set_new(j, "planned", json_integer((json_int_t)r->planned));

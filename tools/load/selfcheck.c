@@ -59,6 +59,13 @@ static void check_open_due(void) {
     CHECK(load_open_due(500, 3, 99) == 99); /* never past the end */
 }
 
+static void check_timeline_slice(void) {
+    CHECK(load_timeline_slice_s(15) == 1);
+    CHECK(load_timeline_slice_s(LOAD_TIMELINE_MAX) == 1);
+    CHECK(load_timeline_slice_s(LOAD_TIMELINE_MAX + 1) == 2);
+    CHECK(load_timeline_slice_s(1000) * LOAD_TIMELINE_MAX >= 1000);
+}
+
 static void check_json_numbers(void) {
     json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i}", "a", "18446744073709551615", "b", 7, "c",
                           "12x", "d", "-1", "e", -3);
@@ -220,6 +227,7 @@ int load_self_check(void) {
     check_percentiles();
     check_linger();
     check_open_due();
+    check_timeline_slice();
     check_json_numbers();
     check_urls();
     check_plan();

@@ -28,6 +28,13 @@ double load_percentile(double *values, size_t count, double q) {
     return values[k - 1];
 }
 
+double load_timeline_slice_s(double window_s) {
+    double slice = 1.0;
+    while (window_s > slice * LOAD_TIMELINE_MAX)
+        slice *= 2;
+    return slice;
+}
+
 /* Reads `count` space-separated decimal fields from s; the first `skip`
  * fields may be non-numeric (the process state letter). */
 static bool parse_fields(const char *s, unsigned long long *out, size_t count, size_t skip) {
