@@ -585,9 +585,11 @@ static void run_timed(run_t *r, worker_t *workers, pthread_t *tids, uint64_t *ws
     size_t count = open ? cfg->sender_threads : cfg->concurrency;
     uint64_t drain_ns = (uint64_t)(cfg->drain_seconds * 1e9);
     r->t0_ns = load_now_ns() + 20000000ull; /* lets the threads start first */
-    /* Whole groups only: an account's consecutive nonces travel together. */
+    /* Whole groups only: an account's consecutive nonces travel together.
+     * Never past the plan (--txs may be smaller than R x T). */
     if (open)
-        r->send_end = (size_t)(cfg->rate_tps * cfg->seconds) / r->plan->group * r->plan->group;
+        r->send_end = PBFT_MIN((size_t)(cfg->rate_tps * cfg->seconds), r->plan->tx_count) /
+                      r->plan->group * r->plan->group;
     start_threads(r, workers, tids, count, open ? open_sender : closed_worker);
     *ws = r->t0_ns + (open ? 0 : (uint64_t)(cfg->warmup_seconds * 1e9));
     *we = *ws + (uint64_t)(cfg->seconds * 1e9);
