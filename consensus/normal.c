@@ -415,11 +415,12 @@ void replica_adopt_commit_cert(replica_t *r, const pbft_commit_cert_t *cert) {
 }
 
 /* Hands one committed block to the env (shared with state transfer). ids:
- * the block's tx ids when the caller has them (the slot does), else NULL. */
+ * the block's tx ids, from its validation (replica_validate_block). */
 bool replica_deliver(replica_t *r, const pbft_block_t *block, const uint8_t (*ids)[PBFT_HASH_SIZE],
                      const pbft_commit_cert_t *cert) {
     PBFT_ASSERT(block->header.height == r->committed + 1); /* in order, never twice */
     PBFT_ASSERT(cert->seq == block->header.height);
+    PBFT_ASSERT(ids != NULL);
     if (memcmp(block->header.prev_hash, r->committed_hash, PBFT_HASH_SIZE) != 0) {
         replica_logf(r, 2, "committed block %llu does not link; refusing",
                      (unsigned long long)block->header.height);
@@ -434,19 +435,11 @@ bool replica_deliver(replica_t *r, const pbft_block_t *block, const uint8_t (*id
     r->blocks_committed++;
     r->txs_committed += block->header.tx_count;
     r->view_change_failures = 0;
-    uint8_t(*own)[PBFT_HASH_SIZE] = NULL;
-    if (ids == NULL) {
-        own = pbft_xcalloc(block->header.tx_count ? block->header.tx_count : 1, PBFT_HASH_SIZE);
-        for (uint32_t i = 0; i < block->header.tx_count; i++)
-            codec_tx_id(&block->txs[i], own[i]);
-        ids = (const uint8_t(*)[PBFT_HASH_SIZE])own;
-    }
     for (uint32_t i = 0; i < block->header.tx_count; i++)
         mempool_commit(&r->pool, ids[i]);
     if (r->next_seq <= r->committed) r->next_seq = r->committed + 1;
     replica_update_context(r, r->committed);
     r->env.deliver(r->env.ctx, block, ids, cert);
-    free(own);
     return true;
 }
 

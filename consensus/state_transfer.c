@@ -221,8 +221,11 @@ pbft_status_t replica_on_state_request(replica_t *r, msg_t *m) {
 }
 
 /* One block of a reply: everything checked against genesis, nothing trusted. */
+/* On success *ids_out holds the block's tx ids (owned by the caller). */
 static pbft_status_t check_transferred(replica_t *r, const pbft_block_t *b,
-                                       const pbft_commit_cert_t *c) {
+                                       const pbft_commit_cert_t *c,
+                                       uint8_t (**ids_out)[PBFT_HASH_SIZE]) {
+    *ids_out = NULL;
     uint8_t hash[PBFT_HASH_SIZE];
     codec_header_hash(&b->header, hash);
     if (c->seq != b->header.height) return PBFT_ERR_BAD_HEIGHT;
@@ -233,7 +236,11 @@ static pbft_status_t check_transferred(replica_t *r, const pbft_block_t *b,
     if (status != PBFT_OK) return status;
     uint8_t(*ids)[PBFT_HASH_SIZE] = NULL;
     status = replica_validate_block(r, b, b->header.height, &ids);
-    free(ids);
+    if (status == PBFT_OK) {
+        *ids_out = ids;
+    } else {
+        free(ids);
+    }
     return status;
 }
 
@@ -254,9 +261,13 @@ pbft_status_t replica_on_state_reply(replica_t *r, msg_t *m) {
             break;
         }
         replica_update_context(r, h);
-        status = check_transferred(r, b, &sr->certs[i]);
+        uint8_t(*ids)[PBFT_HASH_SIZE] = NULL;
+        status = check_transferred(r, b, &sr->certs[i], &ids);
         if (status != PBFT_OK) break;
-        if (!replica_deliver(r, b, NULL, &sr->certs[i])) break;
+        bool delivered =
+            replica_deliver(r, b, (const uint8_t(*)[PBFT_HASH_SIZE])ids, &sr->certs[i]);
+        free(ids);
+        if (!delivered) break;
         r->state_transfer_blocks++;
         applied++;
     }
