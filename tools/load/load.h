@@ -277,14 +277,14 @@ double load_percentile(double *values, size_t count, double q);
  * or wider so that at most LOAD_TIMELINE_MAX slices cover it. */
 double load_timeline_slice_s(double window_s);
 
-/* Open loop: when a sender with `due` txs due, the oldest scheduled at
- * oldest_sched_ns, should post them: 0 = now (a full batch, the schedule's
- * last txs, or the oldest is linger_ms late), else the time to wait until
- * so the POST fills. */
 /* Open loop: how many txs may have been sent by now. A group goes out once
  * its last tx is due (never split over two POSTs, so an account's nonces
  * reach a replica in order), and never beyond `end`. */
 size_t load_open_due(size_t scheduled, size_t group, size_t end);
+/* Open loop: when a sender with `due` txs due, the oldest scheduled at
+ * oldest_sched_ns, should post them: 0 = now (a full batch, the schedule's
+ * last txs, or the oldest is linger_ms late), else the time to wait until
+ * so the POST fills. */
 uint64_t load_linger_until(const load_config_t *cfg, uint64_t now_ns, uint64_t oldest_sched_ns,
                            size_t due, bool last);
 /* CPU time the calling thread has used, in nanoseconds. */
