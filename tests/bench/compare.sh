@@ -12,7 +12,9 @@
 #   VARIANT   BUILD_DIR               the pbftd of BUILD_DIR/bin
 #             BUILD_DIR@VAR=VAL,...   the same with these environment
 #                                     variables set for the replicas
-#             ...#ARGS                (suffix) this variant's measured run
+#             ...%TESTNET_ARGS        (suffix) extra `pbftd testnet` arguments
+#                                     (e.g. %--batch-delay-ms 100)
+#             ...#ARGS                (suffix, last) this variant's measured run
 #                                     uses pbft-load ARGS instead of --load's
 #   --load    pbft-load arguments of the measured run (default: the peak's
 #             closed loop, "--closed 16 --batch 60 --per-account 3 --warmup 1")
@@ -38,7 +40,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ ${#variants[@]} -ge 1 ] || { sed -n '2,3p' "$0" >&2; exit 64; }
-build_of() { local b=${1%%#*}; echo "${b%%@*}"; }
+build_of() { local b=${1%%#*}; b=${b%%\%*}; echo "${b%%@*}"; }
 for v in "${variants[@]}"; do
     [ -x "$(build_of "$v")/bin/pbftd" ] || { echo "compare.sh: no $(build_of "$v")/bin/pbftd" >&2; exit 64; }
 done
@@ -81,14 +83,16 @@ healthy() { # base_port deadline_s
 }
 
 run_variant() { # variant
-    local variant=$1 build envs=() bin base pl i spec=${1%%#*} args=$load_args
+    local variant=$1 build envs=() tn_args="" bin base pl i spec=${1%%#*} args=$load_args
     build=$(build_of "$variant")
-    [ "$spec" != "$build" ] && IFS=, read -r -a envs <<<"${spec#*@}"
     [ "$variant" != "$spec" ] && args=${variant#*#}
+    case "$spec" in *%*) tn_args=${spec#*%}; spec=${spec%%\%*} ;; esac
+    [ "$spec" != "$build" ] && IFS=, read -r -a envs <<<"${spec#*@}"
     bin=$(realpath "$build")/bin
     work=$(mktemp -d /tmp/pbft-compare-run.XXXXXX)
     base=$(free_base_port)
-    if ! "$bin/pbftd" testnet --dir "$work/net" -n 4 --base-port "$base" --accounts 1000 \
+    # shellcheck disable=SC2086 # tn_args is a word list
+    if ! "$bin/pbftd" testnet --dir "$work/net" -n 4 --base-port "$base" --accounts 1000 $tn_args \
         >"$work/testnet.log" 2>&1; then
         echo "compare.sh: $variant: pbftd testnet failed:" >&2
         cat "$work/testnet.log" >&2
