@@ -528,7 +528,7 @@ md.append("""## Method
   are due) before posting (`--linger-ms`: without it a POST carries a handful of txs and the HTTP
   round trips cost the replicas and the load generator more CPU per tx than the closed loop's;
   four lingering senders post four times as many, smaller POSTs, which at 4,800 tx/s cost the
-  load generator 13-17 us/tx against 9-11 for one, and had the higher p99 in 6 of 6 A/B pairs).
+  load generator 13-18 us/tx against 9-11 for one, and had the higher p99 in 6 of 6 A/B pairs).
   Latency is measured from the *scheduled* time (no coordinated omission), so the wait is in the
   figures.
   The summary also gives the 50% and 80% runs' p99 per second of the schedule (`timeline` in
