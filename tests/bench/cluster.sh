@@ -745,7 +745,6 @@ chain_height=$(json_get "$work/chain.json" height 2>/dev/null || echo 0)
 chain_txs=$(json_get "$work/chain.json" txs 2>/dev/null || echo 0)
 fact chain_height "$chain_height"
 fact chain_txs "$chain_txs"
-vc_total=0
 for i in $(seq 0 $((N - 1))); do
     v=$(status_field "$i" view_changes)
     fact "view_changes_$i" "${v:-?}"
