@@ -367,6 +367,9 @@ else:
                    f"{audit_rate or 0:,.0f} txs/s audited = {(audit_rate or 0) / rate_end if rate_end else 0:.2f} of the all-core "
                    f"verify rate measured just before it ({rate_end:,.0f}/s; {(audit_rate or 0) / verify_rate if verify_rate else 0:.2f} "
                    f"of the start-of-run rate {verify_rate:,.0f}/s)")
+    if sum(sst) == 0:
+        summary.append("   this chain was never flushed, so the audit's read-only open first replays all of the "
+                       "RocksDB WAL on one thread (a full run's chain is mostly in SST files)")
     if verify_cpu and per_cpu_end:
         summary.append(f"   CPU-normalised: {chain_txs / verify_cpu:,.0f} txs audited per CPU-second vs {per_cpu_end:,.0f} "
                        f"verifies per CPU-second = {chain_txs / verify_cpu / per_cpu_end:.2f} (the audit also checks "
