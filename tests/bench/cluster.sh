@@ -7,12 +7,13 @@
 #
 #  1. ceiling: ECDSA P-256 verifies/s on every core through the project's own
 #     crypto_verify_digest with a warm key cache (pbft-load --verify-rate);
-#     ceiling = that / n, since every replica verifies every tx once;
+#     ceiling = that / n, since every replica verifies every tx once; the
+#     same probe runs again after every load run (the machine's speed drifts);
 #  2. starts a fresh n=4 testnet from the built binaries in a temp dir on free
 #     ports (pbftd testnet, then pbftd --home per replica, pid files);
-#  3. closed loop at rising concurrency until committed tx/s stops rising
-#     (the peak), then open loop at 100 tx/s, 50% and 80% of the peak;
-#     per run: committed tx/s, ratio to the ceiling, latency percentiles,
+#  3. closed loop at rising concurrency until its ratio to the ceiling stops
+#     rising (the peak), then open loop at 100 tx/s, 50% and 80% of the peak;
+#     per run: committed tx/s, ratio to the ceiling around it, latency percentiles,
 #     blocks/s, txs/block, replica CPU per tx, view changes;
 #  4. peak RSS per replica (VmHWM), bytes on disk per committed tx;
 #  5. pbft-verify --home over the chain produced (txs/s audited);
@@ -590,6 +591,10 @@ fact loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 "$bin/pbft-load" --verify-rate --seconds "$VERIFY_S" >"$work/verify_rate.json" 2>"$work/verify_rate.err"
 cat "$work/verify_rate.err" >&2
 verify_rate=$(json_get "$work/verify_rate.json" verify_per_s 2>/dev/null || echo 0)
+if ! python3 -c "import sys; sys.exit(0 if $verify_rate > 0 else 1)"; then
+    echo "cluster: pbft-load --verify-rate measured nothing; no ceiling to compare runs with" >&2
+    exit 1
+fi
 fact verify_rate "$verify_rate"
 fact verify_per_cpu_s "$(json_get "$work/verify_rate.json" verify_per_cpu_s 2>/dev/null || echo 0)"
 ceiling=$(python3 -c "print(int(float('$verify_rate') / $N))")
