@@ -586,17 +586,24 @@ EOF
 }
 
 # ---------------------------------------------------------------- 1. ceiling
+# One speed probe: pbft-load --verify-rate; sets probe_rate (verifies/s)
+# and probe_cpu (verifies per CPU-second), 0 when it measured nothing.
+probe() { # name
+    "$bin/pbft-load" --verify-rate --seconds "$VERIFY_S" >"$work/probe-$1.json" 2>"$work/probe-$1.err"
+    probe_rate=$(json_get "$work/probe-$1.json" verify_per_s 2>/dev/null || echo 0)
+    probe_cpu=$(json_get "$work/probe-$1.json" verify_per_cpu_s 2>/dev/null || echo 0)
+}
 log "work dir $work; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 fact loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
-"$bin/pbft-load" --verify-rate --seconds "$VERIFY_S" >"$work/verify_rate.json" 2>"$work/verify_rate.err"
-cat "$work/verify_rate.err" >&2
-verify_rate=$(json_get "$work/verify_rate.json" verify_per_s 2>/dev/null || echo 0)
+probe start
+cat "$work/probe-start.err" >&2
+verify_rate=$probe_rate
 if ! python3 -c "import sys; sys.exit(0 if $verify_rate > 0 else 1)"; then
     echo "cluster: pbft-load --verify-rate measured nothing; no ceiling to compare runs with" >&2
     exit 1
 fi
 fact verify_rate "$verify_rate"
-fact verify_per_cpu_s "$(json_get "$work/verify_rate.json" verify_per_cpu_s 2>/dev/null || echo 0)"
+fact verify_per_cpu_s "$probe_cpu"
 ceiling=$(python3 -c "print(int(float('$verify_rate') / $N))")
 fact ceiling "$ceiling"
 log "ceiling = $verify_rate / $N = $ceiling tx/s"
@@ -606,21 +613,15 @@ log "ceiling = $verify_rate / $N = $ceiling tx/s"
 # runs after every load run too, and each run is held against the mean of
 # the probes just before and just after it (its "x ceiling").
 prev_rate=$verify_rate
-prev_cpu=$(json_get "$work/verify_rate.json" verify_per_cpu_s 2>/dev/null || echo 0)
-probe() { # name: one pbft-load --verify-rate; sets probe_rate
-    "$bin/pbft-load" --verify-rate --seconds "$VERIFY_S" >"$work/probe-$1.json" 2>/dev/null
-    probe_rate=$(json_get "$work/probe-$1.json" verify_per_s 2>/dev/null || echo 0)
-    fact "probe_rate_$1" "$probe_rate"
-}
+prev_cpu=$probe_cpu
 bracket() { # label: probe after the run; sets run_speed (verifies/s around it)
-    local cpu
     probe "$1"
-    cpu=$(json_get "$work/probe-$1.json" verify_per_cpu_s 2>/dev/null || echo 0)
+    fact "probe_rate_$1" "$probe_rate"
     run_speed=$(python3 -c "print(($prev_rate + $probe_rate) / 2 if $probe_rate > 0 else $prev_rate)")
     fact "speed_$1" "$run_speed"
-    fact "speed_cpu_$1" "$(python3 -c "print(($prev_cpu + $cpu) / 2 if $cpu > 0 else $prev_cpu)")"
+    fact "speed_cpu_$1" "$(python3 -c "print(($prev_cpu + $probe_cpu) / 2 if $probe_cpu > 0 else $prev_cpu)")"
     if python3 -c "import sys; sys.exit(0 if $probe_rate > 0 else 1)"; then
-        prev_rate=$probe_rate prev_cpu=$cpu
+        prev_rate=$probe_rate prev_cpu=$probe_cpu
     fi
 }
 
@@ -770,9 +771,9 @@ log "chain: height $chain_height, $chain_txs txs"
 if [ -x "$bin/pbft-verify" ] && [ "$chain_height" != 0 ]; then
     # The verify rate again, next to the audit: a shared machine's speed
     # drifts over minutes, and the audit is compared with what a core did then.
-    "$bin/pbft-load" --verify-rate --seconds "$VERIFY_S" >"$work/verify_rate_end.json" 2>/dev/null
-    fact verify_rate_end "$(json_get "$work/verify_rate_end.json" verify_per_s 2>/dev/null || echo 0)"
-    fact verify_per_cpu_s_end "$(json_get "$work/verify_rate_end.json" verify_per_cpu_s 2>/dev/null || echo 0)"
+    probe audit
+    fact verify_rate_end "$probe_rate"
+    fact verify_per_cpu_s_end "$probe_cpu"
     log "pbft-verify --home $net/node1"
     # wall time and the CPU time it used (user+sys of the child)
     python3 -c '
