@@ -122,6 +122,10 @@ static pbft_status_t decode_tx_hex(const char *hex, size_t len, pbft_tx_t *tx, c
     return st;
 }
 
+static bool submit_accepted(node_submit_t r) {
+    return r == NODE_SUBMIT_QUEUED || r == NODE_SUBMIT_PENDING || r == NODE_SUBMIT_COMMITTED;
+}
+
 static json_t *submit_json(const uint8_t id[PBFT_HASH_SIZE], node_submit_t r, pbft_status_t why,
                            unsigned *status) {
     static const char *const names[] = {"queued", "pending", "committed"};
@@ -221,26 +225,97 @@ static void batch_decode(node_t *node, const json_t *list, batch_t *b) {
     }
 }
 
+/* The binary form of a batch: the txs' wire encodings back to back (each
+ * one says its own length). Nothing to resynchronise on after a tx that
+ * does not decode, so one bad tx fails the whole batch (400, nothing
+ * submitted); why receives the sentence. */
+static pbft_status_t batch_decode_binary(const http_request_t *req, batch_t *b, char *why,
+                                         size_t why_size) {
+    memset(b, 0, sizeof *b);
+    size_t cap = req->body_size / PBFT_TX_SIZE_MIN; /* >= the count of a valid body */
+    if (cap > PBFT_HTTP_BATCH_TX_COUNT_MAX) cap = PBFT_HTTP_BATCH_TX_COUNT_MAX;
+    b->txs = pbft_xcalloc(cap ? cap : 1, sizeof *b->txs);
+    b->ids = pbft_xcalloc(cap ? cap : 1, sizeof *b->ids);
+    b->slot = pbft_xcalloc(cap ? cap : 1, sizeof *b->slot);
+    b->errors = pbft_xcalloc(cap ? cap : 1, sizeof(json_t *));
+    codec_reader_t r;
+    codec_reader_init(&r, req->body ? req->body : "", req->body_size);
+    while (codec_remaining(&r) > 0) {
+        size_t at = r.offset;
+        pbft_tx_t tx;
+        codec_tx_read(&r, &tx);
+        if (r.status != PBFT_OK) {
+            snprintf(why, why_size, "tx %zu (at byte %zu) does not decode: %s", b->count, at,
+                     pbft_status_string(r.status));
+            return PBFT_ERR_MALFORMED;
+        }
+        if (b->count == PBFT_HTTP_BATCH_TX_COUNT_MAX) {
+            snprintf(why, why_size, "at most %d transactions per batch",
+                     PBFT_HTTP_BATCH_TX_COUNT_MAX);
+            return PBFT_ERR_LIMIT;
+        }
+        PBFT_ASSERT(b->count < cap); /* every tx decoded so far took >= PBFT_TX_SIZE_MIN bytes */
+        b->txs[b->count] = tx;
+        codec_tx_id(&b->txs[b->count], b->ids[b->count]);
+        b->slot[b->count] = (int)b->count;
+        b->count++;
+    }
+    if (b->count == 0) {
+        snprintf(why, why_size, "the body holds no transaction");
+        return PBFT_ERR_MALFORMED;
+    }
+    return PBFT_OK;
+}
+
+static void batch_free(batch_t *b) {
+    free(b->txs);
+    free(b->ids);
+    free(b->slot);
+    free(b->errors);
+}
+
+/* ?results=errors: the answer lists only the txs that were not accepted,
+ * each with its "index" in the batch (a gateway that knows its ids does not
+ * need an entry per accepted tx). */
 static enum MHD_Result handle_submit_txs(node_t *node, struct MHD_Connection *c,
                                          const http_request_t *req) {
-    json_t *root =
-        json_loadb(req->body ? req->body : "", req->body_size, JSON_REJECT_DUPLICATES, NULL);
-    json_t *list = json_object_get(root, "txs");
-    if (!json_is_array(list)) {
-        json_decref(root);
+    const char *view = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "results");
+    bool errors_only = view != NULL && strcmp(view, "errors") == 0;
+    if (view != NULL && !errors_only && strcmp(view, "all") != 0) {
         return respond_error(node, c, MHD_HTTP_BAD_REQUEST, "malformed",
-                             "body must be {\"txs\": [\"<hex>\", ...]}");
-    }
-    if (json_array_size(list) > PBFT_HTTP_BATCH_TX_COUNT_MAX) {
-        json_decref(root);
-        char msg[96];
-        snprintf(msg, sizeof msg, "at most %d transactions per batch",
-                 PBFT_HTTP_BATCH_TX_COUNT_MAX);
-        return respond_error(node, c, HTTP_STATUS_TOO_LARGE, "too_large", msg);
+                             "the results parameter takes all or errors");
     }
     batch_t b;
-    batch_decode(node, list, &b);
-    json_decref(root);
+    if (is_octet_stream(c)) {
+        char why[160];
+        pbft_status_t st = batch_decode_binary(req, &b, why, sizeof why);
+        if (st != PBFT_OK) {
+            batch_free(&b);
+            if (st == PBFT_ERR_LIMIT)
+                return respond_error(node, c, HTTP_STATUS_TOO_LARGE, "too_large", why);
+            atomic_fetch_add(&node_metrics(node)->tx_rejected_malformed, 1);
+            return respond_error(node, c, MHD_HTTP_BAD_REQUEST, "malformed", why);
+        }
+    } else {
+        json_t *root =
+            json_loadb(req->body ? req->body : "", req->body_size, JSON_REJECT_DUPLICATES, NULL);
+        json_t *list = json_object_get(root, "txs");
+        if (!json_is_array(list)) {
+            json_decref(root);
+            return respond_error(node, c, MHD_HTTP_BAD_REQUEST, "malformed",
+                                 "body must be {\"txs\": [\"<hex>\", ...]} or the txs' bytes "
+                                 "back to back with Content-Type: application/octet-stream");
+        }
+        if (json_array_size(list) > PBFT_HTTP_BATCH_TX_COUNT_MAX) {
+            json_decref(root);
+            char msg[96];
+            snprintf(msg, sizeof msg, "at most %d transactions per batch",
+                     PBFT_HTTP_BATCH_TX_COUNT_MAX);
+            return respond_error(node, c, HTTP_STATUS_TOO_LARGE, "too_large", msg);
+        }
+        batch_decode(node, list, &b);
+        json_decref(root);
+    }
     size_t used = 0;
     for (size_t i = 0; i < b.count; i++)
         used += b.slot[i] >= 0;
@@ -252,21 +327,23 @@ static enum MHD_Result handle_submit_txs(node_t *node, struct MHD_Connection *c,
     json_t *out = json_array();
     size_t accepted = 0;
     for (size_t i = 0; i < b.count; i++) {
-        if (b.slot[i] < 0) {
-            json_array_append_new(out, b.errors[i]);
-            continue;
+        json_t *entry = b.errors[i];
+        if (b.slot[i] >= 0) {
+            size_t k = (size_t)b.slot[i];
+            if (errors_only && submit_accepted(results[k])) {
+                accepted++;
+                continue;
+            }
+            unsigned status;
+            entry = submit_json(b.ids[k], results[k], why[k], &status);
+            accepted += status < 400;
         }
-        size_t k = (size_t)b.slot[i];
-        unsigned status;
-        json_array_append_new(out, submit_json(b.ids[k], results[k], why[k], &status));
-        accepted += status < 400;
+        if (errors_only) json_object_set_new(entry, "index", json_integer((json_int_t)i));
+        json_array_append_new(out, entry);
     }
     free(results);
     free(why);
-    free(b.txs);
-    free(b.ids);
-    free(b.slot);
-    free(b.errors);
+    batch_free(&b);
     return respond_json(c, MHD_HTTP_OK,
                         json_pack("{s:I, s:I, s:o}", "accepted", (json_int_t)accepted, "rejected",
                                   (json_int_t)(b.count - accepted), "results", out));

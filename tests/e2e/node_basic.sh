@@ -60,6 +60,43 @@ wallet --node "http://$(http_addr 2)" confirm "${ids[0]}" >/dev/null ||
 code=$(submit 1 "$TN/txs0/$(account_name 0)-0.json")
 [ "$code" = 200 ] || fail "resubmitting a committed tx gave $code"
 
+# The binary batch form: the txs' bytes back to back. Account 1's nonces
+# 5..7 go to replica 2 in one POST /txs?results=errors, whose answer lists
+# only what was not accepted; a copy of nonce 8 with a flipped signature
+# byte rides along and is the one entry, at its index.
+sign_txs 1 4 "$TN/bin" 5
+from1=$(account_name 1)
+bin_ids=()
+for k in 5 6 7; do
+    jq -r .tx "$TN/bin/$from1-$k.json" | xxd -r -p >>"$TN/bin/batch"
+    bin_ids+=("$(jq -r .id "$TN/bin/$from1-$k.json")")
+done
+jq -r .tx "$TN/bin/$from1-8.json" | xxd -r -p >"$TN/bin/one"
+size=$(stat -c %s "$TN/bin/one")
+# the last byte of the signature (the tx's last byte) flipped: still decodes
+{ head -c $((size - 1)) "$TN/bin/one"
+  printf "\\x$(printf '%02x' $((0x$(tail -c 1 "$TN/bin/one" | xxd -p) ^ 1)))"; } >>"$TN/bin/batch"
+ans=$(curl -s --max-time 10 -XPOST -H 'Content-Type: application/octet-stream' \
+    --data-binary @"$TN/bin/batch" "http://$(http_addr 2)/txs?results=errors")
+[ "$(echo "$ans" | jq -c '[.accepted, .rejected, (.results | length), .results[0].index,
+    .results[0].error]')" = '[3,1,1,3,"bad_signature"]' ] ||
+    fail "binary POST /txs?results=errors answered $ans"
+for i in 0 1 2 3; do
+    wait_until 60 "binary batch committed on replica $i" all_committed "$i" "${bin_ids[@]}"
+done
+[ "$(tx_status 0 "$(jq -r .id "$TN/bin/$from1-8.json")")" = unknown ] ||
+    fail "the tx with a bad signature is known to replica 0"
+# Without ?results=errors every tx has its entry, in order.
+ans=$(curl -s --max-time 10 -XPOST -H 'Content-Type: application/octet-stream' \
+    --data-binary @"$TN/bin/one" "http://$(http_addr 0)/txs")
+[ "$(echo "$ans" | jq -c '[.accepted, .results[0].id, .results[0].status]')" = \
+    "[1,\"$(jq -r .id "$TN/bin/$from1-8.json")\",\"queued\"]" ] ||
+    fail "binary POST /txs answered $ans"
+for i in 0 1 2 3; do # the long-polls below need an idle testnet
+    wait_until 60 "nonce 8 committed on replica $i" committed_on "$i" "$(jq -r .id "$TN/bin/$from1-8.json")"
+done
+log "binary POST /txs: 3 accepted and committed, the bad signature reported at its index"
+
 # Contract checks.
 st=$(get 0 /status)
 for key in replica view primary height block_hash state_hash stable_checkpoint low_water_mark \

@@ -106,6 +106,29 @@ for body in '{' '[]' '{"tx":5}' '{"tx":"zz"}' '{"txs":"x"}' "{\"tx\":\"$(head -c
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -XPOST -d "$body" "$H/tx")
     [ "$code" = 400 ] || fail "POST /tx $body gave $code, want 400"
 done
+# The binary batch form (POST /txs, application/octet-stream): noise, a
+# truncated tx after a valid one, an empty body, too many txs and an
+# unknown ?results= are refused whole, and the valid tx was not submitted.
+sign_txs 1 1 "$TN/bin"
+jq -r .tx "$TN/bin/$(account_name 1)-0.json" | xxd -r -p >"$TN/bin/one"
+bin_id=$(jq -r .id "$TN/bin/$(account_name 1)-0.json")
+head -c 500 /dev/urandom >"$TN/bin/noise"
+{ cat "$TN/bin/one"; head -c 100 "$TN/bin/one"; } >"$TN/bin/truncated"
+: >"$TN/bin/empty"
+for i in $(seq 4097); do cat "$TN/bin/one"; done >"$TN/bin/many"
+post_bin() { # file query -> HTTP code
+    curl -s -o /dev/null -w '%{http_code}' --max-time 10 -XPOST \
+        -H 'Content-Type: application/octet-stream' --data-binary @"$1" "$H/txs$2"
+}
+for f in noise truncated empty; do
+    code=$(post_bin "$TN/bin/$f" "")
+    [ "$code" = 400 ] || fail "binary POST /txs of $f gave $code, want 400"
+done
+code=$(post_bin "$TN/bin/many" "")
+[ "$code" = 413 ] || fail "binary POST /txs of 4097 txs gave $code, want 413"
+code=$(post_bin "$TN/bin/one" "?results=some")
+[ "$code" = 400 ] || fail "POST /txs?results=some gave $code, want 400"
+[ "$(tx_status 2 "$bin_id")" = unknown ] || fail "a refused binary batch submitted its valid tx"
 code=$(head -c 5000000 /dev/zero | curl -s -o /dev/null -w '%{http_code}' --max-time 10 -XPOST \
     --data-binary @- "$H/tx")
 [ "$code" = 413 ] || fail "an oversized body gave $code, want 413"

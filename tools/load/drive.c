@@ -121,8 +121,16 @@ static size_t apply_results(worker_t *w, const size_t *idx, size_t count) {
     const json_t *results = json_object_get(root, "results");
     size_t retry = 0;
     pthread_mutex_lock(&r->mu);
-    for (size_t j = 0; j < count; j++) {
-        const json_t *res = json_array_get(results, j);
+    /* --binary asks for ?results=errors: only the rejected txs, by index */
+    size_t entries = r->cfg->binary ? json_array_size(results) : count;
+    for (size_t e = 0; e < entries; e++) {
+        const json_t *res = json_array_get(results, e);
+        size_t j = e;
+        uint64_t index = 0;
+        if (r->cfg->binary) {
+            if (!load_json_u64(res, "index", &index) || index >= count) continue;
+            j = (size_t)index;
+        }
         const char *error = json_string_value(json_object_get(res, "error"));
         if (res == NULL) error = "no_result";
         if (error == NULL) continue;
@@ -142,13 +150,17 @@ static size_t apply_results(worker_t *w, const size_t *idx, size_t count) {
  * or a non-200 answer tries the next replica until the deadline. */
 static bool post_batch(worker_t *w, const size_t *idx, size_t count, uint64_t deadline_ns) {
     run_t *r = w->run;
-    size_t size = load_batch_body(r->plan, idx, count, &w->body, &w->body_capacity);
+    size_t size = r->cfg->binary
+                      ? load_batch_body_binary(r->plan, idx, count, &w->body, &w->body_capacity)
+                      : load_batch_body(r->plan, idx, count, &w->body, &w->body_capacity);
     for (;;) {
         uint64_t seq = atomic_fetch_add(&r->batch_seq, 1);
         char url[LOAD_URL_SIZE_MAX + 16];
-        snprintf(url, sizeof(url), "%s/txs", r->ks->urls[seq % r->ks->url_count]);
-        if (load_http_post_json(&w->http, url, w->body, size) == PBFT_OK && w->http.code == 200)
-            return true;
+        snprintf(url, sizeof(url), "%s/txs%s", r->ks->urls[seq % r->ks->url_count],
+                 r->cfg->binary ? "?results=errors" : "");
+        pbft_status_t st = r->cfg->binary ? load_http_post_binary(&w->http, url, w->body, size)
+                                          : load_http_post_json(&w->http, url, w->body, size);
+        if (st == PBFT_OK && w->http.code == 200) return true;
         atomic_fetch_add(&r->http_errors, 1);
         if (load_now_ns() > deadline_ns) return false;
         load_sleep_ns(20 * 1000000ull);

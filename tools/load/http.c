@@ -66,6 +66,8 @@ void load_http_init(load_http_t *h) {
     hd = curl_slist_append(hd, "Expect:");
     h->curl = c;
     h->json_headers = hd;
+    hd = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+    h->binary_headers = curl_slist_append(hd, "Expect:");
     h->body = pbft_xmalloc(4096);
     h->body_capacity = 4096;
     h->body[0] = '\0';
@@ -74,6 +76,7 @@ void load_http_init(load_http_t *h) {
 void load_http_free(load_http_t *h) {
     if (h->curl) curl_easy_cleanup(h->curl);
     if (h->json_headers) curl_slist_free_all(h->json_headers);
+    if (h->binary_headers) curl_slist_free_all(h->binary_headers);
     free(h->body);
     memset(h, 0, sizeof(*h));
 }
@@ -100,13 +103,23 @@ pbft_status_t load_http_get(load_http_t *h, const char *url) {
     return http_perform(h);
 }
 
-pbft_status_t load_http_post_json(load_http_t *h, const char *url, const char *body, size_t size) {
+static pbft_status_t http_post(load_http_t *h, struct curl_slist *headers, const char *url,
+                               const char *body, size_t size) {
     curl_easy_setopt(h->curl, CURLOPT_URL, url);
     curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->json_headers);
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)size);
     return http_perform(h);
+}
+
+pbft_status_t load_http_post_json(load_http_t *h, const char *url, const char *body, size_t size) {
+    return http_post(h, h->json_headers, url, body, size);
+}
+
+pbft_status_t load_http_post_binary(load_http_t *h, const char *url, const char *body,
+                                    size_t size) {
+    return http_post(h, h->binary_headers, url, body, size);
 }
 
 bool load_json_u64(const json_t *obj, const char *key, uint64_t *out) {

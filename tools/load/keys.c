@@ -237,9 +237,7 @@ static pbft_status_t sign_one(const load_keystore_t *ks, load_plan_t *p, size_t 
     uint8_t bytes[PBFT_TX_SIZE_MAX];
     size_t size = codec_tx_encode(&tx, bytes, sizeof(bytes));
     if (size != PBFT_TX_SIZE_MIN) return PBFT_ERR_INTERNAL;
-    char hex[LOAD_TX_HEX_SIZE + 1];
-    crypto_hex_encode(bytes, size, hex);
-    memcpy(p->hex + i * LOAD_TX_HEX_SIZE, hex, LOAD_TX_HEX_SIZE);
+    memcpy(p->bytes + i * PBFT_TX_SIZE_MIN, bytes, PBFT_TX_SIZE_MIN);
     codec_tx_id(&tx, p->txs[i].id);
     return PBFT_OK;
 }
@@ -304,7 +302,7 @@ pbft_status_t load_plan_build(const load_keystore_t *ks, size_t account_count, s
     out->account_count = account_count;
     out->group = group;
     out->txs = pbft_xcalloc(tx_count, sizeof(*out->txs));
-    out->hex = pbft_xmalloc(tx_count * LOAD_TX_HEX_SIZE);
+    out->bytes = pbft_xmalloc(tx_count * PBFT_TX_SIZE_MIN);
     sign_job_t job = {.ks = ks, .plan = out};
     atomic_init(&job.next, 0);
     atomic_init(&job.failed, 0);
@@ -325,7 +323,7 @@ pbft_status_t load_plan_build(const load_keystore_t *ks, size_t account_count, s
 
 void load_plan_free(load_plan_t *p) {
     free(p->txs);
-    free(p->hex);
+    free(p->bytes);
     free(p->slots);
     memset(p, 0, sizeof(*p));
 }
@@ -344,7 +342,9 @@ size_t load_batch_body(const load_plan_t *p, const size_t *idx, size_t count, ch
         PBFT_ASSERT(idx[i] < p->tx_count);
         if (i) *w++ = ',';
         *w++ = '"';
-        memcpy(w, p->hex + idx[i] * LOAD_TX_HEX_SIZE, LOAD_TX_HEX_SIZE);
+        char hex[LOAD_TX_HEX_SIZE + 1];
+        crypto_hex_encode(p->bytes + idx[i] * PBFT_TX_SIZE_MIN, PBFT_TX_SIZE_MIN, hex);
+        memcpy(w, hex, LOAD_TX_HEX_SIZE);
         w += LOAD_TX_HEX_SIZE;
         *w++ = '"';
     }
@@ -352,4 +352,18 @@ size_t load_batch_body(const load_plan_t *p, const size_t *idx, size_t count, ch
     *w++ = '}';
     *w = '\0';
     return (size_t)(w - *buf);
+}
+
+size_t load_batch_body_binary(const load_plan_t *p, const size_t *idx, size_t count, char **buf,
+                              size_t *capacity) {
+    size_t need = 1 + count * PBFT_TX_SIZE_MIN;
+    if (*capacity < need) {
+        *buf = pbft_xrealloc(*buf, need);
+        *capacity = need;
+    }
+    for (size_t i = 0; i < count; i++) {
+        PBFT_ASSERT(idx[i] < p->tx_count);
+        memcpy(*buf + i * PBFT_TX_SIZE_MIN, p->bytes + idx[i] * PBFT_TX_SIZE_MIN, PBFT_TX_SIZE_MIN);
+    }
+    return count * PBFT_TX_SIZE_MIN;
 }

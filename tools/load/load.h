@@ -47,8 +47,9 @@ void load_sleep_ns(uint64_t ns);
 /* HTTP (libcurl easy handle; one per thread; keep-alive to every replica)   */
 
 typedef struct load_http {
-    void *curl;         /* CURL * */
-    void *json_headers; /* struct curl_slist * */
+    void *curl;           /* CURL * */
+    void *json_headers;   /* struct curl_slist * */
+    void *binary_headers; /* struct curl_slist * */
     char *body;
     size_t body_size;
     size_t body_capacity;
@@ -65,6 +66,9 @@ void load_http_free(load_http_t *h);
 PBFT_MUST_USE pbft_status_t load_http_get(load_http_t *h, const char *url);
 PBFT_MUST_USE pbft_status_t load_http_post_json(load_http_t *h, const char *url, const char *body,
                                                 size_t size);
+/* The same with Content-Type: application/octet-stream. */
+PBFT_MUST_USE pbft_status_t load_http_post_binary(load_http_t *h, const char *url, const char *body,
+                                                  size_t size);
 
 /* Parses a JSON number or decimal string field. False when absent/invalid. */
 struct json_t;
@@ -161,7 +165,7 @@ typedef struct load_plan {
     size_t account_count;
     size_t group;
     load_tx_t *txs;
-    char *hex; /* tx_count * LOAD_TX_HEX_SIZE, not NUL-separated */
+    uint8_t *bytes; /* tx_count * PBFT_TX_SIZE_MIN: tx i's wire encoding */
     /* open-addressing index id -> tx, for matching block contents */
     uint32_t *slots;
     size_t slot_mask;
@@ -187,6 +191,9 @@ size_t load_plan_find(const load_plan_t *p, const uint8_t id[PBFT_HASH_SIZE]);
 /* Builds `{"txs":["..",..]}` for txs idx[0..count) into buf (grown as needed). */
 size_t load_batch_body(const load_plan_t *p, const size_t *idx, size_t count, char **buf,
                        size_t *capacity);
+/* The binary form of the same batch: the txs' bytes back to back. */
+size_t load_batch_body_binary(const load_plan_t *p, const size_t *idx, size_t count, char **buf,
+                              size_t *capacity);
 
 /* ------------------------------------------------------------------------ */
 /* Runs                                                                       */
@@ -218,6 +225,7 @@ typedef struct load_config {
     double linger_ms;        /* open: post once the oldest due tx is this late (or B are due) */
     uint32_t watch;          /* replica index whose API the watcher polls */
     uint32_t poll_ms;        /* 0: the watcher long-polls /status?after= */
+    bool binary;             /* POST /txs as application/octet-stream, not JSON */
     size_t pid_count;
     int pids[LOAD_REPLICA_COUNT_MAX];
     const char *label;

@@ -56,6 +56,8 @@ static void usage(FILE *f) {
                "                   counts from the schedule) [0]\n"
                "  --watch I        replica whose API the commit watcher polls [1 or 0]\n"
                "  --poll-ms P      poll /status every P ms instead of long-polling it [0]\n"
+               "  --binary         POST /txs bodies as the txs' bytes back to back\n"
+               "                   (application/octet-stream) instead of JSON hex\n"
                "  --pids P,P,...   replica pids: CPU seconds per committed tx\n"
                "  --label NAME     copied into the JSON line\n");
 }
@@ -112,7 +114,8 @@ enum {
     OPT_SELF_CHECK,
     OPT_HELP,
     OPT_PER_ACCOUNT,
-    OPT_LINGER
+    OPT_LINGER,
+    OPT_BINARY
 };
 
 static bool apply_option(options_t *o, int c, const char *arg) {
@@ -158,6 +161,9 @@ static bool apply_option(options_t *o, int c, const char *arg) {
             return parse_double(arg, 0, 1000, &d) && (cfg->poll_ms = (uint32_t)d, true);
         case OPT_LINGER:
             return parse_double(arg, 0, 1000, &cfg->linger_ms);
+        case OPT_BINARY:
+            cfg->binary = true;
+            return true;
         case OPT_PIDS:
             return parse_pids(arg, cfg);
         case OPT_LABEL:
@@ -194,6 +200,7 @@ static int parse_args(int argc, char **argv, options_t *o) {
                                              {"watch", 1, 0, OPT_WATCH},
                                              {"poll-ms", 1, 0, OPT_POLL},
                                              {"linger-ms", 1, 0, OPT_LINGER},
+                                             {"binary", 0, 0, OPT_BINARY},
                                              {"pids", 1, 0, OPT_PIDS},
                                              {"label", 1, 0, OPT_LABEL},
                                              {"verify-rate", 0, 0, OPT_VERIFY_RATE},

@@ -93,11 +93,9 @@ static void check_urls(void) {
  * and sender the plan promises; ids index back to their tx. */
 static void check_plan_txs(const load_keystore_t *ks, const load_plan_t *plan) {
     for (size_t i = 0; i < plan->tx_count; i++) {
-        uint8_t bytes[PBFT_TX_SIZE_MAX];
         pbft_tx_t tx;
-        bool ok = crypto_hex_decode(plan->hex + i * LOAD_TX_HEX_SIZE, LOAD_TX_HEX_SIZE, bytes,
-                                    PBFT_TX_SIZE_MIN) == PBFT_OK &&
-                  codec_tx_decode(bytes, PBFT_TX_SIZE_MIN, &tx) == PBFT_OK;
+        bool ok =
+            codec_tx_decode(plan->bytes + i * PBFT_TX_SIZE_MIN, PBFT_TX_SIZE_MIN, &tx) == PBFT_OK;
         CHECK(ok);
         if (!ok) continue;
         const load_account_t *a = &ks->accounts[load_plan_account(plan, i)];
@@ -114,10 +112,8 @@ static void check_plan_txs(const load_keystore_t *ks, const load_plan_t *plan) {
     uint8_t wrong_chain[PBFT_CHAIN_ID_SIZE];
     memcpy(wrong_chain, ks->chain_id, sizeof(wrong_chain));
     wrong_chain[0] ^= 1;
-    uint8_t bytes[PBFT_TX_SIZE_MAX];
     pbft_tx_t tx;
-    if (crypto_hex_decode(plan->hex, LOAD_TX_HEX_SIZE, bytes, PBFT_TX_SIZE_MIN) == PBFT_OK &&
-        codec_tx_decode(bytes, PBFT_TX_SIZE_MIN, &tx) == PBFT_OK)
+    if (codec_tx_decode(plan->bytes, PBFT_TX_SIZE_MIN, &tx) == PBFT_OK)
         CHECK(codec_tx_verify(&tx, wrong_chain) != PBFT_OK);
 }
 
@@ -131,10 +127,18 @@ static void check_batch_body(const load_plan_t *plan) {
     CHECK(json_array_size(txs) == 3);
     for (size_t j = 0; j < 3 && j < json_array_size(txs); j++) {
         const char *s = json_string_value(json_array_get(txs, j));
-        CHECK(s && strlen(s) == LOAD_TX_HEX_SIZE &&
-              memcmp(s, plan->hex + idx[j] * LOAD_TX_HEX_SIZE, LOAD_TX_HEX_SIZE) == 0);
+        char hex[LOAD_TX_HEX_SIZE + 1];
+        crypto_hex_encode(plan->bytes + idx[j] * PBFT_TX_SIZE_MIN, PBFT_TX_SIZE_MIN, hex);
+        CHECK(s && strlen(s) == LOAD_TX_HEX_SIZE && memcmp(s, hex, LOAD_TX_HEX_SIZE) == 0);
     }
     json_decref(root);
+    /* the binary form: the same txs' bytes back to back, in batch order */
+    size = load_batch_body_binary(plan, idx, 3, &buf, &cap);
+    CHECK(size == 3 * PBFT_TX_SIZE_MIN);
+    for (size_t j = 0; j < 3; j++) {
+        CHECK(memcmp(buf + j * PBFT_TX_SIZE_MIN, plan->bytes + idx[j] * PBFT_TX_SIZE_MIN,
+                     PBFT_TX_SIZE_MIN) == 0);
+    }
     free(buf);
 }
 
