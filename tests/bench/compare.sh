@@ -17,7 +17,8 @@
 #             ...#ARGS                (suffix, last) this variant's measured run
 #                                     uses pbft-load ARGS instead of --load's
 #   --load    pbft-load arguments of the measured run (default: the peak's
-#             closed loop, "--closed 16 --batch 60 --per-account 3 --warmup 1")
+#             closed loop, "--closed 16 --batch 60 --per-account 3 --warmup 1
+#             --binary")
 #
 # Every run uses the first variant's pbft-load. Replicas are stopped by pid.
 # Exit status: 0; 1 when a run committed nothing (its directory is kept with
@@ -26,7 +27,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 rounds=3
 seconds=12
-load_args="--closed 16 --batch 60 --per-account 3 --warmup 1"
+load_args="--closed 16 --batch 60 --per-account 3 --warmup 1 --binary"
 keep_failed=0
 variants=()
 while [ $# -gt 0 ]; do
@@ -109,7 +110,7 @@ run_variant() { # variant
     pl=$(IFS=,; echo "${pids[*]}")
     if healthy "$base" 60; then
         "$load_bin" --dir "$work/net" --pids "$pl" --closed 16 --batch 60 --per-account 3 \
-            --seconds 3 --warmup 1 --drain 20 >/dev/null 2>&1
+            --binary --seconds 3 --warmup 1 --drain 20 >/dev/null 2>&1
         # shellcheck disable=SC2086 # args is a word list
         "$load_bin" --dir "$work/net" --pids "$pl" $args --seconds "$seconds" --drain 20 \
             >"$work/run.json" 2>"$work/run.err"
