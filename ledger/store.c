@@ -658,6 +658,10 @@ pbft_status_t store_open_ex(const char *dir, const pbft_genesis_t *genesis, stor
     return PBFT_OK;
 }
 
+void store_thread_init(void) {
+    rocksdb_set_perf_level(rocksdb_disable);
+}
+
 void store_close(store_t *s) {
     if (s) store_destroy(s);
 }

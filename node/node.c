@@ -251,6 +251,7 @@ static int load_key(node_t *node) {
 }
 
 static int open_store(node_t *node) {
+    store_thread_init(); /* the consensus thread: point reads on every new tx */
     char err[512] = "";
     store_options_t options = {.background_write_bytes_per_s =
                                    (uint64_t)node->config.store_write_mb_per_s << 20};

@@ -205,6 +205,7 @@ static void on_written(void *node_ptr, void *ctx, bool cancelled) {
 static void *writer_main(void *arg) {
     safety_writer_t *w = arg;
     node_t *node = w->node;
+    store_thread_init();
     for (;;) {
         pthread_mutex_lock(&w->mutex);
         while (!w->has_job && !w->stopping)

@@ -179,6 +179,7 @@ static void free_job(storage_job_t *job) {
 
 static void *storage_main(void *arg) {
     storage_t *s = arg;
+    store_thread_init();
     for (;;) {
         pthread_mutex_lock(&s->mutex);
         while (!s->head && !s->stopping)

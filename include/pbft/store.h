@@ -48,6 +48,10 @@ PBFT_MUST_USE pbft_status_t store_open_ex(const char *dir, const pbft_genesis_t 
                                           store_mode_t mode, const store_options_t *options,
                                           store_t **out, char *err, size_t err_size);
 void store_close(store_t *s);
+/* For a thread that will call the store often (a writer, a hot reader):
+ * turns off RocksDB's per-thread perf counters (on by default), which cost
+ * a thread-local lookup on every memtable operation. */
+void store_thread_init(void);
 /* Read-only stores: catch up with the primary's latest writes. */
 PBFT_MUST_USE pbft_status_t store_refresh(store_t *s);
 
