@@ -17,7 +17,7 @@
 #             ...#ARGS                (suffix, last) this variant's measured run
 #                                     uses pbft-load ARGS instead of --load's
 #   --load    pbft-load arguments of the measured run (default: the peak's
-#             closed loop, "--closed 16 --batch 60 --per-account 3 --warmup 1
+#             closed loop, "--closed 12 --batch 120 --per-account 3 --warmup 1
 #             --binary")
 #
 # Every run uses the first variant's pbft-load. Replicas are stopped by pid.
@@ -27,7 +27,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 rounds=3
 seconds=12
-load_args="--closed 16 --batch 60 --per-account 3 --warmup 1 --binary"
+load_args="--closed 12 --batch 120 --per-account 3 --warmup 1 --binary"
 keep_failed=0
 variants=()
 while [ $# -gt 0 ]; do
