@@ -871,7 +871,12 @@ fact per_account "$PER_ACCOUNT"
 fact n "$N"
 fact failed "$failed"
 fact command_line "$command_line"
-fact commit "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null)$(git -C "$repo" diff --quiet HEAD 2>/dev/null || echo '+dirty')"
+# "+dirty": uncommitted changes, other than this run's own output file (an
+# earlier run's docs/BENCHMARKS.md is not a change to what is measured)
+own=()
+out_rel=$(realpath -m --relative-to="$repo" "$out")
+case "$out_rel" in ../*) ;; *) own=(":(exclude)$out_rel") ;; esac
+fact commit "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null)$(git -C "$repo" diff --quiet HEAD -- . "${own[@]}" 2>/dev/null || echo '+dirty')"
 fact cpu_model "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 fact ram_gib "$(awk '/MemTotal/ {printf "%.1f", $2/1048576}' /proc/meminfo)"
 fact nproc "$(nproc)"
