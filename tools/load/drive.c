@@ -191,7 +191,7 @@ static bool post_batch(worker_t *w, const size_t *idx, size_t count, uint64_t de
                       : load_batch_body(r->plan, idx, count, &w->body, &w->body_capacity);
     for (;;) {
         uint64_t seq = atomic_fetch_add(&r->batch_seq, 1);
-        char url[LOAD_URL_SIZE_MAX + 16];
+        char url[LOAD_URL_SIZE_MAX + 32]; /* + "/txs?results=errors" */
         snprintf(url, sizeof(url), "%s/txs%s", r->ks->urls[seq % r->ks->url_count],
                  r->cfg->binary ? "?results=errors" : "");
         pbft_status_t st = r->cfg->binary ? load_http_post_binary(&w->http, url, w->body, size)
