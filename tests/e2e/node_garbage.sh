@@ -115,7 +115,11 @@ bin_id=$(jq -r .id "$TN/bin/$(account_name 1)-0.json")
 head -c 500 /dev/urandom >"$TN/bin/noise"
 { cat "$TN/bin/one"; head -c 100 "$TN/bin/one"; } >"$TN/bin/truncated"
 : >"$TN/bin/empty"
-for i in $(seq 4097); do cat "$TN/bin/one"; done >"$TN/bin/many"
+cp "$TN/bin/one" "$TN/bin/many"
+for i in $(seq 12); do # 4096 copies by doubling, then one more
+    cat "$TN/bin/many" "$TN/bin/many" >"$TN/bin/many2" && mv "$TN/bin/many2" "$TN/bin/many"
+done
+cat "$TN/bin/one" >>"$TN/bin/many"
 post_bin() { # file query -> HTTP code
     curl -s -o /dev/null -w '%{http_code}' --max-time 10 -XPOST \
         -H 'Content-Type: application/octet-stream' --data-binary @"$1" "$H/txs$2"
