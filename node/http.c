@@ -249,12 +249,14 @@ static pbft_status_t batch_decode_binary(const http_request_t *req, batch_t *b, 
                      pbft_status_string(r.status));
             return PBFT_ERR_MALFORMED;
         }
-        if (b->count == PBFT_HTTP_BATCH_TX_COUNT_MAX) {
+        /* Every decoded tx took >= PBFT_TX_SIZE_MIN bytes, so below the
+         * batch limit a full array means the body had no room for this tx
+         * (it failed to decode above): only the limit leads here. */
+        if (b->count == cap) {
             snprintf(why, why_size, "at most %d transactions per batch",
                      PBFT_HTTP_BATCH_TX_COUNT_MAX);
             return PBFT_ERR_LIMIT;
         }
-        PBFT_ASSERT(b->count < cap); /* every tx decoded so far took >= PBFT_TX_SIZE_MIN bytes */
         b->txs[b->count] = tx;
         codec_tx_id(&b->txs[b->count], b->ids[b->count]);
         b->slot[b->count] = (int)b->count;
@@ -336,7 +338,7 @@ static enum MHD_Result handle_submit_txs(node_t *node, struct MHD_Connection *c,
             }
             unsigned status;
             entry = submit_json(b.ids[k], results[k], why[k], &status);
-            accepted += status < 400;
+            accepted += submit_accepted(results[k]);
         }
         if (errors_only) json_object_set_new(entry, "index", json_integer((json_int_t)i));
         json_array_append_new(out, entry);

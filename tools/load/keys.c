@@ -342,9 +342,8 @@ size_t load_batch_body(const load_plan_t *p, const size_t *idx, size_t count, ch
         PBFT_ASSERT(idx[i] < p->tx_count);
         if (i) *w++ = ',';
         *w++ = '"';
-        char hex[LOAD_TX_HEX_SIZE + 1];
-        crypto_hex_encode(p->bytes + idx[i] * PBFT_TX_SIZE_MIN, PBFT_TX_SIZE_MIN, hex);
-        memcpy(w, hex, LOAD_TX_HEX_SIZE);
+        /* its NUL lands where the closing quote goes next */
+        crypto_hex_encode(p->bytes + idx[i] * PBFT_TX_SIZE_MIN, PBFT_TX_SIZE_MIN, w);
         w += LOAD_TX_HEX_SIZE;
         *w++ = '"';
     }
