@@ -23,7 +23,9 @@
  *                                   account (history marks), so a walk to
  *                                   any height starts within 64 txs of it
  *   'M' "chain_id"               -> chain id, 32 bytes
- *   'M' "format"                 -> u8 store format version (2)
+ *   'M' "format"                 -> u8 store format version (3)
+ *   'M' "accounts"               -> u64le height: the 'A' values are those
+ *                                   of the state at this height (<= tip)
  *   'M' "tip"                    -> u64le height | block_hash[32] |
  *                                   state_hash[32] | u64le tx_count_total
  *   'Z' name                     -> consensus safety blob (store_put_safety)
@@ -42,9 +44,20 @@
  * docs/STORAGE.md.
  *
  * Atomicity: a block and everything derived from it (cert, results, state
- * hash, tx index, history, accounts, tip) go into one write batch written
- * with sync = 1, so after a crash the store holds a prefix of the chain and
- * the tip metadata names its last block. store_open checks that.
+ * hash, tx index, history, tip) go into one write batch written with
+ * sync = 1, so after a crash the store holds a prefix of the chain and the
+ * tip metadata names its last block. store_open checks that.
+ *
+ * Account values are written behind: a commit keeps the accounts it changed
+ * in memory (the dirty table, which every account read consults first) and
+ * writes them, with 'M' "accounts" = its height, in its own batch once every
+ * STORE_ACCOUNT_WRITE_EVERY blocks, when the table fills, and at close. A
+ * block of 300 transfers among 1,000 users touches ~450 accounts, so this
+ * saves most of a commit's memtable inserts (and WAL and flush bytes). The
+ * blocks are the redo log: after a crash, store_open executes the blocks
+ * above 'M' "accounts" again on the state below them, checking each against
+ * its stored results and state hash (a read-only view of a live writer does
+ * the same before its first account read).
  *
  * Read-only mode opens a RocksDB secondary instance over the primary's
  * directory with a private secondary directory under /tmp (removed on
@@ -65,7 +78,7 @@
 #include "pbft/codec.h"
 #include "pbft/store.h"
 
-#define STORE_FORMAT_VERSION 2
+#define STORE_FORMAT_VERSION 3
 #define STORE_BLOCK_CACHE_BYTES (32u * 1024u * 1024u)
 #define STORE_BLOOM_BITS_PER_KEY 10
 #define STORE_MEMTABLE_BLOOM_RATIO 0.05 /* of the write buffer, for the memtable's filter */
@@ -85,8 +98,14 @@
  * commit does not read back the history heads it wrote. Memory does not
  * grow with accounts or chain. */
 #define STORE_ACCOUNT_CACHE_SLOTS 65536u /* power of two; ~4 MiB */
+/* Write-behind of account values (see the top of the file): at most this
+ * many blocks, and this many accounts, wait in memory; recovery executes at
+ * most that many blocks again. */
+#define STORE_DIRTY_MAX 16384u
+#define STORE_DIRTY_SLOTS (2u * STORE_DIRTY_MAX) /* power of two; 2 MiB */
 
 _Static_assert(PBFT_BLOCK_TX_COUNT_MAX <= UINT16_MAX, "history marks hold the tx index in u16");
+_Static_assert(2u * PBFT_BLOCK_TX_COUNT_MAX <= STORE_DIRTY_MAX, "a block's accounts fit the table");
 
 /* Where an account's tx is: (height, index); height 0 = none (block 0 has
  * no txs). */
@@ -124,7 +143,22 @@ struct store {
     pbft_genesis_t genesis; /* own copy: validators for checks, block 0 */
     pthread_mutex_t tip_lock;
     store_tip_t tip;
-    account_rec_t *accounts;              /* read-write only; the writer's thread only */
+    account_rec_t *accounts; /* read-write only; the writer's thread only */
+    /* Account values newer than their 'A' records (open addressing by
+     * address, STORE_DIRTY_SLOTS, allocated with the store). The writer's
+     * thread changes it under dirty_lock; readers on other threads look up
+     * under it. */
+    pthread_mutex_t dirty_lock;
+    account_rec_t *dirty;
+    size_t dirty_count;
+    uint64_t accounts_height;  /* 'M' "accounts": the 'A' records are current to here */
+    uint64_t recovered_blocks; /* executed again by the last catch-up */
+    /* Read-only: the dirty table is rebuilt before the first account read
+     * after open or a refresh; rebuild_lock guards that and, on read-only
+     * stores, accounts_height and recovered_blocks. */
+    pthread_mutex_t rebuild_lock;
+    bool dirty_stale;
+    pbft_status_t dirty_status;           /* what the last rebuild found */
     pbft_status_t *reader_status;         /* store_state_reader's, for the writer's thread */
     _Atomic uint64_t history_block_loads; /* store_debug_history_block_loads */
 };
@@ -451,7 +485,10 @@ static void store_destroy(store_t *s) {
     if (s->secondary_dir[0]) remove_dir_flat(s->secondary_dir);
     ledger_genesis_free(&s->genesis);
     pthread_mutex_destroy(&s->tip_lock);
+    pthread_mutex_destroy(&s->dirty_lock);
+    pthread_mutex_destroy(&s->rebuild_lock);
     free(s->accounts);
+    free(s->dirty);
     free(s);
 }
 
@@ -479,12 +516,24 @@ static pbft_status_t create_from_genesis(store_t *s) {
     memcpy(tip.state_hash, g->state_hash, PBFT_HASH_SIZE);
     encode_tip(&tip, value);
     batch_put(b, key, meta_key("tip", key), value, STORE_TIP_VALUE_SIZE);
+    put_le(value, 0, 8);
+    batch_put(b, key, meta_key("accounts", key), value, 8);
     pbft_status_t st = db_write(s, b);
     rocksdb_writebatch_destroy(b);
     return st;
 }
 
-/* Chain id, tip header hash, tip state hash, nothing past the tip. */
+/* 'M' "accounts": present and at most the tip. */
+static pbft_status_t read_accounts_height(store_t *s, uint64_t tip_height, uint64_t *out) {
+    uint8_t key[STORE_KEY_SIZE_MAX], buf[8];
+    pbft_status_t st = db_get_fixed(s, key, meta_key("accounts", key), buf, sizeof buf);
+    if (st != PBFT_OK) return st == PBFT_ERR_STORE ? st : PBFT_ERR_CORRUPT;
+    *out = get_le(buf, 8);
+    return *out <= tip_height ? PBFT_OK : PBFT_ERR_CORRUPT;
+}
+
+/* Chain id, tip header hash, tip state hash, nothing past the tip, the
+ * height the account values are written to. */
 static pbft_status_t check_stored(store_t *s, char *err, size_t err_size) {
     uint8_t key[STORE_KEY_SIZE_MAX], buf[STORE_TIP_VALUE_SIZE];
     char hex_a[2 * PBFT_HASH_SIZE + 1], hex_b[2 * PBFT_HASH_SIZE + 1];
@@ -553,6 +602,14 @@ static pbft_status_t check_stored(store_t *s, char *err, size_t err_size) {
                 (unsigned long long)tip.height + 1);
         return st == PBFT_ERR_STORE ? st : PBFT_ERR_CORRUPT;
     }
+    st = read_accounts_height(s, tip.height, &s->accounts_height);
+    if (st != PBFT_OK) {
+        set_err(err, err_size,
+                "store %s: the account values' height (metadata \"accounts\") is missing, "
+                "unreadable or above the tip %llu",
+                s->dir, (unsigned long long)tip.height);
+        return st;
+    }
     pthread_mutex_lock(&s->tip_lock);
     s->tip = tip;
     pthread_mutex_unlock(&s->tip_lock);
@@ -618,6 +675,10 @@ static pbft_status_t open_db(store_t *s, char *err, size_t err_size) {
     return PBFT_OK;
 }
 
+static pbft_status_t accounts_catch_up(store_t *s, char *err, size_t err_size);
+static pbft_status_t write_back_all(store_t *s);
+static bool reader_get(void *ctx, const uint8_t address[PBFT_ADDRESS_SIZE], pbft_account_t *out);
+
 pbft_status_t store_open(const char *dir, const pbft_genesis_t *genesis, store_mode_t mode,
                          store_t **out, char *err, size_t err_size) {
     return store_open_ex(dir, genesis, mode, NULL, out, err, err_size);
@@ -634,6 +695,8 @@ pbft_status_t store_open_ex(const char *dir, const pbft_genesis_t *genesis, stor
     }
     store_t *s = pbft_xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->tip_lock, NULL);
+    pthread_mutex_init(&s->dirty_lock, NULL);
+    pthread_mutex_init(&s->rebuild_lock, NULL);
     s->mode = mode;
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     ledger_genesis_copy(&s->genesis, genesis);
@@ -648,12 +711,19 @@ pbft_status_t store_open_ex(const char *dir, const pbft_genesis_t *genesis, stor
         if (st != PBFT_OK) set_err(err, err_size, "store %s: %s", dir, pbft_status_string(st));
     }
     if (st == PBFT_OK) st = check_stored(s, err, err_size);
+    if (st == PBFT_OK) {
+        s->dirty = pbft_xcalloc(STORE_DIRTY_SLOTS, sizeof *s->dirty);
+        if (mode == STORE_READ_WRITE) {
+            s->accounts = pbft_xcalloc(STORE_ACCOUNT_CACHE_SLOTS, sizeof *s->accounts);
+            st = accounts_catch_up(s, err, err_size);
+        } else {
+            s->dirty_stale = true; /* rebuilt on the first account read */
+        }
+    }
     if (st != PBFT_OK) {
         store_destroy(s);
         return st;
     }
-    if (mode == STORE_READ_WRITE)
-        s->accounts = pbft_xcalloc(STORE_ACCOUNT_CACHE_SLOTS, sizeof *s->accounts);
     *out = s;
     return PBFT_OK;
 }
@@ -663,6 +733,23 @@ void store_thread_init(void) {
 }
 
 void store_close(store_t *s) {
+    if (!s) return;
+    /* A failed write-back loses nothing: the next open executes the blocks
+     * above 'M' "accounts" again. */
+    if (s->mode == STORE_READ_WRITE && write_back_all(s) != PBFT_OK)
+        fprintf(stderr,
+                "store %s: writing the account values back at close failed; the next "
+                "open recovers them from the blocks\n",
+                s->dir);
+    store_destroy(s);
+}
+
+uint64_t store_recovered_blocks(store_t *s) {
+    PBFT_ASSERT(s != NULL);
+    return s->recovered_blocks;
+}
+
+void store_debug_close_without_write_back(store_t *s) {
     if (s) store_destroy(s);
 }
 
@@ -683,11 +770,19 @@ pbft_status_t store_refresh(store_t *s) {
     decode_tip(buf, &tip);
     /* The primary never un-commits; a tip that went down was rewritten on
      * disk behind its back (bytes from a file: a status, not an assertion). */
+    uint64_t accounts_height = 0;
+    st = read_accounts_height(s, tip.height, &accounts_height);
+    if (st != PBFT_OK) return st;
     pthread_mutex_lock(&s->tip_lock);
     bool went_down = tip.height < s->tip.height;
     if (!went_down) s->tip = tip;
     pthread_mutex_unlock(&s->tip_lock);
-    return went_down ? PBFT_ERR_CORRUPT : PBFT_OK;
+    if (went_down) return PBFT_ERR_CORRUPT;
+    pthread_mutex_lock(&s->rebuild_lock);
+    s->accounts_height = accounts_height;
+    s->dirty_stale = true;
+    pthread_mutex_unlock(&s->rebuild_lock);
+    return PBFT_OK;
 }
 
 void store_get_tip(store_t *s, store_tip_t *out) {
@@ -758,9 +853,50 @@ static pbft_status_t batch_tx_index(store_t *s, rocksdb_writebatch_t *b, const p
     return PBFT_OK;
 }
 
-/* An account as stored (or absent: not in the state, no history). */
+/* ------------------------------------------------------------------------ */
+/* Accounts not yet written back (the dirty table)                            */
+
+/* The slot holding address, or the empty one where it would go. With
+ * dirty_lock held, or on the writer's thread for a read. */
+static account_rec_t *dirty_slot(const store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE]) {
+    uint32_t h;
+    memcpy(&h, address, sizeof h); /* addresses are hash outputs */
+    uint32_t i = h & (STORE_DIRTY_SLOTS - 1);
+    while (s->dirty[i].valid && memcmp(s->dirty[i].address, address, PBFT_ADDRESS_SIZE) != 0)
+        i = (i + 1) & (STORE_DIRTY_SLOTS - 1);
+    return &s->dirty[i];
+}
+
+static bool dirty_get(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE], account_rec_t *out) {
+    pthread_mutex_lock(&s->dirty_lock);
+    const account_rec_t *slot = dirty_slot(s, address);
+    bool hit = slot->valid;
+    if (hit) *out = *slot;
+    pthread_mutex_unlock(&s->dirty_lock);
+    return hit;
+}
+
+/* With dirty_lock held; the caller checked that they fit. */
+static void dirty_put_locked(store_t *s, const account_rec_t *recs, size_t count) {
+    PBFT_ASSERT(s->dirty_count + count <= STORE_DIRTY_MAX);
+    for (size_t i = 0; i < count; i++) {
+        account_rec_t *slot = dirty_slot(s, recs[i].address);
+        if (!slot->valid) s->dirty_count++;
+        *slot = recs[i];
+        slot->valid = true;
+    }
+}
+
+static void dirty_clear_locked(store_t *s) {
+    memset(s->dirty, 0, STORE_DIRTY_SLOTS * sizeof *s->dirty);
+    s->dirty_count = 0;
+}
+
+/* An account as stored (or absent: not in the state, no history), the
+ * dirty table first. */
 static pbft_status_t load_account(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
                                   account_rec_t *out) {
+    if (dirty_get(s, address, out)) return PBFT_OK;
     uint8_t key[1 + PBFT_ADDRESS_SIZE], *value = NULL;
     size_t size = 0;
     account_key(address, key);
@@ -803,8 +939,8 @@ static pbft_status_t touched_get(store_t *s, touched_t *t, const uint8_t address
         i = (i + 1) & t->mask;
     }
     PBFT_ASSERT(2 * (t->count + 1) <= t->mask + 1); /* so probing always ends */
-    const account_rec_t *cached = cache_slot(s, address);
-    if (cached->valid && memcmp(cached->address, address, PBFT_ADDRESS_SIZE) == 0) {
+    const account_rec_t *cached = s->accounts ? cache_slot(s, address) : NULL;
+    if (cached && cached->valid && memcmp(cached->address, address, PBFT_ADDRESS_SIZE) == 0) {
         t->slots[i] = *cached;
     } else {
         pbft_status_t st = load_account(s, address, &t->slots[i]);
@@ -841,10 +977,11 @@ static void history_step(account_rec_t *a, uint64_t h, uint32_t i, history_out_t
         history_key(a->address, h, i, out->marks[out->mark_count++]);
 }
 
-/* History links of every tx, then the new values of every account the block
- * touched: new balance and nonce where it changed, new history head for
- * all (a failed tx is history too). On success *accounts holds them, sorted
- * by address, for the cache once the batch is written. */
+/* History links of every tx into the batch, and the new values of every
+ * account the block touched: new balance and nonce where it changed, new
+ * history head for all (a failed tx is history too). On success *accounts
+ * holds them, sorted by address, for the dirty table and the cache once the
+ * batch is written. */
 static pbft_status_t batch_history_and_accounts(store_t *s, rocksdb_writebatch_t *b,
                                                 const pbft_block_t *block,
                                                 const ledger_block_result_t *result,
@@ -894,16 +1031,11 @@ static pbft_status_t batch_history_and_accounts(store_t *s, rocksdb_writebatch_t
             qsort(out.marks, out.mark_count, sizeof *out.marks, compare_history_key);
         for (size_t i = 0; i < out.mark_count; i++)
             batch_put(b, out.marks[i], STORE_HISTORY_KEY_SIZE, NULL, 0);
-        /* Compact the table and write in key order (see batch_tx_index). */
+        /* Compact the table, in key order for a write-back. */
         size_t count = 0;
         for (size_t i = 0; i <= t.mask; i++)
             if (t.slots[i].valid) t.slots[count++] = t.slots[i];
         qsort(t.slots, count, sizeof *t.slots, compare_rec_address);
-        uint8_t akey[1 + PBFT_ADDRESS_SIZE], value[STORE_ACCOUNT_VALUE_SIZE_MAX];
-        for (size_t i = 0; i < count; i++) {
-            account_key(t.slots[i].address, akey);
-            batch_put(b, akey, sizeof akey, value, encode_account_rec(&t.slots[i], value));
-        }
         *accounts = t.slots;
         *account_count = count;
     } else {
@@ -912,6 +1044,55 @@ static pbft_status_t batch_history_and_accounts(store_t *s, rocksdb_writebatch_t
     free(out.links);
     free(out.marks);
     return st;
+}
+
+/* Puts the 'A' value of every dirty account, newest[] instead where an
+ * address is in both (newest: sorted by address), and 'M' "accounts" =
+ * height. Writer's thread. */
+static void batch_write_back(store_t *s, rocksdb_writebatch_t *b, const account_rec_t *newest,
+                             size_t newest_count, uint64_t height) {
+    size_t total = s->dirty_count + newest_count, n = 0;
+    account_rec_t *all = total ? pbft_xmalloc(total * sizeof *all) : NULL;
+    for (size_t i = 0; i < STORE_DIRTY_SLOTS; i++) {
+        const account_rec_t *d = &s->dirty[i];
+        if (!d->valid) continue;
+        if (newest_count &&
+            bsearch(d, newest, newest_count, sizeof *newest, compare_rec_address) != NULL)
+            continue;
+        all[n++] = *d;
+    }
+    for (size_t i = 0; i < newest_count; i++)
+        all[n++] = newest[i];
+    PBFT_ASSERT(n <= total);
+    /* key order: the memtable's skiplist reuses its search path */
+    if (n > 1) qsort(all, n, sizeof *all, compare_rec_address);
+    uint8_t key[STORE_KEY_SIZE_MAX], value[STORE_ACCOUNT_VALUE_SIZE_MAX];
+    for (size_t i = 0; i < n; i++) {
+        account_key(all[i].address, key);
+        batch_put(b, key, 1 + PBFT_ADDRESS_SIZE, value, encode_account_rec(&all[i], value));
+    }
+    free(all);
+    uint8_t h[8];
+    put_le(h, height, 8);
+    batch_put(b, key, meta_key("accounts", key), h, sizeof h);
+}
+
+/* Writes every dirty account back at the tip (store_close, a raw account
+ * write). Writer's thread. */
+static pbft_status_t write_back_all(store_t *s) {
+    store_tip_t tip;
+    store_get_tip(s, &tip);
+    if (s->dirty_count == 0 && s->accounts_height == tip.height) return PBFT_OK;
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    batch_write_back(s, b, NULL, 0, tip.height);
+    pbft_status_t st = db_write(s, b);
+    rocksdb_writebatch_destroy(b);
+    if (st != PBFT_OK) return st;
+    pthread_mutex_lock(&s->dirty_lock);
+    dirty_clear_locked(s);
+    pthread_mutex_unlock(&s->dirty_lock);
+    s->accounts_height = tip.height;
+    return PBFT_OK;
 }
 
 static void batch_block(rocksdb_writebatch_t *b, const pbft_block_t *block,
@@ -971,9 +1152,13 @@ pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
     memcpy(next.state_hash, result->state_hash, PBFT_HASH_SIZE);
     account_rec_t *accounts = NULL;
     size_t account_count = 0;
+    bool write_back = false;
     if (st == PBFT_OK)
         st = batch_history_and_accounts(s, b, block, result, &accounts, &account_count);
     if (st == PBFT_OK) {
+        write_back = next.height - s->accounts_height >= STORE_ACCOUNT_WRITE_EVERY ||
+                     s->dirty_count + account_count > STORE_DIRTY_MAX;
+        if (write_back) batch_write_back(s, b, accounts, account_count, next.height);
         uint8_t key[STORE_KEY_SIZE_MAX], value[STORE_TIP_VALUE_SIZE];
         encode_tip(&next, value);
         batch_put(b, key, meta_key("tip", key), value, sizeof value);
@@ -982,9 +1167,19 @@ pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
         st = db_write_opt(s, b, sync);
     }
     rocksdb_writebatch_destroy(b);
-    /* The cache learns the new values only once they are written. */
-    for (size_t i = 0; st == PBFT_OK && i < account_count; i++)
-        *cache_slot(s, accounts[i].address) = accounts[i];
+    /* The dirty table and the cache learn the new values only once the
+     * block is written, before the new tip shows. */
+    if (st == PBFT_OK) {
+        pthread_mutex_lock(&s->dirty_lock);
+        if (write_back)
+            dirty_clear_locked(s);
+        else
+            dirty_put_locked(s, accounts, account_count);
+        pthread_mutex_unlock(&s->dirty_lock);
+        if (write_back) s->accounts_height = next.height;
+        for (size_t i = 0; i < account_count; i++)
+            *cache_slot(s, accounts[i].address) = accounts[i];
+    }
     free(accounts);
     if (st != PBFT_OK) return st;
     pthread_mutex_lock(&s->tip_lock);
@@ -992,6 +1187,105 @@ pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
     s->tip = next;
     pthread_mutex_unlock(&s->tip_lock);
     return PBFT_OK;
+}
+
+/* Executes the blocks above 'M' "accounts" again, each on the state below
+ * it (the dirty table over the 'A' records) and checked against its stored
+ * results and state hash, and keeps the accounts they changed in the dirty
+ * table: what a crash, or a read-only view of a live writer, finds not yet
+ * written back. */
+static pbft_status_t accounts_catch_up(store_t *s, char *err, size_t err_size) {
+    store_tip_t tip;
+    store_get_tip(s, &tip);
+    pthread_mutex_lock(&s->dirty_lock);
+    dirty_clear_locked(s);
+    pthread_mutex_unlock(&s->dirty_lock);
+    uint64_t h = s->accounts_height;
+    uint8_t state[PBFT_HASH_SIZE];
+    pbft_status_t st = store_get_state_hash(s, h, state);
+    const char *why = "state hash";
+    bool mismatch = false; /* else st says what failed */
+    pbft_status_t *saved_status = s->reader_status;
+    while (st == PBFT_OK && h < tip.height) {
+        h++;
+        pbft_block_t block;
+        why = "block";
+        st = store_get_block(s, h, &block);
+        if (st != PBFT_OK) break;
+        pbft_status_t read_st = PBFT_OK;
+        s->reader_status = &read_st;
+        ledger_state_reader_t reader = {.get = reader_get, .ctx = s};
+        ledger_block_result_t res = {0};
+        ledger_execute_block(&block, &reader, state, &res);
+        uint8_t stored_state[PBFT_HASH_SIZE], *results = NULL;
+        uint32_t result_count = 0;
+        why = "account read";
+        st = read_st;
+        if (st == PBFT_OK) {
+            why = "state hash";
+            st = store_get_state_hash(s, h, stored_state);
+        }
+        if (st == PBFT_OK && memcmp(stored_state, res.state_hash, PBFT_HASH_SIZE) != 0)
+            mismatch = true; /* why: state hash */
+        if (st == PBFT_OK && !mismatch) {
+            why = "tx results";
+            st = store_get_block_results(s, h, &results, &result_count);
+        }
+        if (st == PBFT_OK && !mismatch &&
+            (result_count != res.tx_count ||
+             (result_count && memcmp(results, res.tx_results, result_count))))
+            mismatch = true;
+        if (mismatch) st = PBFT_ERR_CORRUPT;
+        free(results);
+        account_rec_t *accounts = NULL;
+        size_t count = 0;
+        if (st == PBFT_OK) {
+            why = "account history";
+            rocksdb_writebatch_t *scratch = rocksdb_writebatch_create(); /* links: stored */
+            st = batch_history_and_accounts(s, scratch, &block, &res, &accounts, &count);
+            rocksdb_writebatch_destroy(scratch);
+        }
+        if (st == PBFT_OK && s->dirty_count + count > STORE_DIRTY_MAX) {
+            why = "more accounts changed than a writer leaves unwritten";
+            st = PBFT_ERR_CORRUPT;
+        }
+        if (st == PBFT_OK) {
+            pthread_mutex_lock(&s->dirty_lock);
+            dirty_put_locked(s, accounts, count);
+            pthread_mutex_unlock(&s->dirty_lock);
+            for (size_t i = 0; s->accounts && i < count; i++)
+                *cache_slot(s, accounts[i].address) = accounts[i];
+            memcpy(state, res.state_hash, PBFT_HASH_SIZE);
+        }
+        free(accounts);
+        ledger_block_result_free(&res);
+        codec_block_free(&block);
+    }
+    s->reader_status = saved_status;
+    if (st == PBFT_OK) s->recovered_blocks = tip.height - s->accounts_height;
+    if (st != PBFT_OK)
+        set_err(err, err_size,
+                "store %s: height %llu: recovering the account values from the blocks above "
+                "height %llu: %s: %s",
+                s->dir, (unsigned long long)h, (unsigned long long)s->accounts_height, why,
+                mismatch ? "does not match what is stored" : pbft_status_string(st));
+    return st;
+}
+
+/* Read-only: rebuilds the dirty table, once after open or a refresh,
+ * before an account read. */
+static pbft_status_t accounts_ready(store_t *s) {
+    if (s->mode != STORE_READ_ONLY) return PBFT_OK;
+    pthread_mutex_lock(&s->rebuild_lock);
+    if (s->dirty_stale) {
+        char err[512];
+        s->dirty_status = accounts_catch_up(s, err, sizeof err);
+        if (s->dirty_status != PBFT_OK) fprintf(stderr, "%s\n", err);
+        s->dirty_stale = false;
+    }
+    pbft_status_t st = s->dirty_status;
+    pthread_mutex_unlock(&s->rebuild_lock);
+    return st;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1177,8 +1471,10 @@ pbft_status_t store_latest_checkpoint_cert(store_t *s, pbft_checkpoint_cert_t *o
 pbft_status_t store_get_account(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE],
                                 pbft_account_t *out, bool *exists) {
     PBFT_ASSERT(s != NULL && address != NULL && out != NULL && exists != NULL);
+    pbft_status_t st = accounts_ready(s);
+    if (st != PBFT_OK) return st;
     account_rec_t rec;
-    pbft_status_t st = load_account(s, address, &rec);
+    st = load_account(s, address, &rec);
     if (st != PBFT_OK) return st;
     memset(out, 0, sizeof *out);
     memcpy(out->address, address, PBFT_ADDRESS_SIZE);
@@ -1378,7 +1674,7 @@ size_t store_account_history(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE
     PBFT_ASSERT(max == 0 || ids != NULL);
     if (max == 0 || before_height == 0) return 0;
     account_rec_t rec;
-    if (load_account(s, address, &rec) != PBFT_OK) return 0;
+    if (accounts_ready(s) != PBFT_OK || load_account(s, address, &rec) != PBFT_OK) return 0;
     hist_block_t hb = {0};
     hist_pos_t pos = rec.head;
     if (pos.height >= before_height) pos = history_start(s, address, before_height, pos, &hb);
@@ -1659,6 +1955,9 @@ pbft_status_t store_debug_put_raw(store_t *s, const char *kind, uint64_t height,
     else if (strcmp(kind, "format") == 0)
         ksize = meta_key("format", key);
     else if (strcmp(kind, "account") == 0 && size >= PBFT_ADDRESS_SIZE) {
+        /* what is in memory first, so the raw value is the one read */
+        pbft_status_t st = s->mode == STORE_READ_WRITE ? write_back_all(s) : PBFT_OK;
+        if (st != PBFT_OK) return st;
         account_key(bytes, key); /* bytes: the address, then the value */
         return db_put_synced(s, key, 1 + PBFT_ADDRESS_SIZE, bytes + PBFT_ADDRESS_SIZE,
                              size - PBFT_ADDRESS_SIZE);

@@ -47,7 +47,16 @@ typedef struct store_options {
 PBFT_MUST_USE pbft_status_t store_open_ex(const char *dir, const pbft_genesis_t *genesis,
                                           store_mode_t mode, const store_options_t *options,
                                           store_t **out, char *err, size_t err_size);
+/* Writes the account values kept in memory back (see store.c). */
 void store_close(store_t *s);
+
+/* Account values are written behind: a commit keeps the accounts it changed
+ * in memory and writes them at least every this many blocks; after a crash,
+ * store_open executes the blocks above the last write-back again. */
+#define STORE_ACCOUNT_WRITE_EVERY 64u
+/* Blocks the last open (read-write) or account rebuild (read-only) executed
+ * again to recover account values that were not written back. */
+uint64_t store_recovered_blocks(store_t *s);
 /* For a thread that will call the store often (a writer, a hot reader):
  * turns off RocksDB's per-thread perf counters (on by default), which cost
  * a thread-local lookup on every memtable operation. */
@@ -179,6 +188,10 @@ PBFT_MUST_USE pbft_status_t store_get_safety(store_t *s, const char *key, uint8_
 
 /* Approximate bytes on disk (live SST + WAL files), for metrics/benchmarks. */
 uint64_t store_disk_bytes(store_t *s);
+
+/* Test hook: closes without writing the account values back, as a crash
+ * leaves the store (the next open recovers them from the blocks). */
+void store_debug_close_without_write_back(store_t *s);
 
 /* Test hook: blocks read by store_account_history so far (its cost). */
 uint64_t store_debug_history_block_loads(store_t *s);
