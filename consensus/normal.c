@@ -88,6 +88,12 @@ static int id_compare(const void *a, const void *b) {
  * no tx twice, a sane timestamp. *ids_out receives the tx ids (owned). */
 pbft_status_t replica_validate_block(replica_t *r, const pbft_block_t *b, uint64_t seq,
                                      uint8_t (**ids_out)[PBFT_HASH_SIZE]) {
+    return replica_validate_block_ids(r, b, seq, NULL, ids_out);
+}
+
+pbft_status_t replica_validate_block_ids(replica_t *r, const pbft_block_t *b, uint64_t seq,
+                                         const uint8_t (*given)[PBFT_HASH_SIZE],
+                                         uint8_t (**ids_out)[PBFT_HASH_SIZE]) {
     const pbft_block_header_t *h = &b->header;
     *ids_out = NULL;
     if (h->height != seq) return PBFT_ERR_BAD_HEIGHT;
@@ -96,7 +102,12 @@ pbft_status_t replica_validate_block(replica_t *r, const pbft_block_t *b, uint64
     if (h->timestamp_ms > replica_now(r) + REPLICA_TIMESTAMP_DRIFT_MS_MAX) return PBFT_ERR_LIMIT;
     uint8_t(*ids)[PBFT_HASH_SIZE] = pbft_xcalloc(h->tx_count ? h->tx_count : 1, PBFT_HASH_SIZE);
     uint8_t root[PBFT_HASH_SIZE];
-    codec_block_tx_root(b, ids, root);
+    if (given) {
+        memcpy(ids, given, (size_t)h->tx_count * PBFT_HASH_SIZE);
+        crypto_merkle_root((const uint8_t(*)[PBFT_HASH_SIZE])ids, h->tx_count, root);
+    } else {
+        codec_block_tx_root(b, ids, root);
+    }
     pbft_status_t status = PBFT_OK;
     if (memcmp(root, h->tx_root, PBFT_HASH_SIZE) != 0) status = PBFT_ERR_BAD_MERKLE_ROOT;
     if (status == PBFT_OK && h->tx_count > 1) {
@@ -244,7 +255,8 @@ pbft_status_t replica_on_pre_prepare(replica_t *r, msg_t *m) {
     if (!replica_safety_allows(r, pp->view, pp->seq, hash))
         return replica_reject(r, REPLICA_INVALID_CONFLICT, PBFT_ERR_CONFLICT);
     uint8_t(*ids)[PBFT_HASH_SIZE] = NULL;
-    pbft_status_t status = replica_validate_block(r, &pp->block, pp->seq, &ids);
+    pbft_status_t status = replica_validate_block_ids(
+        r, &pp->block, pp->seq, replica_given_ids(r, m, pp->block.header.tx_count), &ids);
     if (status != PBFT_OK) return replica_reject(r, block_reason(status), status);
     if (repeats_a_tx(r, pp->seq, ids, pp->block.header.tx_count, false)) {
         free(ids);
@@ -653,9 +665,13 @@ pbft_status_t replica_on_request(replica_t *r, msg_t *m) {
     const msg_request_t *q = &m->u.request;
     uint64_t now = replica_now(r);
     pbft_status_t result = PBFT_OK;
+    const uint8_t(*given)[PBFT_HASH_SIZE] = replica_given_ids(r, m, q->tx_count);
     for (uint16_t i = 0; i < q->tx_count; i++) {
         uint8_t id[PBFT_HASH_SIZE];
-        codec_tx_id(&q->txs[i], id);
+        if (given)
+            memcpy(id, given[i], PBFT_HASH_SIZE);
+        else
+            codec_tx_id(&q->txs[i], id);
         if (mempool_contains(&r->pool, id) || mempool_recently_committed(&r->pool, id)) continue;
         if (r->env.tx_committed && r->env.tx_committed(r->env.ctx, id)) continue;
         if (!r->env.tx_valid(r->env.ctx, &q->txs[i], id)) {

@@ -420,9 +420,25 @@ static pbft_status_t dispatch(replica_t *r, msg_t *m, const uint8_t *frame) {
 
 pbft_status_t replica_on_message(replica_t *r, uint16_t from_link, const uint8_t *bytes,
                                  size_t size) {
+    return replica_on_message_with_ids(r, from_link, bytes, size, NULL, 0);
+}
+
+const uint8_t (*replica_given_ids(const replica_t *r, const msg_t *m,
+                                  size_t count))[PBFT_HASH_SIZE] {
+    return r->given_ids_msg == m && r->given_id_count == count ? r->given_ids : NULL;
+}
+
+pbft_status_t replica_on_message_with_ids(replica_t *r, uint16_t from_link, const uint8_t *bytes,
+                                          size_t size, const uint8_t (*ids)[PBFT_HASH_SIZE],
+                                          size_t count) {
     begin_event(r);
     msg_t m;
     pbft_status_t status = msg_decode(bytes, size, &m);
+    if (status == PBFT_OK && ids != NULL && (m.type == MSG_REQUEST || m.type == MSG_PRE_PREPARE)) {
+        r->given_ids_msg = &m;
+        r->given_ids = ids;
+        r->given_id_count = count;
+    }
     if (status != PBFT_OK) {
         status = replica_reject(r, REPLICA_INVALID_MALFORMED, status);
     } else if (m.sender >= r->n || m.sender == r->self ||
@@ -437,6 +453,9 @@ pbft_status_t replica_on_message(replica_t *r, uint16_t from_link, const uint8_t
             replica_logf(r, 0, "rejected %s from %u: %s", msg_type_name(type), sender,
                          pbft_status_name(status));
     }
+    r->given_ids_msg = NULL;
+    r->given_ids = NULL;
+    r->given_id_count = 0;
     msg_free(&m);
     end_event(r);
     return status;

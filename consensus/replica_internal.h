@@ -210,6 +210,11 @@ typedef struct outbox_frame {
 /* The replica.                                                               */
 
 struct replica {
+    /* replica_on_message_with_ids: the message being handled and the ids of
+     * its txs (valid during that call only). */
+    const msg_t *given_ids_msg;
+    const uint8_t (*given_ids)[PBFT_HASH_SIZE];
+    size_t given_id_count;
     /* Configuration (fixed). */
     uint16_t self;
     uint16_t n;
@@ -377,6 +382,14 @@ void replica_slot_set_block(replica_t *r, slot_t *s, uint64_t view, pbft_block_t
                             const uint8_t pp_sig[PBFT_SIGNATURE_SIZE]);
 pbft_status_t replica_validate_block(replica_t *r, const pbft_block_t *b, uint64_t seq,
                                      uint8_t (**ids_out)[PBFT_HASH_SIZE]);
+/* The same with the txs' ids already computed (NULL: computes them). */
+pbft_status_t replica_validate_block_ids(replica_t *r, const pbft_block_t *b, uint64_t seq,
+                                         const uint8_t (*given)[PBFT_HASH_SIZE],
+                                         uint8_t (**ids_out)[PBFT_HASH_SIZE]);
+/* replica.c: the ids replica_on_message_with_ids was given for m, if it has
+ * count txs; else NULL. */
+const uint8_t (*replica_given_ids(const replica_t *r, const msg_t *m,
+                                  size_t count))[PBFT_HASH_SIZE];
 pbft_status_t replica_on_pre_prepare(replica_t *r, msg_t *m);
 /* Replays stashed PRE-PREPAREs of the current view (after a NEW-VIEW). */
 void replica_replay_stash(replica_t *r);

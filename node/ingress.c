@@ -25,6 +25,10 @@ struct ingress_item {
     bool ready;
     bool drop;     /* a tx in it failed verification */
     bool verified; /* it decoded and every tx in it is known good (cache or pool) */
+    /* REQUEST, PRE-PREPARE: the ids of all its txs, in order, for
+     * consensus (replica_on_message_with_ids); else NULL */
+    uint8_t (*ids)[PBFT_HASH_SIZE];
+    size_t id_count;
     size_t size;
     uint8_t bytes[];
 };
@@ -43,8 +47,9 @@ static bool carries_txs(uint8_t type) {
            type == MSG_NEW_VIEW || type == MSG_STATE_REPLY;
 }
 
-static void deliver(node_t *node, uint16_t link, const uint8_t *bytes, size_t size) {
-    pbft_status_t st = replica_on_message(node->replica, link, bytes, size);
+static void deliver(node_t *node, uint16_t link, const uint8_t *bytes, size_t size,
+                    const uint8_t (*ids)[PBFT_HASH_SIZE], size_t id_count) {
+    pbft_status_t st = replica_on_message_with_ids(node->replica, link, bytes, size, ids, id_count);
     if (st != PBFT_OK) {
         LOG_DEBUG("consensus", "message rejected", LOG_U64("from", link), LOG_STATUS(st));
     }
@@ -65,9 +70,11 @@ static void drain_queue(node_t *node, ingress_queue_t *q) {
         } else {
             /* env->tx_valid need not look the txs up again (node.c). */
             node->delivering_verified = item->verified;
-            deliver(node, item->link, item->bytes, item->size);
+            deliver(node, item->link, item->bytes, item->size,
+                    (const uint8_t(*)[PBFT_HASH_SIZE])item->ids, item->id_count);
             node->delivering_verified = false;
         }
+        free(item->ids);
         free(item);
     }
 }
@@ -94,12 +101,14 @@ static void preverify_done(void *ctx) {
     inbox_post(job->node->inbox, on_preverified, job);
 }
 
-/* Adds the txs of one block that are not in the verified cache to the job. */
+/* Adds the txs of one block that are not in the verified cache to the job;
+ * all_ids (count of them, or NULL) receives every tx's id. */
 static void collect(node_t *node, preverify_job_t *job, size_t *cap, const pbft_tx_t *txs,
-                    size_t count) {
+                    size_t count, uint8_t (*all_ids)[PBFT_HASH_SIZE]) {
     for (size_t i = 0; i < count; i++) {
         uint8_t id[PBFT_HASH_SIZE];
         codec_tx_id(&txs[i], id);
+        if (all_ids) memcpy(all_ids[i], id, PBFT_HASH_SIZE);
         if (verify_cache_contains(node->verify, &txs[i], id)) continue;
         if (job->batch.count == *cap) {
             *cap = *cap ? *cap * 2 : 64;
@@ -112,32 +121,41 @@ static void collect(node_t *node, preverify_job_t *job, size_t *cap, const pbft_
     }
 }
 
+/* The ids of a message's only tx list go to the item, for consensus. */
+static uint8_t (*item_ids(ingress_item_t *item, size_t count))[PBFT_HASH_SIZE] {
+    item->id_count = count;
+    item->ids = pbft_xmalloc(PBFT_MAX(count, 1) * PBFT_HASH_SIZE);
+    return item->ids;
+}
+
 static void collect_message(node_t *node, preverify_job_t *job, const msg_t *m) {
     size_t cap = 0;
     switch (m->type) {
         case MSG_REQUEST:
-            collect(node, job, &cap, m->u.request.txs, m->u.request.tx_count);
+            collect(node, job, &cap, m->u.request.txs, m->u.request.tx_count,
+                    item_ids(job->item, m->u.request.tx_count));
             break;
         case MSG_PRE_PREPARE:
             collect(node, job, &cap, m->u.pre_prepare.block.txs,
-                    m->u.pre_prepare.block.header.tx_count);
+                    m->u.pre_prepare.block.header.tx_count,
+                    item_ids(job->item, m->u.pre_prepare.block.header.tx_count));
             break;
         case MSG_VIEW_CHANGE:
             for (size_t b = 0; b < m->u.view_change->block_count; b++) {
                 const pbft_block_t *blk = &m->u.view_change->blocks[b];
-                collect(node, job, &cap, blk->txs, blk->header.tx_count);
+                collect(node, job, &cap, blk->txs, blk->header.tx_count, NULL);
             }
             break;
         case MSG_NEW_VIEW:
             for (size_t b = 0; b < m->u.new_view.block_count; b++) {
                 const pbft_block_t *blk = &m->u.new_view.blocks[b];
-                collect(node, job, &cap, blk->txs, blk->header.tx_count);
+                collect(node, job, &cap, blk->txs, blk->header.tx_count, NULL);
             }
             break;
         case MSG_STATE_REPLY:
             for (size_t b = 0; b < m->u.state_reply.count; b++) {
                 const pbft_block_t *blk = &m->u.state_reply.blocks[b];
-                collect(node, job, &cap, blk->txs, blk->header.tx_count);
+                collect(node, job, &cap, blk->txs, blk->header.tx_count, NULL);
             }
             break;
         default:
@@ -192,7 +210,7 @@ void ingress_on_frame(node_t *node, uint16_t link, const uint8_t *payload, size_
     ingress_queue_t *q = &node->ingress[link];
     bool needs_check = size >= MSG_HEADER_SIZE && carries_txs(payload[1]);
     if (!needs_check && q->head == NULL) {
-        deliver(node, link, payload, size); /* the common path: no copy */
+        deliver(node, link, payload, size, NULL, 0); /* the common path: no copy */
         return;
     }
     if (q->count >= INGRESS_QUEUE_COUNT_MAX || q->bytes + size > INGRESS_QUEUE_BYTES_MAX) {
@@ -206,6 +224,8 @@ void ingress_on_frame(node_t *node, uint16_t link, const uint8_t *payload, size_
     item->ready = !needs_check;
     item->drop = false;
     item->verified = false;
+    item->ids = NULL;
+    item->id_count = 0;
     item->size = size;
     memcpy(item->bytes, payload, size);
     if (q->tail)
@@ -225,6 +245,7 @@ void ingress_clear(node_t *node) {
         while (q->head) {
             ingress_item_t *item = q->head;
             q->head = item->next;
+            free(item->ids);
             free(item);
         }
         memset(q, 0, sizeof *q);

@@ -164,6 +164,13 @@ void replica_start(replica_t *r);
  * harmless duplicates. */
 pbft_status_t replica_on_message(replica_t *r, uint16_t from_link, const uint8_t *bytes,
                                  size_t size);
+/* The same, for a REQUEST or PRE-PREPARE whose tx ids the caller computed
+ * from these bytes (ids[i] of its i-th tx; count txs): they are not hashed
+ * again. Ids of any other message, or a count that does not match, are
+ * ignored. */
+pbft_status_t replica_on_message_with_ids(replica_t *r, uint16_t from_link, const uint8_t *bytes,
+                                          size_t size, const uint8_t (*ids)[PBFT_HASH_SIZE],
+                                          size_t count);
 void replica_on_timer(replica_t *r, replica_timer_t t);
 /* A client tx whose signature the caller has verified. PBFT_OK (queued),
  * PBFT_ERR_DUPLICATE (already pending), PBFT_ERR_EXISTS (committed recently:

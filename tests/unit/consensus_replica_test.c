@@ -453,35 +453,40 @@ static void test_invalid_tx_signature_in_pre_prepare_is_not_prepared(void **stat
     cluster_free(c);
 }
 
-/* A PRE-PREPARE for seq 1 whose prev_hash is not the genesis hash. */
-static void test_wrong_prev_hash_is_not_prepared(void **state) {
-    (void)state;
-    cluster_t *c = cluster_new(16);
-    pbft_tx_t tx;
-    make_tx(&tx, 0, false);
+/* Primary 0's signed PRE-PREPARE (view 0, seq 1) of a block of one tx on
+ * prev; returns its size in frame. */
+static size_t pre_prepare_1(cluster_t *c, const uint8_t prev[32], pbft_tx_t *tx, uint8_t *frame,
+                            size_t cap) {
     pbft_block_t b = {0};
     b.header.version = PBFT_BLOCK_VERSION;
     b.header.height = 1;
-    b.header.view = 0;
     b.header.timestamp_ms = c->now;
-    memset(b.header.prev_hash, 0x55, 32);
+    memcpy(b.header.prev_hash, prev, 32);
     b.header.tx_count = 1;
-    b.header.proposer = 0;
-    b.txs = &tx;
+    b.txs = tx;
     codec_block_tx_root(&b, NULL, b.header.tx_root);
     msg_t m = {0};
     m.type = MSG_PRE_PREPARE;
-    m.sender = 0;
-    m.u.pre_prepare.view = 0;
     m.u.pre_prepare.seq = 1;
     m.u.pre_prepare.block = b;
     uint8_t hash[32], digest[32];
     codec_header_hash(&b.header, hash);
     cert_vote_digest(CRYPTO_TAG_PRE_PREPARE, c->genesis.chain_id, 0, 1, hash, 0, digest);
     env_sign(&c->nodes[0], digest, m.signature);
-    uint8_t frame[4096];
-    size_t size = msg_encode(&m, frame, sizeof(frame), NULL);
+    size_t size = msg_encode(&m, frame, cap, NULL);
     assert_true(size > 0);
+    return size;
+}
+
+/* A PRE-PREPARE for seq 1 whose prev_hash is not the genesis hash. */
+static void test_wrong_prev_hash_is_not_prepared(void **state) {
+    (void)state;
+    cluster_t *c = cluster_new(16);
+    pbft_tx_t tx;
+    make_tx(&tx, 0, false);
+    uint8_t prev[32], frame[4096];
+    memset(prev, 0x55, 32);
+    size_t size = pre_prepare_1(c, prev, &tx, frame, sizeof frame);
     for (uint16_t i = 1; i < N; i++)
         assert_int_equal(replica_on_message(c->nodes[i].r, 0, frame, size), PBFT_OK);
     /* No PREPARE left any backup. */
@@ -495,6 +500,42 @@ static void test_wrong_prev_hash_is_not_prepared(void **state) {
     run_for(c, 100);
     for (uint16_t i = 0; i < N; i++)
         assert_int_equal(status_of(c, i).committed_height, 0);
+    cluster_free(c);
+}
+
+/* Ids a caller passes with a PRE-PREPARE are the ones the block is checked
+ * with (wrong ones fail its tx root); ids of the wrong count are ignored. */
+static void test_given_tx_ids_are_checked_against_the_tx_root(void **state) {
+    (void)state;
+    cluster_t *c = cluster_new(16);
+    pbft_tx_t tx;
+    make_tx(&tx, 0, false);
+    uint8_t frame[4096];
+    size_t size = pre_prepare_1(c, c->genesis.block_hash, &tx, frame, sizeof frame);
+    uint8_t right[2][32], wrong[1][32];
+    codec_tx_id(&tx, right[0]);
+    memcpy(right[1], right[0], 32);
+    memcpy(wrong[0], right[0], 32);
+    wrong[0][31] ^= 1;
+    replica_t *r1 = c->nodes[1].r, *r2 = c->nodes[2].r, *r3 = c->nodes[3].r;
+    (void)replica_on_message_with_ids(r1, 0, frame, size, (const uint8_t(*)[32])wrong, 1);
+    assert_int_equal(status_of(c, 1).invalid[REPLICA_INVALID_BAD_BLOCK], 1);
+    assert_int_equal(
+        replica_on_message_with_ids(r2, 0, frame, size, (const uint8_t(*)[32])right, 1), PBFT_OK);
+    assert_int_equal(
+        replica_on_message_with_ids(r3, 0, frame, size, (const uint8_t(*)[32])right, 2), PBFT_OK);
+    size_t prepares[N] = {0};
+    for (size_t k = 0; k < c->count; k++) {
+        msg_t out;
+        frame_t *f = &c->frames[(c->head + k) % FRAMES_MAX];
+        assert_int_equal(msg_decode(f->bytes, f->size, &out), PBFT_OK);
+        if (out.type == MSG_PREPARE) prepares[f->from]++;
+        msg_free(&out);
+    }
+    assert_int_equal(prepares[1], 0);
+    assert_true(prepares[2] > 0 && prepares[3] > 0);
+    for (uint16_t i = 2; i < N; i++)
+        assert_int_equal(status_of(c, i).invalid[REPLICA_INVALID_BAD_BLOCK], 0);
     cluster_free(c);
 }
 
@@ -912,6 +953,7 @@ int main(void) {
         cmocka_unit_test(test_quorum_rejects_duplicate_sender),
         cmocka_unit_test(test_invalid_tx_signature_in_pre_prepare_is_not_prepared),
         cmocka_unit_test(test_wrong_prev_hash_is_not_prepared),
+        cmocka_unit_test(test_given_tx_ids_are_checked_against_the_tx_root),
         cmocka_unit_test(test_checkpoint_becomes_stable_and_log_is_collected),
         cmocka_unit_test(test_view_change_after_primary_silence_installs_view_1),
         cmocka_unit_test(test_prepared_block_survives_view_change),
