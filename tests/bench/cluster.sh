@@ -513,8 +513,8 @@ md.append("""## Method
   nonce order, one HTTP request, one replica, so they reach the primary in order; any reordering
   would show as failed txs in the figures). The closed loop and the 50% and 80% open-loop runs use
   the same group size, so "80% of the peak" offers the same kind of work the peak was measured
-  with (one tx per account per block instead writes about three times as many account keys per
-  tx); at 100 tx/s each tx is its own group. `pbftd testnet` caps the funded accounts at 1000,
+  with (one tx per account per block instead touches more accounts per tx: each sender once per
+  tx rather than once per three); at 100 tx/s each tx is its own group. `pbftd testnet` caps the funded accounts at 1000,
   which caps what can be in flight at 1000 x the group size: with groups of 3, 600 ms of txs at
   5,000 tx/s (with single txs it was 200 ms, so the generator throttled itself right where the
   250 ms target lies).
