@@ -843,6 +843,7 @@ static void test_accounts_written_behind_survive_a_crash(void **state) {
     assert_int_equal(store_account_history(ro, c->f.user_addr[3], UINT64_MAX, after, ha, 64), n);
     assert_memory_equal(before, after, n * 32);
     store_close(ro);
+    c->s = NULL;
 
     assert_int_equal(
         store_open(c->f.data_dir, &c->f.genesis, STORE_READ_WRITE, &c->s, err, sizeof err),
