@@ -856,12 +856,18 @@ static pbft_status_t batch_tx_index(store_t *s, rocksdb_writebatch_t *b, const p
 /* ------------------------------------------------------------------------ */
 /* Accounts not yet written back (the dirty table)                            */
 
+/* The hash of the account tables (cache, dirty, a block's touched set):
+ * addresses are hash outputs, so their first bytes already are one. */
+static uint32_t address_hash(const uint8_t address[PBFT_ADDRESS_SIZE]) {
+    uint32_t h;
+    memcpy(&h, address, sizeof h);
+    return h;
+}
+
 /* The slot holding address, or the empty one where it would go. With
  * dirty_lock held, or on the writer's thread for a read. */
 static account_rec_t *dirty_slot(const store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE]) {
-    uint32_t h;
-    memcpy(&h, address, sizeof h); /* addresses are hash outputs */
-    uint32_t i = h & (STORE_DIRTY_SLOTS - 1);
+    uint32_t i = address_hash(address) & (STORE_DIRTY_SLOTS - 1);
     while (s->dirty[i].valid && memcmp(s->dirty[i].address, address, PBFT_ADDRESS_SIZE) != 0)
         i = (i + 1) & (STORE_DIRTY_SLOTS - 1);
     return &s->dirty[i];
@@ -912,9 +918,7 @@ static pbft_status_t load_account(store_t *s, const uint8_t address[PBFT_ADDRESS
 }
 
 static account_rec_t *cache_slot(store_t *s, const uint8_t address[PBFT_ADDRESS_SIZE]) {
-    uint32_t h;
-    memcpy(&h, address, sizeof h); /* addresses are hash outputs */
-    return &s->accounts[h & (STORE_ACCOUNT_CACHE_SLOTS - 1)];
+    return &s->accounts[address_hash(address) & (STORE_ACCOUNT_CACHE_SLOTS - 1)];
 }
 
 /* The accounts one block touches, open addressing (capacity a power of two,
@@ -928,9 +932,7 @@ typedef struct touched {
 
 static pbft_status_t touched_get(store_t *s, touched_t *t, const uint8_t address[PBFT_ADDRESS_SIZE],
                                  account_rec_t **out) {
-    uint32_t h;
-    memcpy(&h, address, sizeof h);
-    size_t i = h & t->mask;
+    size_t i = address_hash(address) & t->mask;
     while (t->slots[i].valid) {
         if (memcmp(t->slots[i].address, address, PBFT_ADDRESS_SIZE) == 0) {
             *out = &t->slots[i];
