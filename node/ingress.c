@@ -101,15 +101,16 @@ static void preverify_done(void *ctx) {
     inbox_post(job->node->inbox, on_preverified, job);
 }
 
-/* Adds the txs of one block that are not in the verified cache to the job;
- * all_ids (count of them, or NULL) receives every tx's id. */
+/* Adds the txs of one message to the job, leaving out those in the verified
+ * cache when look_up (else the pool's workers look each up before its
+ * verify); all_ids (count of them, or NULL) receives every tx's id. */
 static void collect(node_t *node, preverify_job_t *job, size_t *cap, const pbft_tx_t *txs,
-                    size_t count, uint8_t (*all_ids)[PBFT_HASH_SIZE]) {
+                    size_t count, uint8_t (*all_ids)[PBFT_HASH_SIZE], bool look_up) {
     for (size_t i = 0; i < count; i++) {
         uint8_t id[PBFT_HASH_SIZE];
         codec_tx_id(&txs[i], id);
         if (all_ids) memcpy(all_ids[i], id, PBFT_HASH_SIZE);
-        if (verify_cache_contains(node->verify, &txs[i], id)) continue;
+        if (look_up && verify_cache_contains(node->verify, &txs[i], id)) continue;
         if (job->batch.count == *cap) {
             *cap = *cap ? *cap * 2 : 64;
             job->txs = pbft_xrealloc(job->txs, *cap * sizeof *job->txs);
@@ -132,30 +133,33 @@ static void collect_message(node_t *node, preverify_job_t *job, const msg_t *m) 
     size_t cap = 0;
     switch (m->type) {
         case MSG_REQUEST:
+            /* A relayed tx is new here, as a rule: a cache lookup on this
+             * (the consensus) thread would miss, and the worker that
+             * verifies it looks it up anyway. */
             collect(node, job, &cap, m->u.request.txs, m->u.request.tx_count,
-                    item_ids(job->item, m->u.request.tx_count));
+                    item_ids(job->item, m->u.request.tx_count), false);
             break;
         case MSG_PRE_PREPARE:
             collect(node, job, &cap, m->u.pre_prepare.block.txs,
                     m->u.pre_prepare.block.header.tx_count,
-                    item_ids(job->item, m->u.pre_prepare.block.header.tx_count));
+                    item_ids(job->item, m->u.pre_prepare.block.header.tx_count), true);
             break;
         case MSG_VIEW_CHANGE:
             for (size_t b = 0; b < m->u.view_change->block_count; b++) {
                 const pbft_block_t *blk = &m->u.view_change->blocks[b];
-                collect(node, job, &cap, blk->txs, blk->header.tx_count, NULL);
+                collect(node, job, &cap, blk->txs, blk->header.tx_count, NULL, true);
             }
             break;
         case MSG_NEW_VIEW:
             for (size_t b = 0; b < m->u.new_view.block_count; b++) {
                 const pbft_block_t *blk = &m->u.new_view.blocks[b];
-                collect(node, job, &cap, blk->txs, blk->header.tx_count, NULL);
+                collect(node, job, &cap, blk->txs, blk->header.tx_count, NULL, true);
             }
             break;
         case MSG_STATE_REPLY:
             for (size_t b = 0; b < m->u.state_reply.count; b++) {
                 const pbft_block_t *blk = &m->u.state_reply.blocks[b];
-                collect(node, job, &cap, blk->txs, blk->header.tx_count, NULL);
+                collect(node, job, &cap, blk->txs, blk->header.tx_count, NULL, true);
             }
             break;
         default:
