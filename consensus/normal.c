@@ -191,7 +191,12 @@ static bool repeats_a_tx(replica_t *r, uint64_t seq, const uint8_t (*ids)[PBFT_H
                          uint32_t count, bool ask_env) {
     for (uint32_t i = 0; i < count; i++) {
         if (mempool_recently_committed(&r->pool, ids[i])) return true;
-        if (ask_env && r->env.tx_committed && r->env.tx_committed(r->env.ctx, ids[i])) return true;
+        /* A pending tx passed the same store lookup when it entered the
+         * pool and leaves the pool when it commits: ask the store only
+         * about the others (a lookup there costs more than the pool's). */
+        if (ask_env && r->env.tx_committed && !mempool_contains(&r->pool, ids[i]) &&
+            r->env.tx_committed(r->env.ctx, ids[i]))
+            return true;
     }
     /* Index the in-flight ids (open addressing over pointers). */
     size_t total = 0;
