@@ -511,11 +511,11 @@ void replica_on_timer(replica_t *r, replica_timer_t t) {
 
 /* §4.1: the client's request reaches a backup, which relays it to the
  * primary and starts its timer (§4.4). */
-pbft_status_t replica_on_client_tx(replica_t *r, const pbft_tx_t *tx,
-                                   const uint8_t id[PBFT_HASH_SIZE]) {
+static pbft_status_t on_client_tx(replica_t *r, const pbft_tx_t *tx,
+                                  const uint8_t id[PBFT_HASH_SIZE], bool ask_store) {
     begin_event(r);
     pbft_status_t status = PBFT_ERR_EXISTS;
-    if (!(r->env.tx_committed && r->env.tx_committed(r->env.ctx, id)))
+    if (!(ask_store && r->env.tx_committed && r->env.tx_committed(r->env.ctx, id)))
         status = mempool_add(&r->pool, tx, id, replica_now(r));
     if (status == PBFT_OK) {
         if (replica_is_primary(r) && !r->in_view_change) {
@@ -533,6 +533,16 @@ pbft_status_t replica_on_client_tx(replica_t *r, const pbft_tx_t *tx,
     }
     end_event(r);
     return status;
+}
+
+pbft_status_t replica_on_client_tx(replica_t *r, const pbft_tx_t *tx,
+                                   const uint8_t id[PBFT_HASH_SIZE]) {
+    return on_client_tx(r, tx, id, true);
+}
+
+pbft_status_t replica_on_client_tx_unstored(replica_t *r, const pbft_tx_t *tx,
+                                            const uint8_t id[PBFT_HASH_SIZE]) {
+    return on_client_tx(r, tx, id, false);
 }
 
 /* Relayed to every replica, not only the primary (OSDI'99 §4.4: the

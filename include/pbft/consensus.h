@@ -178,6 +178,11 @@ void replica_on_timer(replica_t *r, replica_timer_t t);
  * ones are the store's business), PBFT_ERR_FULL (mempool full). */
 pbft_status_t replica_on_client_tx(replica_t *r, const pbft_tx_t *tx,
                                    const uint8_t id[PBFT_HASH_SIZE]);
+/* The same, when the caller found id absent from the store (its
+ * env->tx_committed) just before: the store is not asked again. A tx that
+ * committed in between is one the replica remembers (PBFT_ERR_EXISTS). */
+pbft_status_t replica_on_client_tx_unstored(replica_t *r, const pbft_tx_t *tx,
+                                            const uint8_t id[PBFT_HASH_SIZE]);
 /* The env executed block `height` (delivered earlier) with this resulting
  * state hash. Heights arrive in order. */
 void replica_on_executed(replica_t *r, uint64_t height, const uint8_t block_hash[PBFT_HASH_SIZE],

@@ -68,6 +68,9 @@ typedef struct cluster {
     uint8_t bad_tx_marker; /* txs whose memo[0] is this are invalid to tx_valid */
     bool captured;
     uint8_t captured_pp_hash[PBFT_HASH_SIZE]; /* first PRE-PREPARE seen by drop_commits */
+    bool has_stored_id;
+    uint8_t stored_id[PBFT_HASH_SIZE]; /* env->tx_committed says this one is in the store */
+    unsigned store_lookups;            /* env->tx_committed calls */
 } cluster_t;
 
 static uint64_t env_now(void *ctx) {
@@ -140,6 +143,12 @@ static bool env_tx_valid(void *ctx, const pbft_tx_t *tx, const uint8_t id[32]) {
     return !(tx->memo_size > 0 && tx->memo[0] == n->c->bad_tx_marker);
 }
 
+static bool env_tx_committed(void *ctx, const uint8_t id[PBFT_HASH_SIZE]) {
+    cluster_t *c = ((node_t *)ctx)->c;
+    c->store_lookups++;
+    return c->has_stored_id && memcmp(id, c->stored_id, PBFT_HASH_SIZE) == 0;
+}
+
 static void env_deliver(void *ctx, const pbft_block_t *block, const uint8_t (*ids)[PBFT_HASH_SIZE],
                         const pbft_commit_cert_t *cert) {
     node_t *n = ctx;
@@ -209,6 +218,7 @@ static replica_env_t make_env(node_t *n) {
     e.sign = env_sign;
     e.verify = fake_verify;
     e.tx_valid = env_tx_valid;
+    e.tx_committed = env_tx_committed;
     e.deliver = env_deliver;
     e.load_committed = env_load;
     e.stable_checkpoint = env_stable;
@@ -735,6 +745,32 @@ static void test_single_replica_commits_alone(void **state) {
     cluster_free(c);
 }
 
+/* replica_on_client_tx asks the store whether the tx is committed;
+ * replica_on_client_tx_unstored relies on its caller's lookup, and the
+ * replica's memory of recent commits still refuses a committed tx. */
+static void test_client_tx_unstored_skips_only_the_store(void **state) {
+    (void)state;
+    cluster_t *c = cluster_new_n(1, 4);
+    pbft_tx_t tx;
+    uint8_t id[PBFT_HASH_SIZE];
+    make_tx(&tx, 0, false);
+    codec_tx_id(&tx, id);
+    memcpy(c->stored_id, id, PBFT_HASH_SIZE);
+    c->has_stored_id = true;
+    unsigned before = c->store_lookups;
+    assert_int_equal(replica_on_client_tx(c->nodes[0].r, &tx, id), PBFT_ERR_EXISTS);
+    assert_int_equal(c->store_lookups, before + 1);
+    /* The caller looked it up (and, say, the store had not got it yet). */
+    c->has_stored_id = false;
+    before = c->store_lookups;
+    assert_int_equal(replica_on_client_tx_unstored(c->nodes[0].r, &tx, id), PBFT_OK);
+    assert_int_equal(c->store_lookups, before);
+    run_for(c, 100);
+    assert_int_equal(status_of(c, 0).txs_committed, 1);
+    assert_int_equal(replica_on_client_tx_unstored(c->nodes[0].r, &tx, id), PBFT_ERR_EXISTS);
+    cluster_free(c);
+}
+
 /* Advances the clock by 1 ms, firing due timers, then runs the network. */
 static void tick_1ms(cluster_t *c) {
     c->now += 1;
@@ -962,6 +998,7 @@ int main(void) {
         cmocka_unit_test(test_state_transfer_paces_requests),
         cmocka_unit_test(test_garbage_frames_are_counted_not_fatal),
         cmocka_unit_test(test_single_replica_commits_alone),
+        cmocka_unit_test(test_client_tx_unstored_skips_only_the_store),
         cmocka_unit_test(test_batching_follows_the_arrival_rate),
         cmocka_unit_test(test_relay_follows_the_arrival_rate),
         cmocka_unit_test(test_prepared_certificate_survives_restart_of_every_backup),
