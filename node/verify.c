@@ -212,8 +212,8 @@ uint64_t verify_pool_cache_hits(verify_pool_t *pool) {
 void verify_batch_submit(verify_pool_t *pool, verify_batch_t *batch) {
     atomic_store(&batch->remaining, batch->count + 1); /* +1: the submitter's hold */
     work_item_t *first = NULL, *last = NULL;
-    size_t queued = 0;
-    for (size_t begin = 0; begin < batch->count; begin += VERIFY_CHUNK_TXS) {
+    size_t queued = 0, items = 0;
+    for (size_t begin = 0; begin < batch->count; begin += VERIFY_CHUNK_TXS, items++) {
         work_item_t *item = pbft_xmalloc(sizeof *item);
         item->next = NULL;
         item->batch = batch;
@@ -234,7 +234,14 @@ void verify_batch_submit(verify_pool_t *pool, verify_batch_t *batch) {
         else
             pool->head = first;
         pool->tail = last;
-        pthread_cond_broadcast(&pool->cond);
+        /* One waiter per item: a small batch does not wake every worker
+         * only for all but one to find the queue empty again. */
+        if (items >= pool->thread_count) {
+            pthread_cond_broadcast(&pool->cond);
+        } else {
+            for (size_t i = 0; i < items; i++)
+                pthread_cond_signal(&pool->cond);
+        }
         pthread_mutex_unlock(&pool->mutex);
     }
     batch_finish(batch, 1);
