@@ -161,6 +161,11 @@ bool mempool_contains(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
     return index_find(m, id) != MEMPOOL_NIL;
 }
 
+const pbft_tx_t *mempool_find(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
+    uint32_t slot = index_find(m, id);
+    return slot == MEMPOOL_NIL ? NULL : &m->entries[m->index[slot].entry].tx;
+}
+
 void mempool_remove(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
     uint32_t slot = index_find(m, id);
     if (slot == MEMPOOL_NIL) return;

@@ -638,3 +638,10 @@ void replica_get_status(const replica_t *r, replica_status_t *out) {
 bool replica_tx_pending(const replica_t *r, const uint8_t id[PBFT_HASH_SIZE]) {
     return mempool_contains(&r->pool, id);
 }
+
+bool replica_tx_pending_identical(const replica_t *r, const pbft_tx_t *tx,
+                                  const uint8_t id[PBFT_HASH_SIZE]) {
+    const pbft_tx_t *pending = mempool_find(&r->pool, id);
+    return pending != NULL &&
+           memcmp(pending->signature, tx->signature, PBFT_SIGNATURE_SIZE) == 0;
+}

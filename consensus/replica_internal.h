@@ -114,6 +114,8 @@ void mempool_destroy(mempool_t *m);
 pbft_status_t mempool_add(mempool_t *m, const pbft_tx_t *tx, const uint8_t id[PBFT_HASH_SIZE],
                           uint64_t now_ms);
 bool mempool_contains(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]);
+/* The pending tx with this id, or NULL. */
+const pbft_tx_t *mempool_find(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]);
 /* Txs admitted per second, recently (decays while nothing arrives). */
 uint32_t mempool_arrival_rate(mempool_t *m, uint64_t now_ms);
 void mempool_remove(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]);

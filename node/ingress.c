@@ -101,16 +101,20 @@ static void preverify_done(void *ctx) {
     inbox_post(job->node->inbox, on_preverified, job);
 }
 
-/* Adds the txs of one message to the job, leaving out those in the verified
- * cache when look_up (else the pool's workers look each up before its
- * verify); all_ids (count of them, or NULL) receives every tx's id. */
+/* Adds the txs of one message to the job, leaving out those known good when
+ * look_up: pending in the mempool with the same signature, or in the
+ * verified cache (in that order: the pool holds every pending tx however
+ * long its wait, the cache only the latest); all_ids (count of them, or
+ * NULL) receives every tx's id. */
 static void collect(node_t *node, preverify_job_t *job, size_t *cap, const pbft_tx_t *txs,
                     size_t count, uint8_t (*all_ids)[PBFT_HASH_SIZE], bool look_up) {
     for (size_t i = 0; i < count; i++) {
         uint8_t id[PBFT_HASH_SIZE];
         codec_tx_id(&txs[i], id);
         if (all_ids) memcpy(all_ids[i], id, PBFT_HASH_SIZE);
-        if (look_up && verify_cache_contains(node->verify, &txs[i], id)) continue;
+        if (look_up && (replica_tx_pending_identical(node->replica, &txs[i], id) ||
+                        verify_cache_contains(node->verify, &txs[i], id)))
+            continue;
         if (job->batch.count == *cap) {
             *cap = *cap ? *cap * 2 : 64;
             job->txs = pbft_xrealloc(job->txs, *cap * sizeof *job->txs);
@@ -133,11 +137,12 @@ static void collect_message(node_t *node, preverify_job_t *job, const msg_t *m) 
     size_t cap = 0;
     switch (m->type) {
         case MSG_REQUEST:
-            /* A relayed tx is new here, as a rule: a cache lookup on this
-             * (the consensus) thread would miss, and the worker that
-             * verifies it looks it up anyway. */
+            /* A relayed tx is new here, as a rule: lookups would miss, on
+             * this (the consensus) thread and on the worker. One relayed
+             * twice is verified twice; consensus ignores the repeat. */
             collect(node, job, &cap, m->u.request.txs, m->u.request.tx_count,
                     item_ids(job->item, m->u.request.tx_count), false);
+            job->batch.skip_lookup = true;
             break;
         case MSG_PRE_PREPARE:
             collect(node, job, &cap, m->u.pre_prepare.block.txs,

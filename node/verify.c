@@ -102,12 +102,13 @@ bool verify_cache_contains(verify_pool_t *pool, const pbft_tx_t *tx,
     return cache_lookup_key(pool, key);
 }
 
-/* Checks one tx: the cache first, else the signature (and caches success). */
+/* Checks one tx: the cache first (unless skip_lookup), else the signature
+ * (and caches success). */
 static pbft_status_t check_one(verify_pool_t *pool, const pbft_tx_t *tx,
-                               const uint8_t id[PBFT_HASH_SIZE]) {
+                               const uint8_t id[PBFT_HASH_SIZE], bool skip_lookup) {
     uint8_t key[PBFT_HASH_SIZE];
     cache_key(tx, id, key);
-    if (cache_lookup_key(pool, key)) {
+    if (!skip_lookup && cache_lookup_key(pool, key)) {
         atomic_fetch_add(&pool->cache_hits, 1);
         return PBFT_OK;
     }
@@ -139,7 +140,7 @@ static void *worker_main(void *arg) {
         pthread_mutex_unlock(&pool->mutex);
         verify_batch_t *batch = item->batch;
         for (size_t i = item->begin; i < item->end; i++) {
-            batch->results[i] = check_one(pool, &batch->txs[i], batch->ids[i]);
+            batch->results[i] = check_one(pool, &batch->txs[i], batch->ids[i], batch->skip_lookup);
         }
         atomic_fetch_sub(&pool->queued_txs, item->end - item->begin);
         batch_finish(batch, item->end - item->begin);
@@ -268,7 +269,7 @@ void verify_batch_run(verify_pool_t *pool, const pbft_tx_t *txs,
      * caller would only sleep meanwhile. */
     if (count <= VERIFY_INLINE_MAX) {
         for (size_t i = 0; i < count; i++)
-            results[i] = check_one(pool, &txs[i], ids[i]);
+            results[i] = check_one(pool, &txs[i], ids[i], false);
         return;
     }
     sync_wait_t w = {.done = false};

@@ -51,6 +51,9 @@ typedef struct verify_batch {
     pbft_status_t *results;
     verify_done_fn done; /* runs on a worker thread once all are checked */
     void *done_ctx;
+    /* The submitter expects new txs: the workers verify them without
+     * looking in the cache first (they still add those that verify). */
+    bool skip_lookup;
     /* private */
     _Atomic size_t remaining;
 } verify_batch_t;

@@ -240,6 +240,12 @@ void replica_get_status(const replica_t *r, replica_status_t *out);
 
 /* True when the tx id is in the mempool (pending, not yet committed). */
 bool replica_tx_pending(const replica_t *r, const uint8_t id[PBFT_HASH_SIZE]);
+/* True when this very tx (id = codec_tx_id(tx), and the same signature) is
+ * pending. Only txs whose signature was checked enter the mempool (the
+ * callers of replica_on_client_tx check it; a relayed one passes
+ * env->tx_valid), so such a tx needs no second check. */
+bool replica_tx_pending_identical(const replica_t *r, const pbft_tx_t *tx,
+                                  const uint8_t id[PBFT_HASH_SIZE]);
 
 /* Helpers shared with the simulator and the node. */
 static inline uint16_t replica_primary_of(uint64_t view, uint16_t replica_count) {

@@ -771,6 +771,29 @@ static void test_client_tx_unstored_skips_only_the_store(void **state) {
     cluster_free(c);
 }
 
+/* A pending tx is "identical" only with its own signature; once it
+ * commits it is not pending at all. */
+static void test_pending_identical_needs_the_same_signature(void **state) {
+    (void)state;
+    cluster_t *c = cluster_new(64);
+    pbft_tx_t tx, other;
+    uint8_t id[PBFT_HASH_SIZE], other_id[PBFT_HASH_SIZE];
+    make_tx(&tx, 0, false);
+    codec_tx_id(&tx, id);
+    make_tx(&other, 1, false);
+    codec_tx_id(&other, other_id);
+    assert_int_equal(replica_on_client_tx(c->nodes[1].r, &tx, id), PBFT_OK);
+    assert_true(replica_tx_pending_identical(c->nodes[1].r, &tx, id));
+    assert_false(replica_tx_pending_identical(c->nodes[1].r, &other, other_id));
+    pbft_tx_t resigned = tx;
+    resigned.signature[5] ^= 1; /* same id, another signature */
+    assert_false(replica_tx_pending_identical(c->nodes[1].r, &resigned, id));
+    run_for(c, 200);
+    assert_int_equal(status_of(c, 1).txs_committed, 1);
+    assert_false(replica_tx_pending_identical(c->nodes[1].r, &tx, id));
+    cluster_free(c);
+}
+
 /* Advances the clock by 1 ms, firing due timers, then runs the network. */
 static void tick_1ms(cluster_t *c) {
     c->now += 1;
@@ -999,6 +1022,7 @@ int main(void) {
         cmocka_unit_test(test_garbage_frames_are_counted_not_fatal),
         cmocka_unit_test(test_single_replica_commits_alone),
         cmocka_unit_test(test_client_tx_unstored_skips_only_the_store),
+        cmocka_unit_test(test_pending_identical_needs_the_same_signature),
         cmocka_unit_test(test_batching_follows_the_arrival_rate),
         cmocka_unit_test(test_relay_follows_the_arrival_rate),
         cmocka_unit_test(test_prepared_certificate_survives_restart_of_every_backup),

@@ -2,10 +2,13 @@
  * tests/unit/node_verify_test.c — the verify pool and its cache: valid txs
  * pass and are cached, bad signatures fail, the cache is keyed by id AND
  * signature (a second signature on the same tx id is verified on its own),
- * and a batch larger than one work item is answered in full.
+ * a batch larger than one work item is answered in full, and a batch that
+ * skips the lookup verifies even cached txs and still caches them.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -89,6 +92,69 @@ static void test_wrong_chain_fails(void **state) {
 
 #define BATCH 100 /* several work items */
 
+typedef struct done_flag {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    bool done;
+} done_flag_t;
+
+static void flag_done(void *ctx) {
+    done_flag_t *f = ctx;
+    pthread_mutex_lock(&f->mutex);
+    f->done = true;
+    pthread_cond_signal(&f->cond);
+    pthread_mutex_unlock(&f->mutex);
+}
+
+/* Submits one batch and waits for its done callback. */
+static void submit_and_wait(verify_pool_t *pool, const pbft_tx_t *txs,
+                            const uint8_t (*ids)[PBFT_HASH_SIZE], size_t count,
+                            pbft_status_t *results, bool skip_lookup) {
+    done_flag_t f = {.mutex = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    verify_batch_t batch = {.txs = txs,
+                            .ids = ids,
+                            .count = count,
+                            .results = results,
+                            .done = flag_done,
+                            .done_ctx = &f,
+                            .skip_lookup = skip_lookup};
+    verify_batch_submit(pool, &batch);
+    pthread_mutex_lock(&f.mutex);
+    while (!f.done)
+        pthread_cond_wait(&f.cond, &f.mutex);
+    pthread_mutex_unlock(&f.mutex);
+}
+
+static void test_skip_lookup_verifies_and_caches(void **state) {
+    (void)state;
+    crypto_key_t *key = crypto_key_generate();
+    verify_pool_t *pool = verify_pool_new(2, chain_id);
+    pbft_tx_t txs[2];
+    uint8_t ids[2][PBFT_HASH_SIZE];
+    pbft_status_t results[2] = {PBFT_ERR_INTERNAL, PBFT_ERR_INTERNAL};
+    make_tx(key, 0, &txs[0], ids[0]);
+    make_tx(key, 1, &txs[1], ids[1]);
+    txs[1].signature[40] ^= 0x80;
+    submit_and_wait(pool, txs, (const uint8_t(*)[PBFT_HASH_SIZE])ids, 2, results, true);
+    assert_int_equal(results[0], PBFT_OK);
+    assert_int_not_equal(results[1], PBFT_OK);
+    assert_int_equal(verify_pool_verified_total(pool), 2);
+    assert_true(verify_cache_contains(pool, &txs[0], ids[0]));
+    assert_false(verify_cache_contains(pool, &txs[1], ids[1]));
+    /* Cached now, but this batch does not look: verified again. */
+    submit_and_wait(pool, txs, (const uint8_t(*)[PBFT_HASH_SIZE])ids, 1, results, true);
+    assert_int_equal(results[0], PBFT_OK);
+    assert_int_equal(verify_pool_verified_total(pool), 3);
+    assert_int_equal(verify_pool_cache_hits(pool), 0);
+    /* A batch that looks is answered from the cache. */
+    submit_and_wait(pool, txs, (const uint8_t(*)[PBFT_HASH_SIZE])ids, 1, results, false);
+    assert_int_equal(results[0], PBFT_OK);
+    assert_int_equal(verify_pool_verified_total(pool), 3);
+    assert_int_equal(verify_pool_cache_hits(pool), 1);
+    verify_pool_free(pool);
+    crypto_key_free(key);
+}
+
 static void test_large_mixed_batch_gets_every_answer(void **state) {
     (void)state;
     crypto_key_t *key = crypto_key_generate();
@@ -122,6 +188,7 @@ int main(void) {
         cmocka_unit_test(test_cache_is_keyed_by_signature_too),
         cmocka_unit_test(test_wrong_chain_fails),
         cmocka_unit_test(test_large_mixed_batch_gets_every_answer),
+        cmocka_unit_test(test_skip_lookup_verifies_and_caches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
