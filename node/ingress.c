@@ -3,10 +3,13 @@
  *
  * Messages that carry client transactions (REQUEST, PRE-PREPARE, the blocks
  * of VIEW-CHANGE / NEW-VIEW / STATE-REPLY) are decoded here and every tx not
- * yet in the verified cache is checked on the verify pool, in parallel,
- * before consensus sees the message; consensus's env->tx_valid then answers
- * from the cache. So the consensus thread never spends its time on tx
- * signatures, and each replica verifies each tx signature once.
+ * known good yet is checked on the verify pool, in parallel, before
+ * consensus sees the message. Known good: pending in the mempool with the
+ * same signature (it was checked on its way in), or in the verified cache;
+ * a relayed REQUEST's txs are new as a rule and go to the pool unlooked-up.
+ * Consensus's env->tx_valid then need not check again. So the consensus
+ * thread never spends its time on tx signatures, and each replica verifies
+ * each tx signature once.
  *
  * Per sender, messages reach consensus in arrival order (a PRE-PREPARE that
  * waits for verification holds back that sender's later PREPAREs/COMMITs),
