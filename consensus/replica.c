@@ -642,6 +642,5 @@ bool replica_tx_pending(const replica_t *r, const uint8_t id[PBFT_HASH_SIZE]) {
 bool replica_tx_pending_identical(const replica_t *r, const pbft_tx_t *tx,
                                   const uint8_t id[PBFT_HASH_SIZE]) {
     const pbft_tx_t *pending = mempool_find(&r->pool, id);
-    return pending != NULL &&
-           memcmp(pending->signature, tx->signature, PBFT_SIGNATURE_SIZE) == 0;
+    return pending != NULL && memcmp(pending->signature, tx->signature, PBFT_SIGNATURE_SIZE) == 0;
 }

@@ -1054,7 +1054,7 @@ static pbft_status_t batch_history_and_accounts(store_t *s, rocksdb_writebatch_t
 static void batch_write_back(store_t *s, rocksdb_writebatch_t *b, const account_rec_t *newest,
                              size_t newest_count, uint64_t height) {
     size_t total = s->dirty_count + newest_count, n = 0;
-    account_rec_t *all = total ? pbft_xmalloc(total * sizeof *all) : NULL;
+    account_rec_t *all = pbft_xmalloc(PBFT_MAX(total, 1) * sizeof *all);
     for (size_t i = 0; i < STORE_DIRTY_SLOTS; i++) {
         const account_rec_t *d = &s->dirty[i];
         if (!d->valid) continue;
@@ -1235,7 +1235,7 @@ static pbft_status_t accounts_catch_up(store_t *s, char *err, size_t err_size) {
         }
         if (st == PBFT_OK && !mismatch &&
             (result_count != res.tx_count ||
-             (result_count && memcmp(results, res.tx_results, result_count))))
+             (result_count && memcmp(results, res.tx_results, result_count) != 0)))
             mismatch = true;
         if (mismatch) st = PBFT_ERR_CORRUPT;
         free(results);

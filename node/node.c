@@ -563,7 +563,8 @@ static void on_submit(void *node_ptr, void *ctx, bool cancelled) {
             continue;
         }
         /* node_submit_txs found it absent from the store. */
-        pbft_status_t st = replica_on_client_tx_unstored(node->replica, &call->txs[i], call->ids[i]);
+        pbft_status_t st =
+            replica_on_client_tx_unstored(node->replica, &call->txs[i], call->ids[i]);
         if (st == PBFT_OK) {
             call->out[i] = NODE_SUBMIT_QUEUED;
             latency_admit(node->latency, call->ids[i], now_us);
