@@ -794,6 +794,21 @@ static void test_pending_identical_needs_the_same_signature(void **state) {
     cluster_free(c);
 }
 
+/* The store is asked about a tx when it enters each replica's mempool (at
+ * the replica the client chose, and at the others from the relay), but not
+ * again by the prefix check before PREPARE: it is still pending there. */
+static void test_prefix_check_does_not_ask_the_store_about_pending_txs(void **state) {
+    (void)state;
+    cluster_t *c = cluster_new(64);
+    c->store_lookups = 0;
+    assert_int_equal(submit(c, 1, 0, false), PBFT_OK);
+    run_for(c, 200);
+    for (uint16_t i = 0; i < c->n; i++)
+        assert_int_equal(status_of(c, i).txs_committed, 1);
+    assert_int_equal(c->store_lookups, c->n);
+    cluster_free(c);
+}
+
 /* Advances the clock by 1 ms, firing due timers, then runs the network. */
 static void tick_1ms(cluster_t *c) {
     c->now += 1;
@@ -1023,6 +1038,7 @@ int main(void) {
         cmocka_unit_test(test_single_replica_commits_alone),
         cmocka_unit_test(test_client_tx_unstored_skips_only_the_store),
         cmocka_unit_test(test_pending_identical_needs_the_same_signature),
+        cmocka_unit_test(test_prefix_check_does_not_ask_the_store_about_pending_txs),
         cmocka_unit_test(test_batching_follows_the_arrival_rate),
         cmocka_unit_test(test_relay_follows_the_arrival_rate),
         cmocka_unit_test(test_prepared_certificate_survives_restart_of_every_backup),
