@@ -255,11 +255,10 @@ static int open_store(node_t *node) {
     char err[512] = "";
     store_options_t options = {.background_write_bytes_per_s =
                                    (uint64_t)node->config.store_write_mb_per_s << 20};
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t open_start_ms = node_now_ms();
     pbft_status_t st = store_open_ex(node->config.data_dir, &node->genesis, STORE_READ_WRITE,
                                      &options, &node->store, err, sizeof err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    uint64_t open_ms = node_now_ms() - open_start_ms;
     if (st != PBFT_OK) {
         LOG_ERROR("store", "cannot open the store", LOG_STR("dir", node->config.data_dir),
                   LOG_STR("error", err[0] ? err : pbft_status_string(st)));
@@ -269,13 +268,10 @@ static int open_store(node_t *node) {
     store_get_tip(node->store, &tip);
     atomic_store(&node->stored_height, tip.height);
     uint64_t recovered = store_recovered_blocks(node->store);
-    if (recovered > 0) {
-        uint64_t ms =
-            (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+    if (recovered > 0)
         LOG_INFO("store", "recovered account values from the blocks not written back",
                  LOG_U64("blocks", recovered), LOG_U64("height", tip.height),
-                 LOG_U64("open_ms", ms));
-    }
+                 LOG_U64("open_ms", open_ms));
     return NODE_EXIT_OK;
 }
 
