@@ -131,6 +131,7 @@ struct store {
     rocksdb_t *db;
     rocksdb_options_t *options;
     rocksdb_ratelimiter_t *rate_limiter; /* NULL: background writes not capped */
+    rocksdb_env_t *env;                  /* the process-wide default Env; NULL read-only */
     rocksdb_block_based_table_options_t *table_options;
     rocksdb_cache_t *cache;
     rocksdb_filterpolicy_t *filter;
@@ -430,6 +431,20 @@ static void make_options(store_t *s, const store_options_t *o) {
             (int64_t)PBFT_MIN(o->background_write_bytes_per_s, (uint64_t)INT64_MAX), 100000, 10);
         rocksdb_options_set_ratelimiter(s->options, s->rate_limiter);
     }
+    if (s->mode == STORE_READ_WRITE) {
+        /* Flushes and compactions run at the lowest CPU priority (nice 19,
+         * set by each background thread before its next job): a flush is
+         * ~0.2 s of CPU per replica in a few seconds, and on a busy machine
+         * it came out of the consensus and verify threads' time (a 2-3 s
+         * latency spike at 80% load, docs/OPERATIONS.md). Work that waits
+         * for them is bounded: RocksDB slows and then stops writes if they
+         * fall behind. The pools belong to the default Env, so this holds
+         * for every store of the process. */
+        s->env = rocksdb_create_default_env();
+        rocksdb_env_lower_high_priority_thread_pool_cpu_priority(s->env); /* flushes */
+        rocksdb_env_lower_thread_pool_cpu_priority(s->env);               /* compactions */
+        rocksdb_options_set_env(s->options, s->env);
+    }
     s->table_options = rocksdb_block_based_options_create();
     s->cache = rocksdb_cache_create_lru(STORE_BLOCK_CACHE_BYTES);
     s->filter = rocksdb_filterpolicy_create_bloom_full(STORE_BLOOM_BITS_PER_KEY);
@@ -479,6 +494,7 @@ static void store_destroy(store_t *s) {
     if (s->read_options) rocksdb_readoptions_destroy(s->read_options);
     if (s->options) rocksdb_options_destroy(s->options);
     if (s->rate_limiter) rocksdb_ratelimiter_destroy(s->rate_limiter);
+    if (s->env) rocksdb_env_destroy(s->env); /* the wrapper only; the default Env stays */
     /* the table options own the filter policy once set */
     if (s->table_options) rocksdb_block_based_options_destroy(s->table_options);
     if (s->cache) rocksdb_cache_destroy(s->cache);
