@@ -444,7 +444,7 @@ static void make_options(store_t *s, const store_options_t *o) {
         rocksdb_env_lower_high_priority_thread_pool_cpu_priority(s->env); /* flushes */
         rocksdb_env_lower_thread_pool_cpu_priority(s->env);               /* compactions */
         rocksdb_options_set_env(s->options, s->env);
-        /* A starved flush took 16-21 s at the closed-loop peak (against
+        /* A starved flush took 16-21 s in a saturated closed loop (against
          * ~3 s at normal priority) while the next memtable filled in ~31 s;
          * a third memtable doubles that margin before writes stop. */
         rocksdb_options_set_max_write_buffer_number(s->options, 3);

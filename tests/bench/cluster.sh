@@ -335,8 +335,9 @@ if o80:
                        f"{o80['offered_tps'] * n / speed('open-80pct') / peak_ratio if peak_ratio else 0:.0%} of the "
                        "peak's ratio (an open-loop tx also costs more CPU than a closed-loop one, see the table below)")
     # The verify threads do the same ECDSA work per tx in every run, so
-    # their CPU per tx is the machine's speed during the run itself (the
-    # probes run between runs, for a few seconds).
+    # their CPU per tx tracks how long a verify took during the run itself
+    # (a slower host, or more contention for the caches); the probes run
+    # between runs, for a few seconds.
     v80 = (o80.get("cpu_us_per_tx_by_thread") or {}).get("verify")
     vpk = ((pk or {}).get("cpu_us_per_tx_by_thread") or {}).get("verify")
     if v80 and vpk and o80.get("window_s"):
