@@ -127,6 +127,15 @@ static void render_workers(node_t *node, metrics_text_t *t) {
             LOAD(node->metrics.persist_count));
     counter(t, "pbft_persist_bytes_total", "Bytes of safety state written.",
             LOAD(node->metrics.persist_bytes_total));
+    store_memory_t mem;
+    store_memory_usage(node->store, &mem);
+    gauge(t, "pbft_store_memtable_bytes", "RocksDB memtables (active and being flushed).",
+          mem.memtables);
+    gauge(t, "pbft_store_table_readers_bytes",
+          "RocksDB index and filter blocks held outside the block cache.", mem.table_readers);
+    gauge(t, "pbft_store_block_cache_bytes", "RocksDB block cache in use.", mem.block_cache);
+    gauge(t, "pbft_store_block_cache_pinned_bytes", "RocksDB block cache entries pinned.",
+          mem.block_cache_pinned);
     counter(t, "pbft_http_requests_total", "HTTP requests served.",
             LOAD(node->metrics.http_requests));
     counter(t, "pbft_http_errors_total", "HTTP requests answered with 4xx or 5xx.",

@@ -189,6 +189,15 @@ PBFT_MUST_USE pbft_status_t store_get_safety(store_t *s, const char *key, uint8_
 /* Approximate bytes on disk (live SST + WAL files), for metrics/benchmarks. */
 uint64_t store_disk_bytes(store_t *s);
 
+/* RocksDB's own memory, in bytes, from its properties (estimates). */
+typedef struct store_memory {
+    uint64_t memtables;     /* active and immutable memtables */
+    uint64_t table_readers; /* index and filter blocks held outside the block cache */
+    uint64_t block_cache;   /* in the block cache, index and filter blocks included */
+    uint64_t block_cache_pinned;
+} store_memory_t;
+void store_memory_usage(store_t *s, store_memory_t *out);
+
 /* Test hook: closes without writing the account values back, as a crash
  * leaves the store (the next open recovers them from the blocks). */
 void store_debug_close_without_write_back(store_t *s);

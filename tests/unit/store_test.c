@@ -692,6 +692,34 @@ static void test_disk_bytes_grow_with_commits(void **state) {
     assert_true(store_disk_bytes(c->s) > 0);
 }
 
+/* RocksDB's table readers would hold every SST's index and filter blocks
+ * for good (about 1.1 bytes per committed tx, growing with the chain);
+ * they belong in the block cache, whose capacity bounds them. */
+static void test_index_and_filter_blocks_live_in_the_block_cache(void **state) {
+    ctx_t *c = *state;
+    enum { BLOCKS = 40, PER_BLOCK = 250 };
+    pbft_tx_t txs[PER_BLOCK];
+    uint8_t some_id[PBFT_HASH_SIZE];
+    for (uint32_t b = 0; b < BLOCKS; b++) {
+        for (uint32_t i = 0; i < PER_BLOCK; i++) {
+            uint32_t k = b * PER_BLOCK + i;
+            txs[i] = fixture_tx(&c->f, k % USERS, c->f.user_addr[(k + 1) % USERS], 1, k / USERS);
+        }
+        commit(c, txs, PER_BLOCK, NULL);
+    }
+    codec_tx_id(&txs[7], some_id);
+    assert_int_equal(store_debug_compact(c->s), PBFT_OK);
+    store_tx_location_t loc;
+    assert_int_equal(store_get_tx_location(c->s, some_id, &loc), PBFT_OK);
+    assert_true(loc.height == BLOCKS && loc.index == 7);
+    store_memory_t m;
+    store_memory_usage(c->s, &m);
+    /* 10,000 tx ids: held outside the cache, the index and filter blocks
+     * read 18 KB here; inside it, what stays is 1.9 KB of per-file data */
+    assert_true(m.table_readers < 6144);
+    assert_true(m.block_cache > 0);
+}
+
 typedef struct reader_arg {
     store_t *s;
     atomic_bool stop;
@@ -913,6 +941,7 @@ int main(void) {
         T(test_readers_on_other_threads_always_see_complete_blocks),
         T(test_read_only_open_of_a_missing_store_fails_cleanly),
         T(test_disk_bytes_grow_with_commits),
+        T(test_index_and_filter_blocks_live_in_the_block_cache),
         T(test_accounts_written_behind_survive_a_crash),
         T(test_recovery_executes_only_the_blocks_above_the_write_back),
     };
