@@ -5,6 +5,7 @@
 #   make SANITIZE=address,undefined test   the same under ASan+UBSan (build/sanitize/)
 #   make test-sim SEEDS=N     N random simulator seeds
 #   make bench [QUICK=1]      benchmarks (print figures)
+#   make bench-soak [SOAK_SECONDS=600]  replica memory as the chain grows (docs/SOAK.md)
 #   make fuzz [FUZZ_SECONDS=N]  libFuzzer targets (clang), run each for N seconds
 #   make lint                 clang-format, clang-tidy, cppcheck
 #   make testnet              start a local 4-replica testnet
@@ -109,7 +110,7 @@ test_libs = $(strip \
   $(LIB_LEDGER) $(LIB_CRYPTO))))))
 
 # ---------------------------------------------------------------- build rules
-.PHONY: all lib test test-unit test-sim test-e2e test-fuzz-corpus bench fuzz lint \
+.PHONY: all lib test test-unit test-sim test-e2e test-fuzz-corpus bench bench-soak fuzz lint \
         format install clean testnet help deps unit-bins
 
 all: lib $(PROGRAMS)
@@ -183,6 +184,11 @@ test-e2e: all
 
 bench: all $(BENCH_BINS)
 	@bash tests/bench/run.sh --build $(BUILD) $(if $(QUICK),--quick)
+
+# What a replica's memory does as its chain grows (docs/SOAK.md; ~12 min).
+SOAK_SECONDS ?= 600
+bench-soak: all
+	@bash tests/bench/cluster.sh --build $(BUILD) --soak $(SOAK_SECONDS)
 
 # ---------------------------------------------------------------- fuzzing
 FUZZ_BUILD := build/fuzz

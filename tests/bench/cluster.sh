@@ -33,6 +33,7 @@ quick=0
 keep=0
 perf=0
 out=""
+soak=0
 accounts=""
 chain_args=()
 while [ $# -gt 0 ]; do
@@ -42,6 +43,7 @@ while [ $# -gt 0 ]; do
         --keep) keep=1; shift ;;
         --perf) perf=1; shift ;;
         --out) out=$2; shift 2 ;;
+        --soak) soak=$2; shift 2 ;;
         --accounts) accounts=$2; shift 2 ;;
         # consensus parameters of the benchmark's genesis (pbftd testnet's
         # defaults otherwise), to compare batching choices on one machine
@@ -51,9 +53,14 @@ while [ $# -gt 0 ]; do
 done
 cd "$(dirname "$0")/../.." || exit 1
 repo=$PWD
-[ -n "$out" ] || out="$repo/docs/BENCHMARKS.md"
+case "$soak" in '' | *[!0-9]*) echo "cluster.sh: --soak takes whole seconds" >&2; exit 64 ;; esac
+if [ "$soak" -gt 0 ]; then
+    [ -n "$out" ] || out="$repo/docs/SOAK.md"
+else
+    [ -n "$out" ] || out="$repo/docs/BENCHMARKS.md"
+fi
 case "$build" in /*) bin="$build/bin" ;; *) bin="$repo/$build/bin" ;; esac
-command_line="tests/bench/cluster.sh --build $build$([ $quick = 1 ] && echo ' --quick')${chain_args[*]:+ ${chain_args[*]}}"
+command_line="tests/bench/cluster.sh --build $build$([ $quick = 1 ] && echo ' --quick')$([ "$soak" -gt 0 ] && echo " --soak $soak")${chain_args[*]:+ ${chain_args[*]}}"
 
 N=4
 LINGER_MS=5   # open loop at 50% and 80% of the peak (see Method)
@@ -112,8 +119,13 @@ stop_replica() { # index
     pids[$i]=""
 }
 
+load_pid=""
 cleanup() {
     local i
+    if [ -n "$load_pid" ]; then # the soak's pbft-load, when interrupted
+        kill -TERM "$load_pid" 2>/dev/null
+        wait "$load_pid" 2>/dev/null
+    fi
     for i in "${!pids[@]}"; do stop_replica "$i"; done
     if [ $keep = 1 ]; then
         log "kept $work"
@@ -166,9 +178,10 @@ mem_snapshot() { # label
     for i in "${!pids[@]}"; do
         [ -n "${pids[$i]}" ] || continue
         m=$(curl -sf -m 5 "$(url "$i")/metrics" 2>/dev/null)
-        printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$i" \
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$i" \
             "$(awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} END {print r "\t" h}' "/proc/${pids[$i]}/status" 2>/dev/null)" \
             "$(echo "$m" | awk '$1 == "pbft_height" {print $2}')" \
+            "$(echo "$m" | awk '/^pbft_txs_total\{/ {t += $2} END {print t + 0}')" \
             "$(echo "$m" | awk '$1 ~ /^pbft_store_(memtable|table_readers|block_cache|block_cache_pinned)_bytes$/ {printf "%s=%s ", $1, $2}')"
     done >>"$work/mem.tsv"
 }
@@ -367,9 +380,9 @@ mem = []
 try:
     for line in open(os.path.join(work, "mem.tsv")):
         f = line.rstrip("\n").split("\t")
-        if len(f) < 6 or not f[2] or not f[4]:
+        if len(f) < 7 or not f[2] or not f[4]:
             continue
-        g = dict(kv.split("=", 1) for kv in f[5].split())
+        g = dict(kv.split("=", 1) for kv in f[6].split())
         mem.append({"label": f[0], "replica": int(f[1]), "rss_kb": float(f[2]), "height": int(f[4]),
                     **{k.replace("pbft_store_", "").replace("_bytes", ""): float(v) for k, v in g.items()}})
 except OSError:
@@ -715,6 +728,108 @@ for i in $(seq 0 $((N - 1))); do
 done
 log "all $N replicas healthy (pids $(pid_list))"
 fact pids "$(pid_list)"
+
+# ---------------------------------------------------------------- soak
+# --soak S: instead of the benchmark, one closed-loop run of S seconds with
+# every replica's memory sampled every SOAK_EVERY seconds, to show what a
+# replica's memory does as its chain grows (docs/SOAK.md).
+if [ "$soak" -gt 0 ]; then
+    SOAK_EVERY=15
+    log "soak: closed loop C=16 x B=$BATCH for $soak s; memory every $SOAK_EVERY s"
+    "$bin/pbft-load" --dir "$net" --pids "$(pid_list)" --label soak --binary --closed 16 \
+        --batch "$BATCH" --per-account "$PER_ACCOUNT" --seconds "$soak" --warmup 1 \
+        --drain "$DRAIN" >"$work/run-soak.json" 2>"$work/run-soak.err" &
+    load_pid=$!
+    t0=$SECONDS
+    while kill -0 "$load_pid" 2>/dev/null; do
+        mem_snapshot "$((SECONDS - t0))"
+        sleep "$SOAK_EVERY" # a sampling period, not a wait for a condition
+    done
+    wait "$load_pid"
+    load_rc=$?
+    load_pid=""
+    sed 's/^/    /' "$work/run-soak.err" >&2
+    mem_snapshot "$((SECONDS - t0))"
+    grep -q '^{' "$work/run-soak.json" || { log "the soak run produced no figures (pbft-load exit $load_rc)"; exit 1; }
+    python3 - "$work" "$out" "$command_line" \
+        "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null)$(git -C "$repo" diff --quiet HEAD -- . ":(exclude)$(realpath -m --relative-to="$repo" "$out")" 2>/dev/null || echo '+dirty')" \
+        "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" <<'PY'
+import json, os, sys, time
+work, out, command, commit, cpu = sys.argv[1:6]
+run = json.loads([l for l in open(os.path.join(work, "run-soak.json")) if l.startswith("{")][-1])
+rows = {}
+for line in open(os.path.join(work, "mem.tsv")):
+    f = line.rstrip("\n").split("\t")
+    if len(f) < 7 or not f[2] or not f[4]:
+        continue
+    g = {k.replace("pbft_store_", "").replace("_bytes", ""): float(v)
+         for k, v in (kv.split("=", 1) for kv in f[6].split())}
+    rows.setdefault(int(f[0]), []).append(dict(rss=float(f[2]) / 1024, hwm=float(f[3]) / 1024,
+                                               height=int(f[4]), txs=int(f[5]), **g))
+def mean(rs, k): return sum(r.get(k, 0) for r in rs) / len(rs)
+samples = []
+mem_high = 0.0  # freed memtable arenas stay in the heap: RSS keeps their high-water mark
+for t in sorted(rows):
+    rs = rows[t]
+    s = dict(t=t, height=max(r["height"] for r in rs), txs=max(r["txs"] for r in rs),
+             rss=mean(rs, "rss"), hwm=max(r["hwm"] for r in rs), memtable=mean(rs, "memtable") / 2**20,
+             cache=mean(rs, "block_cache") / 2**20, pinned=mean(rs, "block_cache_pinned") / 2**20,
+             readers=mean(rs, "table_readers") / 1024)
+    mem_high = max(mem_high, s["memtable"])
+    s["rest"] = s["rss"] - mem_high - s["cache"]
+    samples.append(s)
+loaded = [s for s in samples if s["txs"] > 0]
+final = loaded[-1] if loaded else None
+def slope(pts, k):  # least squares, MiB per million txs
+    if len(pts) < 3: return None
+    xs = [p["txs"] / 1e6 for p in pts]; ys = [p[k] for p in pts]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    d = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / d if d else None
+half = [s for s in loaded if final and s["txs"] >= final["txs"] / 2]
+head = ["s", "height", "committed txs", "VmRSS MiB (mean)", "VmHWM MiB (max)", "memtables MiB",
+        "block cache MiB", "of it pinned MiB", "table readers KiB", "RSS - memtables' high - cache MiB"]
+table = [[str(s["t"]), f"{s['height']:,}", f"{s['txs']:,}", f"{s['rss']:.0f}", f"{s['hwm']:.0f}",
+          f"{s['memtable']:.0f}", f"{s['cache']:.1f}", f"{s['pinned']:.1f}", f"{s['readers']:.0f}",
+          f"{s['rest']:.0f}"] for s in loaded]
+summary = [f"load: {run.get('tps', 0):,.0f} tx/s committed over {run.get('window_s', 0):.0f} s "
+           f"({run.get('window_txs', 0):,} txs, {run.get('txs_per_block', 0):.0f} tx/block), "
+           f"view changes {run.get('view_changes')}"]
+if final and half:
+    fmt = lambda v: "-" if v is None else f"{v:+.1f}"
+    summary.append(f"second half of the chain ({half[0]['txs']:,} to {final['txs']:,} txs, {len(half)} samples): "
+                   f"VmRSS {min(s['rss'] for s in half):.0f}-{max(s['rss'] for s in half):.0f} MiB, "
+                   f"least-squares slope {fmt(slope(half, 'rss'))} MiB per million txs; without the memtables' "
+                   f"high-water mark and the block cache {min(s['rest'] for s in half):.0f}-{max(s['rest'] for s in half):.0f} MiB, "
+                   f"slope {fmt(slope(half, 'rest'))} MiB per million txs")
+    summary.append(f"at the end: table readers (RocksDB's memory outside its caps) {final['readers']:.0f} KiB = "
+                   f"{final['readers'] * 1024 / max(1, final['txs']):.4f} bytes per committed tx; "
+                   f"block cache {final['cache']:.1f} MiB of 32; memtables {final['memtable']:.0f} MiB "
+                   f"(at most 3 x 64)")
+md = ["# Memory soak", "",
+      "Produced by `tests/bench/cluster.sh --soak SECONDS` (`make bench-soak`): a fresh n=4 testnet on "
+      "loopback under one closed-loop run (C=16 POSTs of 120 txs, groups of 3 per account, "
+      "1000 accounts), every replica's `VmRSS`, `VmHWM` and RocksDB memory gauges "
+      "(`/metrics`: `pbft_store_*_bytes`) sampled every 15 s. Rerun it to get yours.", "",
+      f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+      f"- command: `{command}`", f"- git commit: `{commit}`",
+      f"- machine: {os.cpu_count()} cores, {cpu}, "
+      f"{int(open('/proc/meminfo').read().split()[1]) / 2**20:.1f} GiB RAM", "", "## Results", ""]
+md += ["- " + s for s in summary] + [""]
+md.append("| " + " | ".join(head) + " |")
+md.append("|" + "|".join("---" for _ in head) + "|")
+md += ["| " + " | ".join(r) + " |" for r in table]
+md += ["", "Memtables fill and flush (64 MiB each, up to 3) and the block cache fills to its 32 MiB "
+       "capacity, so VmRSS climbs until both have. Memory a replica frees stays in its heap "
+       "(docs/OPERATIONS.md), so VmRSS keeps the memtables' high-water mark (the largest "
+       "memtables figure so far); the last column takes that and the block cache off VmRSS, and "
+       "memory that grew with the chain would show there as a climb that goes on.", ""]
+open(out, "w").write("\n".join(md))
+print("\n".join(summary))
+print(f"(written to {out})")
+PY
+    exit $?
+fi
 
 # ---------------------------------------------------------------- 3. runs
 # Enough pre-signed txs for a closed run at 3x the ceiling.
