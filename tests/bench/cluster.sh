@@ -661,6 +661,7 @@ md.append("""## Rerun
 ```
 make bench                 # every benchmark binary, then this cluster run (~5-10 min)
 make bench QUICK=1         # short version (< 2 min)
+make bench-soak            # 10 min of load, every replica's memory by chain height (docs/SOAK.md)
 bash tests/bench/cluster.sh --build build/release [--quick] [--perf] [--keep] [--out FILE]
 build/release/bin/pbft-load --help     # the load generator on its own, against any testnet dir
 tests/bench/compare.sh --rounds 5 OLD_BUILD NEW_BUILD   # A/B two builds (or settings), alternated
