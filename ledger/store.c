@@ -68,6 +68,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1981,6 +1982,17 @@ void store_memory_usage(store_t *s, store_memory_t *out) {
     out->table_readers = property(s, "rocksdb.estimate-table-readers-mem");
     out->block_cache = rocksdb_cache_get_usage(s->cache);
     out->block_cache_pinned = rocksdb_cache_get_pinned_usage(s->cache);
+}
+
+void store_compaction_state(store_t *s, store_compaction_t *out) {
+    PBFT_ASSERT(s != NULL && out != NULL);
+    /* a string property: RocksDB has no integer form of it */
+    char *l0 = rocksdb_property_value(s->db, "rocksdb.num-files-at-level0");
+    out->l0_files = l0 ? strtoull(l0, NULL, 10) : 0;
+    rocksdb_free(l0);
+    out->pending_bytes = property(s, "rocksdb.estimate-pending-compaction-bytes");
+    out->delayed_write_rate = property(s, "rocksdb.actual-delayed-write-rate");
+    out->write_stopped = property(s, "rocksdb.is-write-stopped");
 }
 
 uint64_t store_debug_history_block_loads(store_t *s) {

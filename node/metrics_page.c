@@ -136,6 +136,16 @@ static void render_workers(node_t *node, metrics_text_t *t) {
     gauge(t, "pbft_store_block_cache_bytes", "RocksDB block cache in use.", mem.block_cache);
     gauge(t, "pbft_store_block_cache_pinned_bytes", "RocksDB block cache entries pinned.",
           mem.block_cache_pinned);
+    store_compaction_t comp;
+    store_compaction_state(node->store, &comp);
+    gauge(t, "pbft_store_l0_files", "RocksDB L0 files (writes slow down at 20 and stop at 36).",
+          comp.l0_files);
+    gauge(t, "pbft_store_pending_compaction_bytes",
+          "RocksDB's estimate of the bytes compactions still have to rewrite.", comp.pending_bytes);
+    gauge(t, "pbft_store_delayed_write_rate",
+          "RocksDB's write rate limit in bytes/s while it slows writes down, else 0.",
+          comp.delayed_write_rate);
+    gauge(t, "pbft_store_write_stopped", "1 while RocksDB stops writes.", comp.write_stopped);
     counter(t, "pbft_http_requests_total", "HTTP requests served.",
             LOAD(node->metrics.http_requests));
     counter(t, "pbft_http_errors_total", "HTTP requests answered with 4xx or 5xx.",

@@ -198,6 +198,15 @@ typedef struct store_memory {
 } store_memory_t;
 void store_memory_usage(store_t *s, store_memory_t *out);
 
+/* Whether RocksDB's compactions keep up with the writes (its properties). */
+typedef struct store_compaction {
+    uint64_t l0_files;           /* writes slow down at 20, stop at 36 */
+    uint64_t pending_bytes;      /* estimated bytes compactions still have to rewrite */
+    uint64_t delayed_write_rate; /* bytes/s while writes are slowed down, else 0 */
+    uint64_t write_stopped;      /* 1 while writes are stopped */
+} store_compaction_t;
+void store_compaction_state(store_t *s, store_compaction_t *out);
+
 /* Test hook: closes without writing the account values back, as a crash
  * leaves the store (the next open recovers them from the blocks). */
 void store_debug_close_without_write_back(store_t *s);

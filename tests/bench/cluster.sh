@@ -182,7 +182,7 @@ mem_snapshot() { # label
             "$(awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} END {print r "\t" h}' "/proc/${pids[$i]}/status" 2>/dev/null)" \
             "$(echo "$m" | awk '$1 == "pbft_height" {print $2}')" \
             "$(echo "$m" | awk '/^pbft_txs_total\{/ {t += $2} END {print t + 0}')" \
-            "$(echo "$m" | awk '$1 ~ /^pbft_store_(memtable|table_readers|block_cache|block_cache_pinned)_bytes$/ {printf "%s=%s ", $1, $2}')"
+            "$(echo "$m" | awk '$1 ~ /^pbft_store_((memtable|table_readers|block_cache|block_cache_pinned|pending_compaction)_bytes|l0_files)$/ {printf "%s=%s ", $1, $2}')"
     done >>"$work/mem.tsv"
 }
 
@@ -775,7 +775,8 @@ for t in sorted(rows):
     s = dict(t=t, height=max(r["height"] for r in rs), txs=max(r["txs"] for r in rs),
              rss=mean(rs, "rss"), hwm=max(r["hwm"] for r in rs), memtable=mean(rs, "memtable") / 2**20,
              cache=mean(rs, "block_cache") / 2**20, pinned=mean(rs, "block_cache_pinned") / 2**20,
-             readers=mean(rs, "table_readers") / 1024)
+             readers=mean(rs, "table_readers") / 1024, l0=max(r.get("l0_files", 0) for r in rs),
+             pending=max(r.get("pending_compaction", 0) for r in rs) / 2**20)
     mem_high = max(mem_high, s["memtable"])
     s["rest"] = s["rss"] - mem_high - s["cache"]
     samples.append(s)
@@ -789,10 +790,11 @@ def slope(pts, k):  # least squares, MiB per million txs
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / d if d else None
 half = [s for s in loaded if final and s["txs"] >= final["txs"] / 2]
 head = ["s", "height", "committed txs", "VmRSS MiB (mean)", "VmHWM MiB (max)", "memtables MiB",
-        "block cache MiB", "of it pinned MiB", "table readers KiB", "RSS - memtables' high - cache MiB"]
+        "block cache MiB", "of it pinned MiB", "table readers KiB", "RSS - memtables' high - cache MiB",
+        "L0 files (max)", "compaction debt MiB (max)"]
 table = [[str(s["t"]), f"{s['height']:,}", f"{s['txs']:,}", f"{s['rss']:.0f}", f"{s['hwm']:.0f}",
           f"{s['memtable']:.0f}", f"{s['cache']:.1f}", f"{s['pinned']:.1f}", f"{s['readers']:.0f}",
-          f"{s['rest']:.0f}"] for s in loaded]
+          f"{s['rest']:.0f}", f"{s['l0']:.0f}", f"{s['pending']:.0f}"] for s in loaded]
 summary = [f"load: {run.get('tps', 0):,.0f} tx/s committed over {run.get('window_s', 0):.0f} s "
            f"({run.get('window_txs', 0):,} txs, {run.get('txs_per_block', 0):.0f} tx/block), "
            f"view changes {run.get('view_changes')}"]
@@ -807,11 +809,14 @@ if final and half:
                    f"{final['readers'] * 1024 / max(1, final['txs']):.4f} bytes per committed tx; "
                    f"block cache {final['cache']:.1f} MiB of 32; memtables {final['memtable']:.0f} MiB "
                    f"(at most 3 x 64)")
+    summary.append(f"compactions: at most {max(s['l0'] for s in loaded):.0f} L0 files on a replica "
+                   f"(RocksDB slows writes down at 20) and {max(s['pending'] for s in loaded):.0f} MiB of "
+                   f"estimated compaction debt; {final['l0']:.0f} L0 files at the end")
 md = ["# Memory soak", "",
       "Produced by `tests/bench/cluster.sh --soak SECONDS` (`make bench-soak`): a fresh n=4 testnet on "
       "loopback under one closed-loop run (C=16 POSTs of 120 txs, groups of 3 per account, "
       "1000 accounts), every replica's `VmRSS`, `VmHWM` and RocksDB memory gauges "
-      "(`/metrics`: `pbft_store_*_bytes`) sampled every 15 s. Rerun it to get yours.", "",
+      "(`/metrics`: `pbft_store_*`) sampled every 15 s. Rerun it to get yours.", "",
       f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
       f"- command: `{command}`", f"- git commit: `{commit}`",
       f"- machine: {os.cpu_count()} cores, {cpu}, "
