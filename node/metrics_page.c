@@ -132,7 +132,7 @@ static void render_workers(node_t *node, metrics_text_t *t) {
     gauge(t, "pbft_store_memtable_bytes", "RocksDB memtables (active and being flushed).",
           mem.memtables);
     gauge(t, "pbft_store_table_readers_bytes",
-          "RocksDB index and filter blocks held outside the block cache.", mem.table_readers);
+          "RocksDB memory per SST file, outside the block cache.", mem.table_readers);
     gauge(t, "pbft_store_block_cache_bytes", "RocksDB block cache in use.", mem.block_cache);
     gauge(t, "pbft_store_block_cache_pinned_bytes", "RocksDB block cache entries pinned.",
           mem.block_cache_pinned);

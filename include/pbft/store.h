@@ -192,7 +192,7 @@ uint64_t store_disk_bytes(store_t *s);
 /* RocksDB's own memory, in bytes, from its properties (estimates). */
 typedef struct store_memory {
     uint64_t memtables;     /* active and immutable memtables */
-    uint64_t table_readers; /* index and filter blocks held outside the block cache */
+    uint64_t table_readers; /* per-SST-file memory outside the block cache */
     uint64_t block_cache;   /* in the block cache, index and filter blocks included */
     uint64_t block_cache_pinned;
 } store_memory_t;
