@@ -1976,16 +1976,12 @@ static uint64_t property(store_t *s, const char *name) {
     return v;
 }
 
-void store_memory_usage(store_t *s, store_memory_t *out) {
+void store_stats(store_t *s, store_stats_t *out) {
     PBFT_ASSERT(s != NULL && out != NULL);
     out->memtables = property(s, "rocksdb.cur-size-all-mem-tables");
     out->table_readers = property(s, "rocksdb.estimate-table-readers-mem");
     out->block_cache = rocksdb_cache_get_usage(s->cache);
     out->block_cache_pinned = rocksdb_cache_get_pinned_usage(s->cache);
-}
-
-void store_compaction_state(store_t *s, store_compaction_t *out) {
-    PBFT_ASSERT(s != NULL && out != NULL);
     /* a string property: RocksDB has no integer form of it */
     char *l0 = rocksdb_property_value(s->db, "rocksdb.num-files-at-level0");
     out->l0_files = l0 ? strtoull(l0, NULL, 10) : 0;

@@ -98,6 +98,33 @@ static void render_transport(node_t *node, metrics_text_t *t) {
           LOAD(ns->backlog_messages));
 }
 
+static void render_store(node_t *node, metrics_text_t *t) {
+    store_stats_t st;
+    store_stats(node->store, &st);
+    const struct {
+        const char *name, *help;
+        uint64_t value;
+    } gauges[] = {
+        {"pbft_store_memtable_bytes", "RocksDB memtables (active and being flushed).",
+         st.memtables},
+        {"pbft_store_table_readers_bytes", "RocksDB memory per SST file, outside the block cache.",
+         st.table_readers},
+        {"pbft_store_block_cache_bytes", "RocksDB block cache in use.", st.block_cache},
+        {"pbft_store_block_cache_pinned_bytes", "RocksDB block cache entries pinned.",
+         st.block_cache_pinned},
+        {"pbft_store_l0_files", "RocksDB L0 files (writes slow down at 20 and stop at 36).",
+         st.l0_files},
+        {"pbft_store_pending_compaction_bytes",
+         "RocksDB's estimate of the bytes compactions still have to rewrite.", st.pending_bytes},
+        {"pbft_store_delayed_write_rate",
+         "RocksDB's write rate limit in bytes/s while it slows writes down, else 0.",
+         st.delayed_write_rate},
+        {"pbft_store_write_stopped", "1 while RocksDB stops writes.", st.write_stopped},
+    };
+    for (size_t i = 0; i < sizeof gauges / sizeof gauges[0]; i++)
+        gauge(t, gauges[i].name, gauges[i].help, gauges[i].value);
+}
+
 static void render_workers(node_t *node, metrics_text_t *t) {
     gauge(t, "pbft_verify_queue_depth", "Transactions waiting for a verify thread.",
           verify_pool_queue_depth(node->verify));
@@ -127,25 +154,7 @@ static void render_workers(node_t *node, metrics_text_t *t) {
             LOAD(node->metrics.persist_count));
     counter(t, "pbft_persist_bytes_total", "Bytes of safety state written.",
             LOAD(node->metrics.persist_bytes_total));
-    store_memory_t mem;
-    store_memory_usage(node->store, &mem);
-    gauge(t, "pbft_store_memtable_bytes", "RocksDB memtables (active and being flushed).",
-          mem.memtables);
-    gauge(t, "pbft_store_table_readers_bytes",
-          "RocksDB memory per SST file, outside the block cache.", mem.table_readers);
-    gauge(t, "pbft_store_block_cache_bytes", "RocksDB block cache in use.", mem.block_cache);
-    gauge(t, "pbft_store_block_cache_pinned_bytes", "RocksDB block cache entries pinned.",
-          mem.block_cache_pinned);
-    store_compaction_t comp;
-    store_compaction_state(node->store, &comp);
-    gauge(t, "pbft_store_l0_files", "RocksDB L0 files (writes slow down at 20 and stop at 36).",
-          comp.l0_files);
-    gauge(t, "pbft_store_pending_compaction_bytes",
-          "RocksDB's estimate of the bytes compactions still have to rewrite.", comp.pending_bytes);
-    gauge(t, "pbft_store_delayed_write_rate",
-          "RocksDB's write rate limit in bytes/s while it slows writes down, else 0.",
-          comp.delayed_write_rate);
-    gauge(t, "pbft_store_write_stopped", "1 while RocksDB stops writes.", comp.write_stopped);
+    render_store(node, t);
     counter(t, "pbft_http_requests_total", "HTTP requests served.",
             LOAD(node->metrics.http_requests));
     counter(t, "pbft_http_errors_total", "HTTP requests answered with 4xx or 5xx.",

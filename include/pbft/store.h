@@ -189,23 +189,19 @@ PBFT_MUST_USE pbft_status_t store_get_safety(store_t *s, const char *key, uint8_
 /* Approximate bytes on disk (live SST + WAL files), for metrics/benchmarks. */
 uint64_t store_disk_bytes(store_t *s);
 
-/* RocksDB's own memory, in bytes, from its properties (estimates). */
-typedef struct store_memory {
+/* RocksDB's memory (bytes) and whether its compactions keep up, from its
+ * properties (estimates). */
+typedef struct store_stats {
     uint64_t memtables;     /* active and immutable memtables */
     uint64_t table_readers; /* per-SST-file memory outside the block cache */
     uint64_t block_cache;   /* in the block cache, index and filter blocks included */
     uint64_t block_cache_pinned;
-} store_memory_t;
-void store_memory_usage(store_t *s, store_memory_t *out);
-
-/* Whether RocksDB's compactions keep up with the writes (its properties). */
-typedef struct store_compaction {
     uint64_t l0_files;           /* writes slow down at 20, stop at 36 */
     uint64_t pending_bytes;      /* estimated bytes compactions still have to rewrite */
     uint64_t delayed_write_rate; /* bytes/s while writes are slowed down, else 0 */
     uint64_t write_stopped;      /* 1 while writes are stopped */
-} store_compaction_t;
-void store_compaction_state(store_t *s, store_compaction_t *out);
+} store_stats_t;
+void store_stats(store_t *s, store_stats_t *out);
 
 /* Test hook: closes without writing the account values back, as a crash
  * leaves the store (the next open recovers them from the blocks). */

@@ -712,8 +712,8 @@ static void test_index_and_filter_blocks_live_in_the_block_cache(void **state) {
     store_tx_location_t loc;
     assert_int_equal(store_get_tx_location(c->s, some_id, &loc), PBFT_OK);
     assert_true(loc.height == BLOCKS && loc.index == 7);
-    store_memory_t m;
-    store_memory_usage(c->s, &m);
+    store_stats_t m;
+    store_stats(c->s, &m);
     /* 10,000 tx ids: held outside the cache, the index and filter blocks
      * read 18 KB here; inside it, what stays is 1.9 KB of per-file data */
     assert_true(m.table_readers < 6144);
