@@ -2,7 +2,10 @@
  * node/metrics_page.c — renders GET /metrics (Prometheus text 0.0.4) from
  * the published replica status, the node's counters and the transport's.
  */
+#include <malloc.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -125,6 +128,27 @@ static void render_store(node_t *node, metrics_text_t *t) {
         gauge(t, gauges[i].name, gauges[i].help, gauges[i].value);
 }
 
+/* Resident memory, and how much of it malloc hands out: a heap that grows
+ * while "allocated" stays flat is fragmentation, not a leak. */
+static void render_memory(metrics_text_t *t) {
+    unsigned long long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%llu %llu", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    gauge(t, "process_resident_memory_bytes", "Resident set size.",
+          resident * (unsigned long long)sysconf(_SC_PAGESIZE));
+#ifdef __GLIBC__
+    struct mallinfo2 mi = mallinfo2();
+    gauge(t, "pbft_heap_allocated_bytes", "Bytes malloc has handed out and not had back.",
+          (unsigned long long)(mi.uordblks + mi.hblkhd));
+    gauge(t, "pbft_heap_free_bytes", "Bytes malloc holds free in its arenas.",
+          (unsigned long long)mi.fordblks);
+#endif
+}
+
 static void render_workers(node_t *node, metrics_text_t *t) {
     gauge(t, "pbft_verify_queue_depth", "Transactions waiting for a verify thread.",
           verify_pool_queue_depth(node->verify));
@@ -171,5 +195,6 @@ void node_render_metrics(node_t *node, metrics_text_t *out) {
     render_invalid(node, &s.replica, out);
     render_transport(node, out);
     render_workers(node, out);
+    render_memory(out);
     metrics_render_latency(&node->metrics, out);
 }

@@ -182,7 +182,7 @@ mem_snapshot() { # label
             "$(awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} END {print r "\t" h}' "/proc/${pids[$i]}/status" 2>/dev/null)" \
             "$(echo "$m" | awk '$1 == "pbft_height" {print $2}')" \
             "$(echo "$m" | awk '/^pbft_txs_total\{/ {t += $2} END {print t + 0}')" \
-            "$(echo "$m" | awk '$1 ~ /^pbft_store_((memtable|table_readers|block_cache|block_cache_pinned|pending_compaction)_bytes|l0_files)$/ {printf "%s=%s ", $1, $2}')"
+            "$(echo "$m" | awk '$1 ~ /^pbft_(store_((memtable|table_readers|block_cache|block_cache_pinned|pending_compaction)_bytes|l0_files)|heap_(allocated|free)_bytes)$/ {printf "%s=%s ", $1, $2}')"
     done >>"$work/mem.tsv"
 }
 
@@ -384,7 +384,7 @@ try:
             continue
         g = dict(kv.split("=", 1) for kv in f[6].split())
         mem.append({"label": f[0], "replica": int(f[1]), "rss_kb": float(f[2]), "height": int(f[4]),
-                    **{k.replace("pbft_store_", "").replace("_bytes", ""): float(v) for k, v in g.items()}})
+                    **{k.replace("pbft_store_", "").replace("pbft_", "").replace("_bytes", ""): float(v) for k, v in g.items()}})
 except OSError:
     pass
 def mean(xs): return sum(xs) / len(xs) if xs else None
@@ -402,6 +402,11 @@ if mem_labels:
                    f"partitions), table readers outside the cache {tr / 1024:,.0f} KiB"
                    + (f" = {tr / chain_txs:.4f} bytes per committed tx (per-SST metadata: the part that grows with the chain)"
                       if chain_txs else ""))
+    own = [m["heap_allocated"] - m.get("memtable", 0) - m.get("block_cache", 0) for m in last if "heap_allocated" in m]
+    if own:
+        summary.append(f"   malloc then (mean): {mean([m['heap_allocated'] for m in last if 'heap_allocated' in m]) / 2**20:.0f} MiB allocated, "
+                       f"{mean(own) / 2**20:.0f} MiB of it outside the memtables and block cache; "
+                       f"{mean([m.get('heap_free', 0) for m in last]) / 2**20:.0f} MiB free in the heap")
     if chain_txs:
         mem_per_tx = tr / chain_txs
 summary.append(f"disk: {bytes_per_tx:,.0f} bytes per committed tx (avg data dir "
@@ -763,7 +768,7 @@ for line in open(os.path.join(work, "mem.tsv")):
     f = line.rstrip("\n").split("\t")
     if len(f) < 7 or not f[2] or not f[4]:
         continue
-    g = {k.replace("pbft_store_", "").replace("_bytes", ""): float(v)
+    g = {k.replace("pbft_store_", "").replace("pbft_", "").replace("_bytes", ""): float(v)
          for k, v in (kv.split("=", 1) for kv in f[6].split())}
     rows.setdefault(int(f[0]), []).append(dict(rss=float(f[2]) / 1024, hwm=float(f[3]) / 1024,
                                                height=int(f[4]), txs=int(f[5]), **g))
@@ -776,7 +781,11 @@ for t in sorted(rows):
              rss=mean(rs, "rss"), hwm=max(r["hwm"] for r in rs), memtable=mean(rs, "memtable") / 2**20,
              cache=mean(rs, "block_cache") / 2**20, pinned=mean(rs, "block_cache_pinned") / 2**20,
              readers=mean(rs, "table_readers") / 1024, l0=max(r.get("l0_files", 0) for r in rs),
-             pending=max(r.get("pending_compaction", 0) for r in rs) / 2**20)
+             pending=max(r.get("pending_compaction", 0) for r in rs) / 2**20,
+             alloc=mean(rs, "heap_allocated") / 2**20, free=mean(rs, "heap_free") / 2**20)
+    # what malloc has handed out beyond RocksDB's two capped parts: the
+    # node's own tables, RocksDB's per-file state, buffers in flight
+    s["own"] = s["alloc"] - s["memtable"] - s["cache"]
     mem_high = max(mem_high, s["memtable"])
     s["rest"] = s["rss"] - mem_high - s["cache"]
     samples.append(s)
@@ -791,10 +800,12 @@ def slope(pts, k):  # least squares, MiB per million txs
 half = [s for s in loaded if final and s["txs"] >= final["txs"] / 2]
 head = ["s", "height", "committed txs", "VmRSS MiB (mean)", "VmHWM MiB (max)", "memtables MiB",
         "block cache MiB", "of it pinned MiB", "table readers KiB", "RSS - memtables' high - cache MiB",
+        "heap allocated MiB", "allocated - memtables - cache MiB", "heap free MiB",
         "L0 files (max)", "compaction debt MiB (max)"]
 table = [[str(s["t"]), f"{s['height']:,}", f"{s['txs']:,}", f"{s['rss']:.0f}", f"{s['hwm']:.0f}",
           f"{s['memtable']:.0f}", f"{s['cache']:.1f}", f"{s['pinned']:.1f}", f"{s['readers']:.0f}",
-          f"{s['rest']:.0f}", f"{s['l0']:.0f}", f"{s['pending']:.0f}"] for s in loaded]
+          f"{s['rest']:.0f}", f"{s['alloc']:.0f}", f"{s['own']:.1f}", f"{s['free']:.0f}",
+          f"{s['l0']:.0f}", f"{s['pending']:.0f}"] for s in loaded]
 summary = [f"load: {run.get('tps', 0):,.0f} tx/s committed over {run.get('window_s', 0):.0f} s "
            f"({run.get('window_txs', 0):,} txs, {run.get('txs_per_block', 0):.0f} tx/block), "
            f"view changes {run.get('view_changes')}"]
@@ -805,6 +816,11 @@ if final and half:
                    f"least-squares slope {fmt(slope(half, 'rss'))} MiB per million txs; without the memtables' "
                    f"high-water mark and the block cache {min(s['rest'] for s in half):.0f}-{max(s['rest'] for s in half):.0f} MiB, "
                    f"slope {fmt(slope(half, 'rest'))} MiB per million txs")
+    summary.append(f"malloc over the second half: allocated outside the memtables and block cache "
+                   f"{min(s['own'] for s in half):.1f}-{max(s['own'] for s in half):.1f} MiB, slope "
+                   f"{fmt(slope(half, 'own'))} MiB per million txs (memory that grew with the chain would show "
+                   f"here); freed but kept in the heap {min(s['free'] for s in half):.0f}-"
+                   f"{max(s['free'] for s in half):.0f} MiB, slope {fmt(slope(half, 'free'))}")
     summary.append(f"at the end: table readers (RocksDB's memory outside its caps) {final['readers']:.0f} KiB = "
                    f"{final['readers'] * 1024 / max(1, final['txs']):.4f} bytes per committed tx; "
                    f"block cache {final['cache']:.1f} MiB of 32; memtables {final['memtable']:.0f} MiB "
@@ -816,7 +832,7 @@ md = ["# Memory soak", "",
       "Produced by `tests/bench/cluster.sh --soak SECONDS` (`make bench-soak`): a fresh n=4 testnet on "
       "loopback under one closed-loop run (C=16 POSTs of 120 txs, groups of 3 per account, "
       "1000 accounts), every replica's `VmRSS`, `VmHWM` and RocksDB memory gauges "
-      "(`/metrics`: `pbft_store_*`) sampled every 15 s. Rerun it to get yours.", "",
+      "and malloc gauges (`/metrics`: `pbft_store_*`, `pbft_heap_*`) sampled every 15 s. Rerun it to get yours.", "",
       f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
       f"- command: `{command}`", f"- git commit: `{commit}`",
       f"- machine: {os.cpu_count()} cores, {cpu}, "
@@ -829,7 +845,10 @@ md += ["", "Memtables fill and flush (64 MiB each, up to 3) and the block cache 
        "capacity, so VmRSS climbs until both have. Memory a replica frees stays in its heap "
        "(docs/OPERATIONS.md), so VmRSS keeps the memtables' high-water mark (the largest "
        "memtables figure so far); the last column takes that and the block cache off VmRSS, and "
-       "memory that grew with the chain would show there as a climb that goes on.", ""]
+       "memory that grew with the chain would show there as a climb that goes on. The malloc "
+       "columns (glibc's `mallinfo2()`) split the heap: what is allocated beyond the memtables and "
+       "the block cache, which a leak would raise, and what is free but kept, which fragmentation "
+       "would raise.", ""]
 open(out, "w").write("\n".join(md))
 print("\n".join(summary))
 print(f"(written to {out})")

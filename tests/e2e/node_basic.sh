@@ -109,6 +109,10 @@ for name in pbft_height pbft_view pbft_view_changes_total pbft_blocks_committed_
     pbft_commit_latency_seconds_bucket; do
     echo "$m" | grep -q "^$name" || fail "/metrics lacks $name"
 done
+for name in process_resident_memory_bytes pbft_heap_allocated_bytes; do
+    v=$(echo "$m" | awk -v k="$name" '$1 == k {print $2}')
+    [ "${v:-0}" -gt 1000000 ] || fail "/metrics $name is '$v', want a resident replica's size"
+done
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://$(http_addr 0)/tx/xyz")
 [ "$code" = 400 ] || fail "GET /tx/xyz gave $code, want 400"
 code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -d '{"tx":"00"}' "http://$(http_addr 0)/tx")
