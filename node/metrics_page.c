@@ -134,8 +134,7 @@ static void render_memory(metrics_text_t *t) {
     unsigned long long pages = 0, resident = 0;
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
-        if (fscanf(f, "%llu %llu", &pages, &resident) != 2)
-            resident = 0;
+        if (fscanf(f, "%llu %llu", &pages, &resident) != 2) resident = 0;
         fclose(f);
     }
     gauge(t, "process_resident_memory_bytes", "Resident set size.",
