@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -131,10 +132,15 @@ static void render_store(node_t *node, metrics_text_t *t) {
 /* Resident memory, and how much of it malloc hands out: a heap that grows
  * while "allocated" stays flat is fragmentation, not a leak. */
 static void render_memory(metrics_text_t *t) {
-    unsigned long long pages = 0, resident = 0;
+    unsigned long long resident = 0;
+    char buf[128];
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
-        if (fscanf(f, "%llu %llu", &pages, &resident) != 2) resident = 0;
+        if (fgets(buf, sizeof buf, f)) {
+            char *end = NULL;
+            (void)strtoull(buf, &end, 10); /* total program size */
+            resident = strtoull(end, NULL, 10);
+        }
         fclose(f);
     }
     gauge(t, "process_resident_memory_bytes", "Resident set size.",
@@ -142,7 +148,7 @@ static void render_memory(metrics_text_t *t) {
 #ifdef __GLIBC__
     struct mallinfo2 mi = mallinfo2();
     gauge(t, "pbft_heap_allocated_bytes", "Bytes malloc has handed out and not had back.",
-          (unsigned long long)(mi.uordblks + mi.hblkhd));
+          (unsigned long long)mi.uordblks + (unsigned long long)mi.hblkhd);
     gauge(t, "pbft_heap_free_bytes", "Bytes malloc holds free in its arenas.",
           (unsigned long long)mi.fordblks);
 #endif
