@@ -60,6 +60,21 @@ else
     [ -n "$out" ] || out="$repo/docs/BENCHMARKS.md"
 fi
 case "$build" in /*) bin="$build/bin" ;; *) bin="$repo/$build/bin" ;; esac
+# The commit measured: HEAD at the start, "+dirty" for uncommitted changes
+# other than this run's own output file (an earlier run's docs/BENCHMARKS.md
+# is not a change to what is measured); a run that outlasts a commit says so.
+own=()
+out_rel=$(realpath -m --relative-to="$repo" "$out")
+case "$out_rel" in ../*) ;; *) own=(":(exclude)$out_rel") ;; esac
+commit_id() {
+    echo "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null)$(git -C "$repo" diff --quiet HEAD -- . "${own[@]}" 2>/dev/null || echo '+dirty')"
+}
+commit_start=$(commit_id)
+commit_measured() {
+    local now
+    now=$(commit_id)
+    if [ "$now" = "$commit_start" ]; then echo "$now"; else echo "$commit_start (the tree was at $now when the run ended)"; fi
+}
 command_line="tests/bench/cluster.sh --build $build$([ $quick = 1 ] && echo ' --quick')$([ "$soak" -gt 0 ] && echo " --soak $soak")${chain_args[*]:+ ${chain_args[*]}}"
 
 N=4
@@ -758,7 +773,7 @@ if [ "$soak" -gt 0 ]; then
     mem_snapshot "$((SECONDS - t0))"
     grep -q '^{' "$work/run-soak.json" || { log "the soak run produced no figures (pbft-load exit $load_rc)"; exit 1; }
     python3 - "$work" "$out" "$command_line" \
-        "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null)$(git -C "$repo" diff --quiet HEAD -- . ":(exclude)$(realpath -m --relative-to="$repo" "$out")" 2>/dev/null || echo '+dirty')" \
+        "$(commit_measured)" \
         "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" <<'PY'
 import json, os, sys, time
 work, out, command, commit, cpu = sys.argv[1:6]
@@ -775,6 +790,7 @@ for line in open(os.path.join(work, "mem.tsv")):
 def mean(rs, k): return sum(r.get(k, 0) for r in rs) / len(rs)
 samples = []
 mem_high = 0.0  # freed memtable arenas stay in the heap: RSS keeps their high-water mark
+alloc_high = 0.0
 for t in sorted(rows):
     rs = rows[t]
     s = dict(t=t, height=max(r["height"] for r in rs), txs=max(r["txs"] for r in rs),
@@ -787,6 +803,8 @@ for t in sorted(rows):
     # node's own tables, RocksDB's per-file state, buffers in flight
     s["own"] = s["alloc"] - s["memtable"] - s["cache"]
     mem_high = max(mem_high, s["memtable"])
+    alloc_high = max(alloc_high, s["alloc"])
+    s["footprint"], s["alloc_high"] = s["alloc"] + s["free"], alloc_high
     s["rest"] = s["rss"] - mem_high - s["cache"]
     samples.append(s)
 loaded = [s for s in samples if s["txs"] > 0]
@@ -821,6 +839,11 @@ if final and half:
                    f"{fmt(slope(half, 'own'))} MiB per million txs (memory that grew with the chain would show "
                    f"here); freed but kept in the heap {min(s['free'] for s in half):.0f}-"
                    f"{max(s['free'] for s in half):.0f} MiB, slope {fmt(slope(half, 'free'))}")
+    summary.append(f"heap footprint (allocated + free) against the most allocated so far: "
+                   f"{half[0]['footprint']:.0f} / {half[0]['alloc_high']:.0f} MiB = "
+                   f"{half[0]['footprint'] / max(1e-9, half[0]['alloc_high']):.2f} at half the chain, "
+                   f"{final['footprint']:.0f} / {final['alloc_high']:.0f} MiB = "
+                   f"{final['footprint'] / max(1e-9, final['alloc_high']):.2f} at the end (fragmentation)")
     summary.append(f"at the end: table readers (RocksDB's memory outside its caps) {final['readers']:.0f} KiB = "
                    f"{final['readers'] * 1024 / max(1, final['txs']):.4f} bytes per committed tx; "
                    f"block cache {final['cache']:.1f} MiB of 32; memtables {final['memtable']:.0f} MiB "
@@ -1076,12 +1099,7 @@ fact per_account "$PER_ACCOUNT"
 fact n "$N"
 fact failed "$failed"
 fact command_line "$command_line"
-# "+dirty": uncommitted changes, other than this run's own output file (an
-# earlier run's docs/BENCHMARKS.md is not a change to what is measured)
-own=()
-out_rel=$(realpath -m --relative-to="$repo" "$out")
-case "$out_rel" in ../*) ;; *) own=(":(exclude)$out_rel") ;; esac
-fact commit "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null)$(git -C "$repo" diff --quiet HEAD -- . "${own[@]}" 2>/dev/null || echo '+dirty')"
+fact commit "$(commit_measured)"
 fact cpu_model "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 fact ram_gib "$(awk '/MemTotal/ {printf "%.1f", $2/1048576}' /proc/meminfo)"
 fact nproc "$(nproc)"
