@@ -28,7 +28,7 @@
 #define LOAD_PATH_SIZE_MAX 1024
 #define LOAD_ACCOUNT_COUNT_MAX PBFT_GENESIS_ACCOUNT_COUNT_MAX
 #define LOAD_TX_COUNT_MAX 16000000u /* pre-signed, ~230 bytes each: 3.7 GB at most */
-#define LOAD_TIMELINE_MAX 120 /* slices of the open loop's latency timeline */
+#define LOAD_TIMELINE_MAX 120       /* slices of the open loop's latency timeline */
 #define LOAD_THREAD_COUNT_MAX 64
 #define LOAD_BATCH_TX_COUNT_MAX PBFT_HTTP_BATCH_TX_COUNT_MAX
 #define LOAD_CONCURRENCY_MAX 256
