@@ -130,7 +130,9 @@ static void render_store(node_t *node, metrics_text_t *t) {
 }
 
 /* Resident memory, and how much of it malloc hands out: a heap that grows
- * while "allocated" stays flat is fragmentation, not a leak. */
+ * while "allocated" stays flat is fragmentation, not a leak. mallinfo2()
+ * walks every arena's free lists under that arena's lock: fine once per
+ * scrape, not for a hot path. */
 static void render_memory(metrics_text_t *t) {
     unsigned long long resident = 0;
     char buf[128];
