@@ -2,8 +2,18 @@
  * ledger/store.c — the RocksDB-backed hash-chained ledger store. This is the
  * only file in the project that includes rocksdb/c.h.
  *
- * Key space (one column family; the first byte of every key names the kind,
- * heights are big-endian so iteration follows height order):
+ * Key space (the first byte of every key names the kind; heights are
+ * big-endian so iteration follows height order). Two column families: the
+ * per-height kinds B, C, R, S and L live in "chain", stored height first
+ * (be64 height | kind, see route()), everything else in "default" as
+ * written here. Blocks only ever append, so every flush of "chain" is a
+ * key range above all earlier ones and RocksDB moves its files down the
+ * levels without rewriting them; compactions rewrite only "default" (the
+ * tx index, accounts, history marks, metadata), about a sixth of the bytes.
+ * Format 3 had one family, and every flush spanned its whole key space
+ * (random tx ids, and each per-height kind): each L0 -> L1 compaction
+ * rewrote every block of L1, and at a sustained peak they fell behind
+ * until RocksDB slowed writes (docs/OPERATIONS.md).
  *
  *   'B' be64 height              -> canonical block (header || txs)
  *   'C' be64 height              -> canonical commit certificate (h >= 1)
@@ -23,7 +33,7 @@
  *                                   account (history marks), so a walk to
  *                                   any height starts within 64 txs of it
  *   'M' "chain_id"               -> chain id, 32 bytes
- *   'M' "format"                 -> u8 store format version (3)
+ *   'M' "format"                 -> u8 store format version (4)
  *   'M' "accounts"               -> u64le height: the 'A' values are those
  *                                   of the state at this height (<= tip)
  *   'M' "tip"                    -> u64le height | block_hash[32] |
@@ -79,10 +89,13 @@
 #include "pbft/codec.h"
 #include "pbft/store.h"
 
-#define STORE_FORMAT_VERSION 3
+#define STORE_FORMAT_VERSION 4
 #define STORE_BLOCK_CACHE_BYTES (32u * 1024u * 1024u)
 #define STORE_BLOOM_BITS_PER_KEY 10
 #define STORE_MEMTABLE_BLOOM_RATIO 0.05 /* of the write buffer, for the memtable's filter */
+/* Per column family; together as much as the one family of format 3 had
+ * (RocksDB's default, 64 MiB). */
+#define STORE_WRITE_BUFFER_BYTES (32u * 1024u * 1024u)
 #define STORE_KEY_SIZE_MAX 64
 #define STORE_SAFETY_KEY_SIZE_MAX 48
 #define STORE_TIP_VALUE_SIZE (8 + PBFT_HASH_SIZE + PBFT_HASH_SIZE + 8)
@@ -128,9 +141,15 @@ typedef struct account_rec {
 } account_rec_t;
 _Static_assert(STORE_SAFETY_KEY_SIZE_MAX + 1 <= STORE_KEY_SIZE_MAX, "safety key fits");
 
+/* Column families (see the top of the file). */
+enum { STORE_CF_DEFAULT, STORE_CF_CHAIN, STORE_CF_COUNT };
+static const char *const store_cf_names[STORE_CF_COUNT] = {"default", "chain"};
+
 struct store {
     rocksdb_t *db;
-    rocksdb_options_t *options;
+    rocksdb_column_family_handle_t *cf[STORE_CF_COUNT];
+    rocksdb_options_t *options;          /* the database's and the default family's */
+    rocksdb_options_t *chain_options;    /* the chain family's */
     rocksdb_ratelimiter_t *rate_limiter; /* NULL: background writes not capped */
     rocksdb_env_t *env;                  /* the process-wide default Env; NULL read-only */
     rocksdb_block_based_table_options_t *table_options;
@@ -359,12 +378,36 @@ static bool get_link(const uint8_t *b, size_t size, size_t *off, uint64_t height
 /* ------------------------------------------------------------------------ */
 /* RocksDB access                                                             */
 
+/* Where RocksDB keeps a key of the layout at the top of the file: the
+ * per-height kinds go to the chain family, height first; everything else
+ * stays as it is in the default family. The stored key has the same size;
+ * tmp holds it when it differs from key. */
+static bool is_chain_kind(uint8_t kind) {
+    return kind == 'B' || kind == 'C' || kind == 'R' || kind == 'S' || kind == 'L';
+}
+
+static const uint8_t *route(const store_t *s, const uint8_t *key, size_t key_size, uint8_t tmp[9],
+                            rocksdb_column_family_handle_t **cf) {
+    if (key_size == 9 && is_chain_kind(key[0])) {
+        memcpy(tmp, key + 1, 8);
+        tmp[8] = key[0];
+        *cf = s->cf[STORE_CF_CHAIN];
+        return tmp;
+    }
+    *cf = s->cf[STORE_CF_DEFAULT];
+    return key;
+}
+
 /* *out is malloc'd by RocksDB (free with free()); PBFT_ERR_NOT_FOUND if absent. */
 static pbft_status_t db_get(store_t *s, const uint8_t *key, size_t key_size, uint8_t **out,
                             size_t *out_size) {
     char *err = NULL;
     size_t size = 0;
-    char *value = rocksdb_get(s->db, s->read_options, (const char *)key, key_size, &size, &err);
+    uint8_t tmp[9];
+    rocksdb_column_family_handle_t *cf = NULL;
+    const uint8_t *k = route(s, key, key_size, tmp, &cf);
+    char *value =
+        rocksdb_get_cf(s->db, s->read_options, cf, (const char *)k, key_size, &size, &err);
     if (err) {
         fprintf(stderr, "store: rocksdb get: %s\n", err);
         rocksdb_free(err);
@@ -406,16 +449,19 @@ static pbft_status_t db_write(store_t *s, rocksdb_writebatch_t *batch) {
     return db_write_opt(s, batch, true);
 }
 
-static void batch_put(rocksdb_writebatch_t *b, const uint8_t *key, size_t key_size,
-                      const void *value, size_t value_size) {
-    rocksdb_writebatch_put(b, (const char *)key, key_size, (const char *)value, value_size);
+static void batch_put(const store_t *s, rocksdb_writebatch_t *b, const uint8_t *key,
+                      size_t key_size, const void *value, size_t value_size) {
+    uint8_t tmp[9];
+    rocksdb_column_family_handle_t *cf = NULL;
+    const uint8_t *k = route(s, key, key_size, tmp, &cf);
+    rocksdb_writebatch_put_cf(b, cf, (const char *)k, key_size, (const char *)value, value_size);
 }
 
 static pbft_status_t db_put_synced(store_t *s, const uint8_t *key, size_t key_size,
                                    const void *value, size_t value_size) {
     if (s->mode != STORE_READ_WRITE) return PBFT_ERR_ARGUMENT;
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
-    batch_put(b, key, key_size, value, value_size);
+    batch_put(s, b, key, key_size, value, value_size);
     pbft_status_t st = db_write(s, b);
     rocksdb_writebatch_destroy(b);
     return st;
@@ -423,6 +469,22 @@ static pbft_status_t db_put_synced(store_t *s, const uint8_t *key, size_t key_si
 
 /* ------------------------------------------------------------------------ */
 /* Open, create, check, close                                                 */
+
+/* What both column families share: the table format, block cache and
+ * filters, compression, the memtable count. */
+static void set_family_options(store_t *s, rocksdb_options_t *o) {
+    rocksdb_options_set_block_based_table_factory(o, s->table_options);
+    /* LZ4 is linked on our platforms (checked in the RocksDB LOG); blocks
+     * compress a little (repeated sender keys), hashes and signatures not. */
+    rocksdb_options_set_compression(o, rocksdb_lz4_compression);
+    rocksdb_options_set_write_buffer_size(o, STORE_WRITE_BUFFER_BYTES);
+    if (s->mode == STORE_READ_WRITE) {
+        /* A starved flush took 16-21 s in a saturated closed loop (against
+         * ~3 s at normal priority) while the next memtable filled in ~31 s;
+         * a third memtable doubles that margin before writes stop. */
+        rocksdb_options_set_max_write_buffer_number(o, 3);
+    }
+}
 
 static void make_options(store_t *s, const store_options_t *o) {
     s->options = rocksdb_options_create();
@@ -445,10 +507,6 @@ static void make_options(store_t *s, const store_options_t *o) {
         rocksdb_env_lower_high_priority_thread_pool_cpu_priority(s->env); /* flushes */
         rocksdb_env_lower_thread_pool_cpu_priority(s->env);               /* compactions */
         rocksdb_options_set_env(s->options, s->env);
-        /* A starved flush took 16-21 s in a saturated closed loop (against
-         * ~3 s at normal priority) while the next memtable filled in ~31 s;
-         * a third memtable doubles that margin before writes stop. */
-        rocksdb_options_set_max_write_buffer_number(s->options, 3);
     }
     s->table_options = rocksdb_block_based_options_create();
     s->cache = rocksdb_cache_create_lru(STORE_BLOCK_CACHE_BYTES);
@@ -472,16 +530,17 @@ static void make_options(store_t *s, const store_options_t *o) {
         s->table_options, 1);
     rocksdb_block_based_options_set_pin_top_level_index_and_filter(s->table_options, 0);
     rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(s->table_options, 1);
-    rocksdb_options_set_block_based_table_factory(s->options, s->table_options);
-    /* LZ4 is linked on our platforms (checked in the RocksDB LOG); blocks
-     * compress a little (repeated sender keys), hashes and signatures not. */
-    rocksdb_options_set_compression(s->options, rocksdb_lz4_compression);
+    set_family_options(s, s->options);
     /* Most point reads ask for a tx id that is not there yet (is this new tx
      * already committed?): a whole-key bloom filter over the memtable answers
-     * those without walking the skiplist (SST files have their own filter). */
+     * those without walking the skiplist (SST files have their own filter).
+     * The chain family is read by height, below the tip: no such filter. */
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->options, STORE_MEMTABLE_BLOOM_RATIO);
     rocksdb_options_set_memtable_whole_key_filtering(s->options, 1);
+    s->chain_options = rocksdb_options_create();
+    set_family_options(s, s->chain_options);
     rocksdb_options_set_create_if_missing(s->options, s->mode == STORE_READ_WRITE);
+    rocksdb_options_set_create_missing_column_families(s->options, s->mode == STORE_READ_WRITE);
     rocksdb_options_set_keep_log_file_num(s->options, 4);
     rocksdb_options_set_max_open_files(s->options, -1); /* required by secondaries */
     /* A torn WAL tail after a crash is dropped: the last complete (synced)
@@ -510,11 +569,14 @@ static void remove_dir_flat(const char *dir) {
 }
 
 static void store_destroy(store_t *s) {
+    for (int i = 0; i < STORE_CF_COUNT; i++)
+        if (s->cf[i]) rocksdb_column_family_handle_destroy(s->cf[i]);
     if (s->db) rocksdb_close(s->db);
     if (s->write_options) rocksdb_writeoptions_destroy(s->write_options);
     if (s->write_options_nosync) rocksdb_writeoptions_destroy(s->write_options_nosync);
     if (s->read_options) rocksdb_readoptions_destroy(s->read_options);
     if (s->options) rocksdb_options_destroy(s->options);
+    if (s->chain_options) rocksdb_options_destroy(s->chain_options);
     if (s->rate_limiter) rocksdb_ratelimiter_destroy(s->rate_limiter);
     if (s->env) rocksdb_env_destroy(s->env); /* the wrapper only; the default Env stays */
     /* the table options own the filter policy once set */
@@ -539,26 +601,34 @@ static pbft_status_t create_from_genesis(store_t *s) {
         account_rec_t rec = {
             .exists = true, .balance = g->accounts[i].balance, .nonce = g->accounts[i].nonce};
         account_key(g->accounts[i].address, key);
-        batch_put(b, key, 1 + PBFT_ADDRESS_SIZE, value, encode_account_rec(&rec, value));
+        batch_put(s, b, key, 1 + PBFT_ADDRESS_SIZE, value, encode_account_rec(&rec, value));
     }
     pbft_block_t block0 = {.header = g->header, .txs = NULL};
     size_t n = codec_block_encode(&block0, value, sizeof value);
     PBFT_ASSERT(n == PBFT_BLOCK_HEADER_SIZE);
-    batch_put(b, key, height_key('B', 0, key), value, n);
-    batch_put(b, key, height_key('S', 0, key), g->state_hash, PBFT_HASH_SIZE);
+    batch_put(s, b, key, height_key('B', 0, key), value, n);
+    batch_put(s, b, key, height_key('S', 0, key), g->state_hash, PBFT_HASH_SIZE);
     uint8_t format = STORE_FORMAT_VERSION;
-    batch_put(b, key, meta_key("format", key), &format, 1);
-    batch_put(b, key, meta_key("chain_id", key), g->chain_id, PBFT_CHAIN_ID_SIZE);
+    batch_put(s, b, key, meta_key("format", key), &format, 1);
+    batch_put(s, b, key, meta_key("chain_id", key), g->chain_id, PBFT_CHAIN_ID_SIZE);
     store_tip_t tip = {.height = 0, .tx_count_total = 0};
     memcpy(tip.block_hash, g->block_hash, PBFT_HASH_SIZE);
     memcpy(tip.state_hash, g->state_hash, PBFT_HASH_SIZE);
     encode_tip(&tip, value);
-    batch_put(b, key, meta_key("tip", key), value, STORE_TIP_VALUE_SIZE);
+    batch_put(s, b, key, meta_key("tip", key), value, STORE_TIP_VALUE_SIZE);
     put_le(value, 0, 8);
-    batch_put(b, key, meta_key("accounts", key), value, 8);
+    batch_put(s, b, key, meta_key("accounts", key), value, 8);
     pbft_status_t st = db_write(s, b);
     rocksdb_writebatch_destroy(b);
     return st;
+}
+
+static pbft_status_t format_error(const store_t *s, unsigned format, char *err, size_t err_size) {
+    set_err(err, err_size,
+            "store %s has format %u, this build reads format %u (docs/STORAGE.md): move "
+            "the directory away and start again; a replica fetches the chain from its peers",
+            s->dir, format, STORE_FORMAT_VERSION);
+    return PBFT_ERR_VERSION;
 }
 
 /* 'M' "accounts": present and at most the tip. */
@@ -596,13 +666,7 @@ static pbft_status_t check_stored(store_t *s, char *err, size_t err_size) {
         set_err(err, err_size, "store %s: format metadata: %s", s->dir, pbft_status_string(st));
         return st == PBFT_ERR_STORE ? st : PBFT_ERR_CORRUPT;
     }
-    if (buf[0] != STORE_FORMAT_VERSION) {
-        set_err(err, err_size,
-                "store %s has format %u, this build reads format %u (docs/STORAGE.md): move "
-                "the directory away and start again; a replica fetches the chain from its peers",
-                s->dir, buf[0], STORE_FORMAT_VERSION);
-        return PBFT_ERR_VERSION;
-    }
+    if (buf[0] != STORE_FORMAT_VERSION) return format_error(s, buf[0], err, err_size);
     st = db_get_fixed(s, key, meta_key("tip", key), buf, STORE_TIP_VALUE_SIZE);
     if (st != PBFT_OK) {
         set_err(err, err_size, "store %s: tip metadata: %s", s->dir, pbft_status_string(st));
@@ -674,6 +738,59 @@ static bool find_blob_file(const char *dir, char *name, size_t name_size) {
     return found;
 }
 
+/* A database without the chain family was written by format 3 or older
+ * (one column family) or by something else. It is opened read-only, the
+ * default family alone, only to say which: nothing in it changes. */
+static pbft_status_t refuse_older_layout(store_t *s, char *err, size_t err_size) {
+    char *rerr = NULL;
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_t *db = rocksdb_open_for_read_only(o, s->dir, 0, &rerr);
+    rocksdb_options_destroy(o);
+    if (rerr) {
+        set_err(err, err_size, "store %s: rocksdb open: %s", s->dir, rerr);
+        rocksdb_free(rerr);
+        return PBFT_ERR_STORE;
+    }
+    uint8_t key[STORE_KEY_SIZE_MAX];
+    size_t key_size = meta_key("format", key), size = 0;
+    rocksdb_readoptions_t *r = rocksdb_readoptions_create();
+    char *value = rocksdb_get(db, r, (const char *)key, key_size, &size, &rerr);
+    rocksdb_readoptions_destroy(r);
+    rocksdb_close(db);
+    pbft_status_t st = PBFT_ERR_VERSION;
+    if (rerr) {
+        set_err(err, err_size, "store %s: rocksdb get: %s", s->dir, rerr);
+        st = PBFT_ERR_STORE;
+    } else if (value && size == 1) {
+        st = format_error(s, (uint8_t)value[0], err, err_size);
+    } else {
+        set_err(err, err_size,
+                "store %s: a RocksDB database without this store's column family \"chain\" "
+                "or format metadata; not a pbft-ledger data directory",
+                s->dir);
+    }
+    rocksdb_free(rerr);
+    free(value);
+    return st;
+}
+
+/* Whether the directory holds a database, and if so whether it has the
+ * chain family. */
+static bool database_lacks_chain_family(const store_t *s) {
+    size_t count = 0;
+    char *rerr = NULL;
+    char **names = rocksdb_list_column_families(s->options, s->dir, &count, &rerr);
+    if (rerr) { /* no database yet, or one RocksDB's open will report on */
+        rocksdb_free(rerr);
+        return false;
+    }
+    bool found = false;
+    for (size_t i = 0; i < count; i++)
+        found = found || strcmp(names[i], store_cf_names[STORE_CF_CHAIN]) == 0;
+    rocksdb_list_column_families_destroy(names, count);
+    return !found;
+}
+
 static pbft_status_t open_db(store_t *s, char *err, size_t err_size) {
     char *rerr = NULL;
     char blob[256];
@@ -684,12 +801,15 @@ static pbft_status_t open_db(store_t *s, char *err, size_t err_size) {
                 s->dir, blob);
         return PBFT_ERR_VERSION;
     }
+    if (database_lacks_chain_family(s)) return refuse_older_layout(s, err, err_size);
+    const rocksdb_options_t *family_options[STORE_CF_COUNT] = {s->options, s->chain_options};
     if (s->mode == STORE_READ_WRITE) {
         if (mkdir(s->dir, 0755) != 0 && errno != EEXIST) {
             set_err(err, err_size, "store %s: mkdir: %s", s->dir, strerror(errno));
             return PBFT_ERR_IO;
         }
-        s->db = rocksdb_open(s->options, s->dir, &rerr);
+        s->db = rocksdb_open_column_families(s->options, s->dir, STORE_CF_COUNT, store_cf_names,
+                                             family_options, s->cf, &rerr);
     } else {
         snprintf(s->secondary_dir, sizeof s->secondary_dir, "/tmp/pbft-store-secondary.XXXXXX");
         if (!mkdtemp(s->secondary_dir)) {
@@ -702,7 +822,9 @@ static pbft_status_t open_db(store_t *s, char *err, size_t err_size) {
             set_err(err, err_size, "store %s: %s", s->dir, strerror(errno));
             return PBFT_ERR_NOT_FOUND;
         }
-        s->db = rocksdb_open_as_secondary(s->options, s->dir, s->secondary_dir, &rerr);
+        s->db = rocksdb_open_as_secondary_column_families(s->options, s->dir, s->secondary_dir,
+                                                          STORE_CF_COUNT, store_cf_names,
+                                                          family_options, s->cf, &rerr);
     }
     if (rerr) {
         set_err(err, err_size, "store %s: rocksdb open: %s", s->dir, rerr);
@@ -833,11 +955,12 @@ void store_get_tip(store_t *s, store_tip_t *out) {
 /* ------------------------------------------------------------------------ */
 /* Commit                                                                     */
 
-static void put_tx_location(rocksdb_writebatch_t *b, const uint8_t key[1 + PBFT_HASH_SIZE],
-                            uint64_t height, uint32_t index, uint8_t result) {
+static void put_tx_location(store_t *s, rocksdb_writebatch_t *b,
+                            const uint8_t key[1 + PBFT_HASH_SIZE], uint64_t height, uint32_t index,
+                            uint8_t result) {
     uint8_t value[STORE_TX_LOCATION_SIZE_MAX];
     store_tx_location_t loc = {.height = height, .index = index, .result = result};
-    batch_put(b, key, 1 + PBFT_HASH_SIZE, value, encode_location(&loc, value));
+    batch_put(s, b, key, 1 + PBFT_HASH_SIZE, value, encode_location(&loc, value));
 }
 
 /* Which inclusion of a tx id the index names. A tx id can succeed at most
@@ -872,7 +995,7 @@ static pbft_status_t batch_tx_index(store_t *s, rocksdb_writebatch_t *b, const p
         free(old);
         if (st == PBFT_OK) continue;
         if (st != PBFT_ERR_NOT_FOUND) return st;
-        put_tx_location(b, key, block->header.height, k, results[k]);
+        put_tx_location(s, b, key, block->header.height, k, results[k]);
     }
     /* Successful ids are unique in a block, so their order is free: key
      * order lets the memtable's skiplist reuse its search path from one
@@ -885,7 +1008,7 @@ static pbft_status_t batch_tx_index(store_t *s, rocksdb_writebatch_t *b, const p
     if (ok > 1) qsort(order, ok, sizeof *order, compare_id_index);
     for (uint32_t i = 0; i < ok; i++) {
         memcpy(key + 1, ids[order[i]], PBFT_HASH_SIZE);
-        put_tx_location(b, key, block->header.height, order[i], PBFT_TX_OK);
+        put_tx_location(s, b, key, block->header.height, order[i], PBFT_TX_OK);
     }
     free(order);
     return PBFT_OK;
@@ -1066,11 +1189,11 @@ static pbft_status_t batch_history_and_accounts(store_t *s, rocksdb_writebatch_t
     }
     if (st == PBFT_OK) {
         uint8_t key[9];
-        batch_put(b, key, height_key('L', h, key), out.links, out.links_size);
+        batch_put(s, b, key, height_key('L', h, key), out.links, out.links_size);
         if (out.mark_count > 1)
             qsort(out.marks, out.mark_count, sizeof *out.marks, compare_history_key);
         for (size_t i = 0; i < out.mark_count; i++)
-            batch_put(b, out.marks[i], STORE_HISTORY_KEY_SIZE, NULL, 0);
+            batch_put(s, b, out.marks[i], STORE_HISTORY_KEY_SIZE, NULL, 0);
         /* Compact the table, in key order for a write-back. */
         size_t count = 0;
         for (size_t i = 0; i <= t.mask; i++)
@@ -1109,12 +1232,12 @@ static void batch_write_back(store_t *s, rocksdb_writebatch_t *b, const account_
     uint8_t key[STORE_KEY_SIZE_MAX], value[STORE_ACCOUNT_VALUE_SIZE_MAX];
     for (size_t i = 0; i < n; i++) {
         account_key(all[i].address, key);
-        batch_put(b, key, 1 + PBFT_ADDRESS_SIZE, value, encode_account_rec(&all[i], value));
+        batch_put(s, b, key, 1 + PBFT_ADDRESS_SIZE, value, encode_account_rec(&all[i], value));
     }
     free(all);
     uint8_t h[8];
     put_le(h, height, 8);
-    batch_put(b, key, meta_key("accounts", key), h, sizeof h);
+    batch_put(s, b, key, meta_key("accounts", key), h, sizeof h);
 }
 
 /* Writes every dirty account back at the tip (store_close, a raw account
@@ -1135,22 +1258,22 @@ static pbft_status_t write_back_all(store_t *s) {
     return PBFT_OK;
 }
 
-static void batch_block(rocksdb_writebatch_t *b, const pbft_block_t *block,
+static void batch_block(store_t *s, rocksdb_writebatch_t *b, const pbft_block_t *block,
                         const pbft_commit_cert_t *cert, const ledger_block_result_t *result) {
     uint64_t h = block->header.height;
     uint8_t key[9];
     size_t size = codec_block_size(block);
     uint8_t *raw = pbft_xmalloc(size);
     PBFT_ASSERT(codec_block_encode(block, raw, size) == size);
-    batch_put(b, key, height_key('B', h, key), raw, size);
+    batch_put(s, b, key, height_key('B', h, key), raw, size);
     free(raw);
     size = codec_commit_cert_size(cert);
     uint8_t *cert_raw = pbft_xmalloc(size);
     PBFT_ASSERT(codec_commit_cert_encode(cert, cert_raw, size) == size);
-    batch_put(b, key, height_key('C', h, key), cert_raw, size);
+    batch_put(s, b, key, height_key('C', h, key), cert_raw, size);
     free(cert_raw);
-    batch_put(b, key, height_key('R', h, key), result->tx_results, result->tx_count);
-    batch_put(b, key, height_key('S', h, key), result->state_hash, PBFT_HASH_SIZE);
+    batch_put(s, b, key, height_key('R', h, key), result->tx_results, result->tx_count);
+    batch_put(s, b, key, height_key('S', h, key), result->state_hash, PBFT_HASH_SIZE);
 }
 
 pbft_status_t store_commit_block(store_t *s, const pbft_block_t *block,
@@ -1184,7 +1307,7 @@ pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
     }
 
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
-    batch_block(b, block, cert, result);
+    batch_block(s, b, block, cert, result);
     pbft_status_t st = batch_tx_index(s, b, block, given_ids, result->tx_results);
     free(ids);
     store_tip_t next = {.height = block->header.height, .tx_count_total = tip.tx_count_total + n};
@@ -1201,7 +1324,7 @@ pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
         if (write_back) batch_write_back(s, b, accounts, account_count, next.height);
         uint8_t key[STORE_KEY_SIZE_MAX], value[STORE_TIP_VALUE_SIZE];
         encode_tip(&next, value);
-        batch_put(b, key, meta_key("tip", key), value, sizeof value);
+        batch_put(s, b, key, meta_key("tip", key), value, sizeof value);
         size_t ksize = prepared_key(block->header.height, next.block_hash, key);
         rocksdb_writebatch_delete(b, (const char *)key, ksize);
         st = db_write_opt(s, b, sync);
@@ -1863,9 +1986,9 @@ pbft_status_t store_put_safety_and_blocks(store_t *s, const char *key, const voi
     for (size_t i = 0; i < block_count; i++) {
         uint8_t bk[STORE_KEY_SIZE_MAX];
         size_t bksize = prepared_key(blocks[i].height, blocks[i].hash, bk);
-        batch_put(b, bk, bksize, blocks[i].bytes, blocks[i].size);
+        batch_put(s, b, bk, bksize, blocks[i].bytes, blocks[i].size);
     }
-    if (bytes != NULL) batch_put(b, k, ksize, bytes, size);
+    if (bytes != NULL) batch_put(s, b, k, ksize, bytes, size);
     st = db_write(s, b);
     rocksdb_writebatch_destroy(b);
     return st;
@@ -1970,25 +2093,35 @@ uint64_t store_disk_bytes(store_t *s) {
     return total;
 }
 
-static uint64_t property(store_t *s, const char *name) {
-    uint64_t v = 0;
-    if (rocksdb_property_int(s->db, name, &v) != 0) v = 0;
-    return v;
+/* Summed over the column families, or their largest with `max`. */
+static uint64_t property(store_t *s, const char *name, bool max) {
+    uint64_t total = 0;
+    for (int i = 0; i < STORE_CF_COUNT; i++) {
+        uint64_t v = 0;
+        if (rocksdb_property_int_cf(s->db, s->cf[i], name, &v) != 0) v = 0;
+        total = max ? PBFT_MAX(total, v) : total + v;
+    }
+    return total;
 }
 
 void store_stats(store_t *s, store_stats_t *out) {
     PBFT_ASSERT(s != NULL && out != NULL);
-    out->memtables = property(s, "rocksdb.cur-size-all-mem-tables");
-    out->table_readers = property(s, "rocksdb.estimate-table-readers-mem");
+    out->memtables = property(s, "rocksdb.cur-size-all-mem-tables", false);
+    out->table_readers = property(s, "rocksdb.estimate-table-readers-mem", false);
     out->block_cache = rocksdb_cache_get_usage(s->cache);
     out->block_cache_pinned = rocksdb_cache_get_pinned_usage(s->cache);
-    /* a string property: RocksDB has no integer form of it */
-    char *l0 = rocksdb_property_value(s->db, "rocksdb.num-files-at-level0");
-    out->l0_files = l0 ? strtoull(l0, NULL, 10) : 0;
-    rocksdb_free(l0);
-    out->pending_bytes = property(s, "rocksdb.estimate-pending-compaction-bytes");
-    out->delayed_write_rate = property(s, "rocksdb.actual-delayed-write-rate");
-    out->write_stopped = property(s, "rocksdb.is-write-stopped");
+    /* a string property (RocksDB has no integer form of it); RocksDB slows
+     * writes on one family's count, so the largest */
+    out->l0_files = 0;
+    for (int i = 0; i < STORE_CF_COUNT; i++) {
+        char *l0 = rocksdb_property_value_cf(s->db, s->cf[i], "rocksdb.num-files-at-level0");
+        out->l0_files = PBFT_MAX(out->l0_files, l0 ? strtoull(l0, NULL, 10) : 0);
+        rocksdb_free(l0);
+    }
+    out->pending_bytes = property(s, "rocksdb.estimate-pending-compaction-bytes", false);
+    /* the database's, whichever family is asked */
+    out->delayed_write_rate = property(s, "rocksdb.actual-delayed-write-rate", true);
+    out->write_stopped = property(s, "rocksdb.is-write-stopped", true);
 }
 
 uint64_t store_debug_history_block_loads(store_t *s) {
@@ -2035,9 +2168,11 @@ pbft_status_t store_debug_compact(store_t *s) {
     char *err = NULL;
     rocksdb_flushoptions_t *f = rocksdb_flushoptions_create();
     rocksdb_flushoptions_set_wait(f, 1);
-    rocksdb_flush(s->db, f, &err);
+    for (int i = 0; i < STORE_CF_COUNT && !err; i++)
+        rocksdb_flush_cf(s->db, f, s->cf[i], &err);
     rocksdb_flushoptions_destroy(f);
-    if (!err) rocksdb_compact_range(s->db, NULL, 0, NULL, 0);
+    for (int i = 0; i < STORE_CF_COUNT && !err; i++)
+        rocksdb_compact_range_cf(s->db, s->cf[i], NULL, 0, NULL, 0);
     if (err) {
         rocksdb_free(err);
         return PBFT_ERR_STORE;

@@ -349,7 +349,57 @@ static void test_store_of_another_format_is_refused(void **state) {
     ctx_t *c = *state;
     uint8_t old_format = 2; /* before account values were written behind */
     assert_int_equal(store_debug_put_raw(c->s, "format", 0, &old_format, 1), PBFT_OK);
-    reopen_expect(c, PBFT_ERR_VERSION, "has format 2, this build reads format 3");
+    reopen_expect(c, PBFT_ERR_VERSION, "has format 2, this build reads format 4");
+}
+
+/* A directory of format 3 (one column family) or of some other RocksDB
+ * user: refused, read-write and read-only, and left as it was (no column
+ * family added, nothing written). */
+static void expect_one_family_refused(ctx_t *c, const char *dir, const char *text) {
+    store_t *s = NULL;
+    char err[256] = "";
+    for (int mode = 0; mode < 2; mode++) {
+        store_mode_t m = mode ? STORE_READ_ONLY : STORE_READ_WRITE;
+        assert_int_equal(store_open(dir, &c->f.genesis, m, &s, err, sizeof err), PBFT_ERR_VERSION);
+        assert_null(s);
+        if (!strstr(err, text)) fail_msg("error \"%s\" lacks \"%s\"", err, text);
+    }
+    rocksdb_options_t *o = rocksdb_options_create();
+    size_t count = 0;
+    char *rerr = NULL;
+    char **names = rocksdb_list_column_families(o, dir, &count, &rerr);
+    assert_null(rerr);
+    assert_int_equal(count, 1);
+    assert_string_equal(names[0], "default");
+    rocksdb_list_column_families_destroy(names, count);
+    rocksdb_options_destroy(o);
+}
+
+static void test_one_family_directories_are_refused_and_left_alone(void **state) {
+    ctx_t *c = *state;
+    char dir[160];
+    snprintf(dir, sizeof dir, "%s/format3", c->f.dir);
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(o, 1);
+    char *err = NULL;
+    rocksdb_t *db = rocksdb_open(o, dir, &err);
+    assert_null(err);
+    rocksdb_writeoptions_t *w = rocksdb_writeoptions_create();
+    rocksdb_put(db, w, "Mchain_id", 9, (const char *)c->f.genesis.chain_id, PBFT_CHAIN_ID_SIZE,
+                &err);
+    assert_null(err);
+    rocksdb_put(db, w, "X", 1, "y", 1, &err); /* not a store's key: the format decides */
+    assert_null(err);
+    rocksdb_close(db);
+    expect_one_family_refused(c, dir, "not a pbft-ledger data directory");
+    db = rocksdb_open(o, dir, &err);
+    assert_null(err);
+    rocksdb_put(db, w, "Mformat", 7, "\x03", 1, &err);
+    assert_null(err);
+    rocksdb_close(db);
+    expect_one_family_refused(c, dir, "has format 3, this build reads format 4");
+    rocksdb_writeoptions_destroy(w);
+    rocksdb_options_destroy(o);
 }
 
 /* RocksDB with blob files on (not this store's options) adds a value that
@@ -363,7 +413,11 @@ static void test_store_with_blob_files_is_refused(void **state) {
     rocksdb_options_set_enable_blob_files(o, 1);
     rocksdb_options_set_min_blob_size(o, 0);
     char *err = NULL;
-    rocksdb_t *db = rocksdb_open(o, c->f.data_dir, &err);
+    const char *names[2] = {"default", "chain"};
+    const rocksdb_options_t *family_options[2] = {o, o};
+    rocksdb_column_family_handle_t *families[2] = {NULL, NULL};
+    rocksdb_t *db =
+        rocksdb_open_column_families(o, c->f.data_dir, 2, names, family_options, families, &err);
     assert_null(err);
     rocksdb_writeoptions_t *w = rocksdb_writeoptions_create();
     char value[4096];
@@ -376,6 +430,8 @@ static void test_store_with_blob_files_is_refused(void **state) {
     assert_null(err);
     rocksdb_flushoptions_destroy(f);
     rocksdb_writeoptions_destroy(w);
+    for (int i = 0; i < 2; i++)
+        rocksdb_column_family_handle_destroy(families[i]);
     rocksdb_close(db);
     rocksdb_options_destroy(o);
     reopen_expect(c, PBFT_ERR_VERSION, "holds a RocksDB blob file");
@@ -450,6 +506,7 @@ int main(void) {
         T(test_bad_history_links_stop_the_walk),
         T(test_store_of_another_format_is_refused),
         T(test_store_with_blob_files_is_refused),
+        T(test_one_family_directories_are_refused_and_left_alone),
         T(test_a_corrupt_account_is_reported_not_executed_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
