@@ -93,9 +93,10 @@
 #define STORE_BLOCK_CACHE_BYTES (32u * 1024u * 1024u)
 #define STORE_BLOOM_BITS_PER_KEY 10
 #define STORE_MEMTABLE_BLOOM_RATIO 0.05 /* of the write buffer, for the memtable's filter */
-/* Per column family; together as much as the one family of format 3 had
- * (RocksDB's default, 64 MiB). */
+/* Memtable size of the default and chain families, and of the consensus
+ * family (prepared blocks, deleted again before most flushes). */
 #define STORE_WRITE_BUFFER_BYTES (32u * 1024u * 1024u)
+#define STORE_CONSENSUS_WRITE_BUFFER_BYTES (16u * 1024u * 1024u)
 #define STORE_KEY_SIZE_MAX 64
 #define STORE_SAFETY_KEY_SIZE_MAX 48
 #define STORE_TIP_VALUE_SIZE (8 + PBFT_HASH_SIZE + PBFT_HASH_SIZE + 8)
@@ -142,16 +143,17 @@ typedef struct account_rec {
 _Static_assert(STORE_SAFETY_KEY_SIZE_MAX + 1 <= STORE_KEY_SIZE_MAX, "safety key fits");
 
 /* Column families (see the top of the file). */
-enum { STORE_CF_DEFAULT, STORE_CF_CHAIN, STORE_CF_COUNT };
-static const char *const store_cf_names[STORE_CF_COUNT] = {"default", "chain"};
+enum { STORE_CF_DEFAULT, STORE_CF_CHAIN, STORE_CF_CONSENSUS, STORE_CF_COUNT };
+static const char *const store_cf_names[STORE_CF_COUNT] = {"default", "chain", "consensus"};
 
 struct store {
     rocksdb_t *db;
     rocksdb_column_family_handle_t *cf[STORE_CF_COUNT];
-    rocksdb_options_t *options;          /* the database's and the default family's */
-    rocksdb_options_t *chain_options;    /* the chain family's */
-    rocksdb_ratelimiter_t *rate_limiter; /* NULL: background writes not capped */
-    rocksdb_env_t *env;                  /* the process-wide default Env; NULL read-only */
+    rocksdb_options_t *options;           /* the database's and the default family's */
+    rocksdb_options_t *chain_options;     /* the chain family's */
+    rocksdb_options_t *consensus_options; /* the consensus family's */
+    rocksdb_ratelimiter_t *rate_limiter;  /* NULL: background writes not capped */
+    rocksdb_env_t *env;                   /* the process-wide default Env; NULL read-only */
     rocksdb_block_based_table_options_t *table_options;
     rocksdb_cache_t *cache;
     rocksdb_filterpolicy_t *filter;
@@ -164,6 +166,14 @@ struct store {
     pbft_genesis_t genesis; /* own copy: validators for checks, block 0 */
     pthread_mutex_t tip_lock;
     store_tip_t tip;
+    /* The commit's batch deletes its block's prepared copy ('P'). The
+     * consensus thread can prepare a block and have it committed by the
+     * others' COMMITs before its own safety write lands; written after the
+     * delete, the copy would stay (1.6-5% of the blocks did in 60-s runs).
+     * prepared_lock orders the two writes: store_put_safety_and_blocks
+     * leaves out blocks at or below written_height, the last block written. */
+    pthread_mutex_t prepared_lock;
+    uint64_t written_height;
     account_rec_t *accounts; /* read-write only; the writer's thread only */
     /* Account values newer than their 'A' records (open addressing by
      * address, STORE_DIRTY_SLOTS, allocated with the store). The writer's
@@ -379,9 +389,10 @@ static bool get_link(const uint8_t *b, size_t size, size_t *off, uint64_t height
 /* RocksDB access                                                             */
 
 /* Where RocksDB keeps a key of the layout at the top of the file: the
- * per-height kinds go to the chain family, height first; everything else
- * stays as it is in the default family. The stored key has the same size;
- * tmp holds it when it differs from key. */
+ * per-height kinds go to the chain family, height first; prepared blocks
+ * and safety blobs to the consensus family; everything else to the default
+ * family. Only the chain family's keys are stored differently (same size;
+ * tmp holds them). */
 static bool is_chain_kind(uint8_t kind) {
     return kind == 'B' || kind == 'C' || kind == 'R' || kind == 'S' || kind == 'L';
 }
@@ -394,7 +405,8 @@ static const uint8_t *route(const store_t *s, const uint8_t *key, size_t key_siz
         *cf = s->cf[STORE_CF_CHAIN];
         return tmp;
     }
-    *cf = s->cf[STORE_CF_DEFAULT];
+    bool consensus = key_size > 0 && (key[0] == 'P' || key[0] == 'Z');
+    *cf = s->cf[consensus ? STORE_CF_CONSENSUS : STORE_CF_DEFAULT];
     return key;
 }
 
@@ -457,6 +469,14 @@ static void batch_put(const store_t *s, rocksdb_writebatch_t *b, const uint8_t *
     rocksdb_writebatch_put_cf(b, cf, (const char *)k, key_size, (const char *)value, value_size);
 }
 
+static void batch_delete(const store_t *s, rocksdb_writebatch_t *b, const uint8_t *key,
+                         size_t key_size) {
+    uint8_t tmp[9];
+    rocksdb_column_family_handle_t *cf = NULL;
+    const uint8_t *k = route(s, key, key_size, tmp, &cf);
+    rocksdb_writebatch_delete_cf(b, cf, (const char *)k, key_size);
+}
+
 static pbft_status_t db_put_synced(store_t *s, const uint8_t *key, size_t key_size,
                                    const void *value, size_t value_size) {
     if (s->mode != STORE_READ_WRITE) return PBFT_ERR_ARGUMENT;
@@ -472,12 +492,12 @@ static pbft_status_t db_put_synced(store_t *s, const uint8_t *key, size_t key_si
 
 /* What both column families share: the table format, block cache and
  * filters, compression, the memtable count. */
-static void set_family_options(store_t *s, rocksdb_options_t *o) {
+static void set_family_options(store_t *s, rocksdb_options_t *o, size_t write_buffer_bytes) {
     rocksdb_options_set_block_based_table_factory(o, s->table_options);
     /* LZ4 is linked on our platforms (checked in the RocksDB LOG); blocks
      * compress a little (repeated sender keys), hashes and signatures not. */
     rocksdb_options_set_compression(o, rocksdb_lz4_compression);
-    rocksdb_options_set_write_buffer_size(o, STORE_WRITE_BUFFER_BYTES);
+    rocksdb_options_set_write_buffer_size(o, write_buffer_bytes);
     if (s->mode == STORE_READ_WRITE) {
         /* A starved flush took 16-21 s in a saturated closed loop (against
          * ~3 s at normal priority) while the next memtable filled in ~31 s;
@@ -507,6 +527,11 @@ static void make_options(store_t *s, const store_options_t *o) {
         rocksdb_env_lower_high_priority_thread_pool_cpu_priority(s->env); /* flushes */
         rocksdb_env_lower_thread_pool_cpu_priority(s->env);               /* compactions */
         rocksdb_options_set_env(s->options, s->env);
+        /* One flush thread and three compaction threads (RocksDB's default
+         * is one of each): a long compaction of the default family, starved
+         * at nice 19, must not hold up the chain family's files, which only
+         * move down a level (no CPU) but wait for a free thread. */
+        rocksdb_options_set_max_background_jobs(s->options, 4);
     }
     s->table_options = rocksdb_block_based_options_create();
     s->cache = rocksdb_cache_create_lru(STORE_BLOCK_CACHE_BYTES);
@@ -530,7 +555,7 @@ static void make_options(store_t *s, const store_options_t *o) {
         s->table_options, 1);
     rocksdb_block_based_options_set_pin_top_level_index_and_filter(s->table_options, 0);
     rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(s->table_options, 1);
-    set_family_options(s, s->options);
+    set_family_options(s, s->options, STORE_WRITE_BUFFER_BYTES);
     /* Most point reads ask for a tx id that is not there yet (is this new tx
      * already committed?): a whole-key bloom filter over the memtable answers
      * those without walking the skiplist (SST files have their own filter).
@@ -538,7 +563,9 @@ static void make_options(store_t *s, const store_options_t *o) {
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->options, STORE_MEMTABLE_BLOOM_RATIO);
     rocksdb_options_set_memtable_whole_key_filtering(s->options, 1);
     s->chain_options = rocksdb_options_create();
-    set_family_options(s, s->chain_options);
+    set_family_options(s, s->chain_options, STORE_WRITE_BUFFER_BYTES);
+    s->consensus_options = rocksdb_options_create();
+    set_family_options(s, s->consensus_options, STORE_CONSENSUS_WRITE_BUFFER_BYTES);
     rocksdb_options_set_create_if_missing(s->options, s->mode == STORE_READ_WRITE);
     rocksdb_options_set_create_missing_column_families(s->options, s->mode == STORE_READ_WRITE);
     rocksdb_options_set_keep_log_file_num(s->options, 4);
@@ -577,6 +604,7 @@ static void store_destroy(store_t *s) {
     if (s->read_options) rocksdb_readoptions_destroy(s->read_options);
     if (s->options) rocksdb_options_destroy(s->options);
     if (s->chain_options) rocksdb_options_destroy(s->chain_options);
+    if (s->consensus_options) rocksdb_options_destroy(s->consensus_options);
     if (s->rate_limiter) rocksdb_ratelimiter_destroy(s->rate_limiter);
     if (s->env) rocksdb_env_destroy(s->env); /* the wrapper only; the default Env stays */
     /* the table options own the filter policy once set */
@@ -585,6 +613,7 @@ static void store_destroy(store_t *s) {
     if (s->secondary_dir[0]) remove_dir_flat(s->secondary_dir);
     ledger_genesis_free(&s->genesis);
     pthread_mutex_destroy(&s->tip_lock);
+    pthread_mutex_destroy(&s->prepared_lock);
     pthread_mutex_destroy(&s->dirty_lock);
     pthread_mutex_destroy(&s->rebuild_lock);
     free(s->accounts);
@@ -715,6 +744,7 @@ static pbft_status_t check_stored(store_t *s, char *err, size_t err_size) {
     pthread_mutex_lock(&s->tip_lock);
     s->tip = tip;
     pthread_mutex_unlock(&s->tip_lock);
+    s->written_height = tip.height;
     return PBFT_OK;
 }
 
@@ -738,10 +768,11 @@ static bool find_blob_file(const char *dir, char *name, size_t name_size) {
     return found;
 }
 
-/* A database without the chain family was written by format 3 or older
- * (one column family) or by something else. It is opened read-only, the
- * default family alone, only to say which: nothing in it changes. */
-static pbft_status_t refuse_older_layout(store_t *s, char *err, size_t err_size) {
+/* A database that lacks one of this store's column families was written
+ * by format 3 or older (one family) or by something else. It is opened
+ * read-only, the default family alone, only to say which: nothing in it
+ * changes. */
+static pbft_status_t refuse_layout(store_t *s, const char *missing, char *err, size_t err_size) {
     char *rerr = NULL;
     rocksdb_options_t *o = rocksdb_options_create();
     rocksdb_t *db = rocksdb_open_for_read_only(o, s->dir, 0, &rerr);
@@ -761,34 +792,38 @@ static pbft_status_t refuse_older_layout(store_t *s, char *err, size_t err_size)
     if (rerr) {
         set_err(err, err_size, "store %s: rocksdb get: %s", s->dir, rerr);
         st = PBFT_ERR_STORE;
-    } else if (value && size == 1) {
+    } else if (value && size == 1 && (uint8_t)value[0] != STORE_FORMAT_VERSION) {
         st = format_error(s, (uint8_t)value[0], err, err_size);
     } else {
         set_err(err, err_size,
-                "store %s: a RocksDB database without this store's column family \"chain\" "
-                "or format metadata; not a pbft-ledger data directory",
-                s->dir);
+                "store %s: a RocksDB database without this store's column family \"%s\"; "
+                "not a pbft-ledger data directory of format %u",
+                s->dir, missing, STORE_FORMAT_VERSION);
     }
     rocksdb_free(rerr);
     free(value);
     return st;
 }
 
-/* Whether the directory holds a database, and if so whether it has the
- * chain family. */
-static bool database_lacks_chain_family(const store_t *s) {
+/* The first of this store's column families that the directory's database
+ * lacks; NULL when it has them all or there is no database yet. */
+static const char *missing_family(const store_t *s) {
     size_t count = 0;
     char *rerr = NULL;
     char **names = rocksdb_list_column_families(s->options, s->dir, &count, &rerr);
     if (rerr) { /* no database yet, or one RocksDB's open will report on */
         rocksdb_free(rerr);
-        return false;
+        return NULL;
     }
-    bool found = false;
-    for (size_t i = 0; i < count; i++)
-        found = found || strcmp(names[i], store_cf_names[STORE_CF_CHAIN]) == 0;
+    const char *missing = NULL;
+    for (int f = 0; f < STORE_CF_COUNT && !missing; f++) {
+        bool found = false;
+        for (size_t i = 0; i < count && !found; i++)
+            found = strcmp(names[i], store_cf_names[f]) == 0;
+        if (!found) missing = store_cf_names[f];
+    }
     rocksdb_list_column_families_destroy(names, count);
-    return !found;
+    return missing;
 }
 
 static pbft_status_t open_db(store_t *s, char *err, size_t err_size) {
@@ -801,8 +836,10 @@ static pbft_status_t open_db(store_t *s, char *err, size_t err_size) {
                 s->dir, blob);
         return PBFT_ERR_VERSION;
     }
-    if (database_lacks_chain_family(s)) return refuse_older_layout(s, err, err_size);
-    const rocksdb_options_t *family_options[STORE_CF_COUNT] = {s->options, s->chain_options};
+    const char *missing = missing_family(s);
+    if (missing) return refuse_layout(s, missing, err, err_size);
+    const rocksdb_options_t *family_options[STORE_CF_COUNT] = {s->options, s->chain_options,
+                                                               s->consensus_options};
     if (s->mode == STORE_READ_WRITE) {
         if (mkdir(s->dir, 0755) != 0 && errno != EEXIST) {
             set_err(err, err_size, "store %s: mkdir: %s", s->dir, strerror(errno));
@@ -855,6 +892,7 @@ pbft_status_t store_open_ex(const char *dir, const pbft_genesis_t *genesis, stor
     }
     store_t *s = pbft_xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->tip_lock, NULL);
+    pthread_mutex_init(&s->prepared_lock, NULL);
     pthread_mutex_init(&s->dirty_lock, NULL);
     pthread_mutex_init(&s->rebuild_lock, NULL);
     s->mode = mode;
@@ -1326,8 +1364,11 @@ pbft_status_t store_commit_block_ex(store_t *s, const pbft_block_t *block,
         encode_tip(&next, value);
         batch_put(s, b, key, meta_key("tip", key), value, sizeof value);
         size_t ksize = prepared_key(block->header.height, next.block_hash, key);
-        rocksdb_writebatch_delete(b, (const char *)key, ksize);
+        batch_delete(s, b, key, ksize);
+        pthread_mutex_lock(&s->prepared_lock);
         st = db_write_opt(s, b, sync);
+        if (st == PBFT_OK) s->written_height = next.height;
+        pthread_mutex_unlock(&s->prepared_lock);
     }
     rocksdb_writebatch_destroy(b);
     /* The dirty table and the cache learn the new values only once the
@@ -1983,13 +2024,16 @@ pbft_status_t store_put_safety_and_blocks(store_t *s, const char *key, const voi
     pbft_status_t st = safety_key(key, k, &ksize);
     if (st != PBFT_OK) return st;
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    pthread_mutex_lock(&s->prepared_lock);
     for (size_t i = 0; i < block_count; i++) {
+        if (blocks[i].height <= s->written_height) continue; /* committed: see prepared_lock */
         uint8_t bk[STORE_KEY_SIZE_MAX];
         size_t bksize = prepared_key(blocks[i].height, blocks[i].hash, bk);
         batch_put(s, b, bk, bksize, blocks[i].bytes, blocks[i].size);
     }
     if (bytes != NULL) batch_put(s, b, k, ksize, bytes, size);
     st = db_write(s, b);
+    pthread_mutex_unlock(&s->prepared_lock);
     rocksdb_writebatch_destroy(b);
     return st;
 }
@@ -2006,7 +2050,8 @@ pbft_status_t store_load_prepared_blocks(store_t *s, pbft_block_t **out, size_t 
     size_t cap = 0;
     pbft_status_t st = PBFT_OK;
     rocksdb_writebatch_t *stale = rocksdb_writebatch_create();
-    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->read_options);
+    rocksdb_iterator_t *it =
+        rocksdb_create_iterator_cf(s->db, s->read_options, s->cf[STORE_CF_CONSENSUS]);
     const char prefix = 'P';
     for (rocksdb_iter_seek(it, &prefix, 1); st == PBFT_OK && rocksdb_iter_valid(it);
          rocksdb_iter_next(it)) {
@@ -2021,7 +2066,7 @@ pbft_status_t store_load_prepared_blocks(store_t *s, pbft_block_t **out, size_t 
         for (int i = 1; i < 9; i++)
             height = (height << 8) | k[i];
         if (height <= tip.height) {
-            rocksdb_writebatch_delete(stale, (const char *)k, ksize);
+            batch_delete(s, stale, k, ksize);
             continue;
         }
         const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vsize);

@@ -116,10 +116,14 @@ static void render_store(node_t *node, metrics_text_t *t) {
         {"pbft_store_block_cache_bytes", "RocksDB block cache in use.", st.block_cache},
         {"pbft_store_block_cache_pinned_bytes", "RocksDB block cache entries pinned.",
          st.block_cache_pinned},
-        {"pbft_store_l0_files", "RocksDB L0 files (writes slow down at 20 and stop at 36).",
+        {"pbft_store_l0_files",
+         "RocksDB L0 files of the column family with the most (writes slow down at 20 and stop "
+         "at 36).",
          st.l0_files},
         {"pbft_store_pending_compaction_bytes",
-         "RocksDB's estimate of the bytes compactions still have to rewrite.", st.pending_bytes},
+         "RocksDB's estimate of the bytes compactions still have to rewrite, all column "
+         "families (it counts the chain family's, which move down without a rewrite).",
+         st.pending_bytes},
         {"pbft_store_delayed_write_rate",
          "RocksDB's write rate limit in bytes/s while it slows writes down, else 0.",
          st.delayed_write_rate},

@@ -352,10 +352,11 @@ static void test_store_of_another_format_is_refused(void **state) {
     reopen_expect(c, PBFT_ERR_VERSION, "has format 2, this build reads format 4");
 }
 
-/* A directory of format 3 (one column family) or of some other RocksDB
- * user: refused, read-write and read-only, and left as it was (no column
- * family added, nothing written). */
-static void expect_one_family_refused(ctx_t *c, const char *dir, const char *text) {
+/* A directory of format 3 (one column family), of some other RocksDB user,
+ * or with only some of this store's families: refused, read-write and
+ * read-only, and left as it was (no column family added, nothing
+ * written). */
+static void expect_refused_unchanged(ctx_t *c, const char *dir, const char *text, size_t families) {
     store_t *s = NULL;
     char err[256] = "";
     for (int mode = 0; mode < 2; mode++) {
@@ -369,13 +370,13 @@ static void expect_one_family_refused(ctx_t *c, const char *dir, const char *tex
     char *rerr = NULL;
     char **names = rocksdb_list_column_families(o, dir, &count, &rerr);
     assert_null(rerr);
-    assert_int_equal(count, 1);
+    assert_int_equal(count, families);
     assert_string_equal(names[0], "default");
     rocksdb_list_column_families_destroy(names, count);
     rocksdb_options_destroy(o);
 }
 
-static void test_one_family_directories_are_refused_and_left_alone(void **state) {
+static void test_directories_of_other_layouts_are_refused_and_left_alone(void **state) {
     ctx_t *c = *state;
     char dir[160];
     snprintf(dir, sizeof dir, "%s/format3", c->f.dir);
@@ -391,13 +392,27 @@ static void test_one_family_directories_are_refused_and_left_alone(void **state)
     rocksdb_put(db, w, "X", 1, "y", 1, &err); /* not a store's key: the format decides */
     assert_null(err);
     rocksdb_close(db);
-    expect_one_family_refused(c, dir, "not a pbft-ledger data directory");
+    expect_refused_unchanged(c, dir, "not a pbft-ledger data directory", 1);
     db = rocksdb_open(o, dir, &err);
     assert_null(err);
     rocksdb_put(db, w, "Mformat", 7, "\x03", 1, &err);
     assert_null(err);
     rocksdb_close(db);
-    expect_one_family_refused(c, dir, "has format 3, this build reads format 4");
+    expect_refused_unchanged(c, dir, "has format 3, this build reads format 4", 1);
+    /* format 4's number, without the consensus family */
+    snprintf(dir, sizeof dir, "%s/partial", c->f.dir);
+    rocksdb_options_set_create_missing_column_families(o, 1);
+    const char *names[2] = {"default", "chain"};
+    const rocksdb_options_t *family_options[2] = {o, o};
+    rocksdb_column_family_handle_t *families[2] = {NULL, NULL};
+    db = rocksdb_open_column_families(o, dir, 2, names, family_options, families, &err);
+    assert_null(err);
+    rocksdb_put(db, w, "Mformat", 7, "\x04", 1, &err);
+    assert_null(err);
+    for (int i = 0; i < 2; i++)
+        rocksdb_column_family_handle_destroy(families[i]);
+    rocksdb_close(db);
+    expect_refused_unchanged(c, dir, "without this store's column family \"consensus\"", 2);
     rocksdb_writeoptions_destroy(w);
     rocksdb_options_destroy(o);
 }
@@ -413,11 +428,11 @@ static void test_store_with_blob_files_is_refused(void **state) {
     rocksdb_options_set_enable_blob_files(o, 1);
     rocksdb_options_set_min_blob_size(o, 0);
     char *err = NULL;
-    const char *names[2] = {"default", "chain"};
-    const rocksdb_options_t *family_options[2] = {o, o};
-    rocksdb_column_family_handle_t *families[2] = {NULL, NULL};
+    const char *names[3] = {"default", "chain", "consensus"};
+    const rocksdb_options_t *family_options[3] = {o, o, o};
+    rocksdb_column_family_handle_t *families[3] = {NULL, NULL, NULL};
     rocksdb_t *db =
-        rocksdb_open_column_families(o, c->f.data_dir, 2, names, family_options, families, &err);
+        rocksdb_open_column_families(o, c->f.data_dir, 3, names, family_options, families, &err);
     assert_null(err);
     rocksdb_writeoptions_t *w = rocksdb_writeoptions_create();
     char value[4096];
@@ -430,7 +445,7 @@ static void test_store_with_blob_files_is_refused(void **state) {
     assert_null(err);
     rocksdb_flushoptions_destroy(f);
     rocksdb_writeoptions_destroy(w);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         rocksdb_column_family_handle_destroy(families[i]);
     rocksdb_close(db);
     rocksdb_options_destroy(o);
@@ -506,7 +521,7 @@ int main(void) {
         T(test_bad_history_links_stop_the_walk),
         T(test_store_of_another_format_is_refused),
         T(test_store_with_blob_files_is_refused),
-        T(test_one_family_directories_are_refused_and_left_alone),
+        T(test_directories_of_other_layouts_are_refused_and_left_alone),
         T(test_a_corrupt_account_is_reported_not_executed_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <rocksdb/c.h>
 
 #include <pthread.h>
 #include <sched.h>
@@ -559,6 +560,66 @@ static void test_prepared_blocks_live_until_their_height_commits(void **state) {
     codec_block_free(&b2);
 }
 
+/* Prepared copies ('P' keys) in a closed store's consensus column family,
+ * read with RocksDB itself: store_load_prepared_blocks drops stale ones and
+ * could not tell. */
+static size_t count_prepared_copies(const char *dir) {
+    rocksdb_options_t *o = rocksdb_options_create();
+    const char *names[3] = {"default", "chain", "consensus"};
+    const rocksdb_options_t *family_options[3] = {o, o, o};
+    rocksdb_column_family_handle_t *families[3] = {NULL, NULL, NULL};
+    char *err = NULL;
+    rocksdb_t *db = rocksdb_open_for_read_only_column_families(o, dir, 3, names, family_options,
+                                                               families, 0, &err);
+    if (err) fail_msg("open %s: %s", dir, err);
+    rocksdb_readoptions_t *r = rocksdb_readoptions_create();
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(db, r, families[2]);
+    size_t count = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t size = 0;
+        const char *k = rocksdb_iter_key(it, &size);
+        count += size > 0 && k[0] == 'P';
+    }
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(r);
+    for (int i = 0; i < 3; i++)
+        rocksdb_column_family_handle_destroy(families[i]);
+    rocksdb_close(db);
+    rocksdb_options_destroy(o);
+    return count;
+}
+
+/* The others' COMMITs can commit a block before this replica's own safety
+ * write of it lands. That write must leave the committed block out: the
+ * commit already deleted its copy, and one written after the delete would
+ * stay in the store. */
+static void test_late_prepared_copy_of_a_committed_block_is_left_out(void **state) {
+    ctx_t *c = *state;
+    uint8_t to[PBFT_ADDRESS_SIZE] = {9};
+    pbft_tx_t tx = fixture_tx(&c->f, 0, to, 5, 0);
+    pbft_block_t b1, b2;
+    fixture_block(c->s, &tx, 1, 0, &b1);
+    commit(c, &tx, 1, NULL); /* b1 */
+    fixture_block(c->s, NULL, 0, 0, &b2);
+    static uint8_t buf1[4096], buf2[4096];
+    store_prepared_block_t p[2] = {prepared_of(&b1, buf1, sizeof buf1),
+                                   prepared_of(&b2, buf2, sizeof buf2)};
+    assert_int_equal(store_put_safety_and_blocks(c->s, "consensus", "abc", 3, p, 2), PBFT_OK);
+    store_close(c->s);
+    c->s = NULL;
+    assert_int_equal(count_prepared_copies(c->f.data_dir), 1); /* b2's */
+    reopen(c);
+    pbft_block_t *loaded = NULL;
+    size_t count = 0;
+    assert_int_equal(store_load_prepared_blocks(c->s, &loaded, &count), PBFT_OK);
+    assert_int_equal(count, 1);
+    assert_int_equal(loaded[0].header.height, 2);
+    codec_block_free(&loaded[0]);
+    free(loaded);
+    codec_block_free(&b1);
+    codec_block_free(&b2);
+}
+
 static void test_other_genesis_is_refused_as_wrong_chain(void **state) {
     ctx_t *c = *state;
     store_close(c->s);
@@ -934,6 +995,7 @@ int main(void) {
         T(test_account_history_pages_anywhere_in_bounded_reads),
         T(test_checkpoint_certs_and_safety_state_persist),
         T(test_prepared_blocks_live_until_their_height_commits),
+        T(test_late_prepared_copy_of_a_committed_block_is_left_out),
         T(test_other_genesis_is_refused_as_wrong_chain),
         T(test_a_second_writer_is_refused_while_one_is_open),
         T(test_iterate_blocks_in_order_and_stop_on_request),
