@@ -134,7 +134,8 @@ load = j["loadgen_cpu_s"] * 1e6 / max(1, j["window_txs"])
 print(f"{sys.argv[2]}  tx/s {j['tps']:.0f}  tx/block {j['txs_per_block']:.0f}  "
       f"p99 {j['lat_ms']['p99']:.0f} ms  us/tx {total:.1f} (" +
       " ".join(f"{k} {v:.1f}" for k, v in t.items()) + f")  nv/v {nv:.3f}  load {load:.1f}" +
-      (f"  p99/s max {max(tl):.0f} ms, {sum(x > 250 for x in tl)} of {len(tl)} s over 250"
+      (f"  p99 per {j['timeline'].get('slice_s', 1):g}-s slice: max {max(tl):.0f} ms, "
+       f"{sum(x > 250 for x in tl)} of {len(tl)} slices over 250"
        if (tl := j.get("timeline", {}).get("p99_ms")) else ""),
       flush=True)
 with open(sys.argv[3], "a") as f:
