@@ -824,6 +824,7 @@ static const char *missing_family(const store_t *s) {
     char **names = rocksdb_list_column_families(s->options, s->dir, &count, &rerr);
     if (rerr) { /* no database yet, or one RocksDB's open will report on */
         rocksdb_free(rerr);
+        rocksdb_list_column_families_destroy(names, count); /* malloc(0) even then */
         return NULL;
     }
     const char *missing = NULL;
