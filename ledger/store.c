@@ -3,17 +3,21 @@
  * only file in the project that includes rocksdb/c.h.
  *
  * Key space (the first byte of every key names the kind; heights are
- * big-endian so iteration follows height order). Two column families: the
- * per-height kinds B, C, R, S and L live in "chain", stored height first
- * (be64 height | kind, see route()), everything else in "default" as
- * written here. Blocks only ever append, so every flush of "chain" is a
- * key range above all earlier ones and RocksDB moves its files down the
- * levels without rewriting them; compactions rewrite only "default" (the
- * tx index, accounts, history marks, metadata), about a sixth of the bytes.
+ * big-endian so iteration follows height order). Three column families
+ * (route() maps a key below to its family and stored form):
+ *   "chain"     the per-height kinds B, C, R, S and L, stored height first
+ *               (be64 height | kind). Blocks only ever append, so every
+ *               flush is a key range above all earlier ones and RocksDB
+ *               moves its files down the levels without rewriting them.
+ *   "consensus" P and Z as written here: a prepared block is deleted at
+ *               its commit, mostly before a flush, so little stays.
+ *   "default"   everything else as written here (tx index, accounts,
+ *               history marks, checkpoints, metadata): the only family
+ *               compactions rewrite.
  * Format 3 had one family, and every flush spanned its whole key space
  * (random tx ids, and each per-height kind): each L0 -> L1 compaction
  * rewrote every block of L1, and at a sustained peak they fell behind
- * until RocksDB slowed writes (docs/OPERATIONS.md).
+ * until RocksDB slowed writes (docs/OPERATIONS.md, docs/STORAGE.md).
  *
  *   'B' be64 height              -> canonical block (header || txs)
  *   'C' be64 height              -> canonical commit certificate (h >= 1)
@@ -491,7 +495,7 @@ static pbft_status_t db_put_synced(store_t *s, const uint8_t *key, size_t key_si
 /* ------------------------------------------------------------------------ */
 /* Open, create, check, close                                                 */
 
-/* What both column families share: the table format, block cache and
+/* What every column family shares: the table format, block cache and
  * filters, compression, the memtable count. */
 static void set_family_options(store_t *s, rocksdb_options_t *o, size_t write_buffer_bytes) {
     rocksdb_options_set_block_based_table_factory(o, s->table_options);

@@ -354,8 +354,8 @@ static void test_store_of_another_format_is_refused(void **state) {
 
 /* A directory of format 3 (one column family), of some other RocksDB user,
  * or with only some of this store's families: refused, read-write and
- * read-only, and left as it was (no column family added, nothing
- * written). */
+ * read-only, and no column family added (the open that reads its format
+ * is read-only). */
 static void expect_refused_unchanged(ctx_t *c, const char *dir, const char *text, size_t families) {
     store_t *s = NULL;
     char err[256] = "";
