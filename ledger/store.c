@@ -2155,20 +2155,27 @@ uint64_t store_disk_bytes(store_t *s) {
 }
 
 /* Summed over the column families, or their largest with `max`. */
-static uint64_t property(store_t *s, const char *name, bool max) {
+/* Summed over the column families. */
+static uint64_t family_sum(store_t *s, const char *name) {
     uint64_t total = 0;
     for (int i = 0; i < STORE_CF_COUNT; i++) {
         uint64_t v = 0;
-        if (rocksdb_property_int_cf(s->db, s->cf[i], name, &v) != 0) v = 0;
-        total = max ? PBFT_MAX(total, v) : total + v;
+        if (rocksdb_property_int_cf(s->db, s->cf[i], name, &v) == 0) total += v;
     }
     return total;
 }
 
+/* One of the database's, not a family's (any family handle reads it). */
+static uint64_t db_property(store_t *s, const char *name) {
+    uint64_t v = 0;
+    if (rocksdb_property_int(s->db, name, &v) != 0) v = 0;
+    return v;
+}
+
 void store_stats(store_t *s, store_stats_t *out) {
     PBFT_ASSERT(s != NULL && out != NULL);
-    out->memtables = property(s, "rocksdb.cur-size-all-mem-tables", false);
-    out->table_readers = property(s, "rocksdb.estimate-table-readers-mem", false);
+    out->memtables = family_sum(s, "rocksdb.cur-size-all-mem-tables");
+    out->table_readers = family_sum(s, "rocksdb.estimate-table-readers-mem");
     out->block_cache = rocksdb_cache_get_usage(s->cache);
     out->block_cache_pinned = rocksdb_cache_get_pinned_usage(s->cache);
     /* a string property (RocksDB has no integer form of it); RocksDB slows
@@ -2179,10 +2186,9 @@ void store_stats(store_t *s, store_stats_t *out) {
         out->l0_files = PBFT_MAX(out->l0_files, l0 ? strtoull(l0, NULL, 10) : 0);
         rocksdb_free(l0);
     }
-    out->pending_bytes = property(s, "rocksdb.estimate-pending-compaction-bytes", false);
-    /* the database's, whichever family is asked */
-    out->delayed_write_rate = property(s, "rocksdb.actual-delayed-write-rate", true);
-    out->write_stopped = property(s, "rocksdb.is-write-stopped", true);
+    out->pending_bytes = family_sum(s, "rocksdb.estimate-pending-compaction-bytes");
+    out->delayed_write_rate = db_property(s, "rocksdb.actual-delayed-write-rate");
+    out->write_stopped = db_property(s, "rocksdb.is-write-stopped");
 }
 
 uint64_t store_debug_history_block_loads(store_t *s) {
