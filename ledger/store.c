@@ -44,7 +44,9 @@
  *                                   state_hash[32] | u64le tx_count_total
  *   'Z' name                     -> consensus safety blob (store_put_safety)
  *   'P' be64 height block_hash[32] -> a block consensus prepared, canonical;
- *                                   deleted when its height is committed
+ *                                   deleted when it commits; any other copy
+ *                                   at a committed height (one that lost a
+ *                                   view change) at the next checkpoint
  *
  * Why these shapes: a committed transfer must cost well under 300 bytes on
  * disk with every index, and a commit must cost the writer few memtable
@@ -1631,14 +1633,33 @@ pbft_status_t store_get_state_hash(store_t *s, uint64_t height, uint8_t out[PBFT
 /* ------------------------------------------------------------------------ */
 /* Checkpoints                                                                */
 
+/* The checkpoint's batch also deletes every prepared copy at or below the
+ * last block written. A commit deletes only its own block's copy, so a
+ * block this replica prepared that then lost a view change (same height,
+ * another hash) would otherwise stay until the next open. One range
+ * tombstone per checkpoint, in a family read only at open. */
 pbft_status_t store_put_checkpoint_cert(store_t *s, const pbft_checkpoint_cert_t *cert) {
     PBFT_ASSERT(s != NULL && cert != NULL);
+    if (s->mode != STORE_READ_WRITE) return PBFT_ERR_ARGUMENT;
     uint8_t key[9];
     size_t size = codec_checkpoint_cert_size(cert);
     uint8_t *raw = pbft_xmalloc(size);
     PBFT_ASSERT(codec_checkpoint_cert_encode(cert, raw, size) == size);
-    pbft_status_t st = db_put_synced(s, key, height_key('K', cert->height, key), raw, size);
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    batch_put(s, b, key, height_key('K', cert->height, key), raw, size);
     free(raw);
+    pthread_mutex_lock(&s->prepared_lock);
+    uint64_t written = s->written_height;
+    pthread_mutex_unlock(&s->prepared_lock);
+    if (written > 0) {
+        const char first = 'P';
+        uint8_t end[9];
+        height_key('P', written + 1, end);
+        rocksdb_writebatch_delete_range_cf(b, s->cf[STORE_CF_CONSENSUS], &first, 1,
+                                           (const char *)end, sizeof end);
+    }
+    pbft_status_t st = db_write(s, b);
+    rocksdb_writebatch_destroy(b);
     return st;
 }
 

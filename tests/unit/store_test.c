@@ -451,6 +451,17 @@ static void test_account_history_pages_anywhere_in_bounded_reads(void **state) {
     }
 }
 
+static pbft_checkpoint_cert_t checkpoint_at(ctx_t *c, uint64_t height) {
+    pbft_checkpoint_cert_t cp;
+    memset(&cp, 0, sizeof cp);
+    cp.height = height;
+    pbft_block_header_t hdr;
+    assert_int_equal(store_get_header(c->s, height, &hdr), PBFT_OK);
+    codec_header_hash(&hdr, cp.block_hash);
+    assert_int_equal(store_get_state_hash(c->s, height, cp.state_hash), PBFT_OK);
+    return cp;
+}
+
 static void test_checkpoint_certs_and_safety_state_persist(void **state) {
     ctx_t *c = *state;
     pbft_checkpoint_cert_t cp;
@@ -458,14 +469,7 @@ static void test_checkpoint_certs_and_safety_state_persist(void **state) {
     for (uint64_t h = 1; h <= 4; h++)
         commit(c, NULL, 0, NULL);
     for (uint64_t h = 2; h <= 4; h += 2) {
-        store_tip_t tip;
-        store_get_tip(c->s, &tip);
-        pbft_block_header_t hdr;
-        assert_int_equal(store_get_header(c->s, h, &hdr), PBFT_OK);
-        memset(&cp, 0, sizeof cp);
-        cp.height = h;
-        codec_header_hash(&hdr, cp.block_hash);
-        assert_int_equal(store_get_state_hash(c->s, h, cp.state_hash), PBFT_OK);
+        cp = checkpoint_at(c, h);
         cp.count = 3;
         for (uint16_t r = 0; r < 3; r++) {
             uint8_t d[32];
@@ -617,6 +621,38 @@ static void test_late_prepared_copy_of_a_committed_block_is_left_out(void **stat
     codec_block_free(&loaded[0]);
     free(loaded);
     codec_block_free(&b1);
+    codec_block_free(&b2);
+}
+
+/* A block this replica prepared can lose a view change: another block
+ * commits at its height, and that commit deletes only its own copy. The
+ * next checkpoint deletes the loser's, and keeps copies above the tip. */
+static void test_prepared_block_that_lost_a_view_change_goes_at_the_next_checkpoint(void **state) {
+    ctx_t *c = *state;
+    uint8_t to[PBFT_ADDRESS_SIZE] = {9};
+    pbft_tx_t tx = fixture_tx(&c->f, 0, to, 5, 0);
+    pbft_block_t loser, b2;
+    fixture_block(c->s, NULL, 0, 0, &loser); /* height 1, empty */
+    static uint8_t buf1[4096], buf2[4096];
+    store_prepared_block_t p1 = prepared_of(&loser, buf1, sizeof buf1);
+    assert_int_equal(store_put_safety_and_blocks(c->s, "consensus", "a", 1, &p1, 1), PBFT_OK);
+    commit(c, &tx, 1, NULL); /* height 1, another block */
+    fixture_block(c->s, NULL, 0, 0, &b2);
+    store_prepared_block_t p2 = prepared_of(&b2, buf2, sizeof buf2);
+    assert_int_equal(store_put_safety_and_blocks(c->s, "consensus", "b", 1, &p2, 1), PBFT_OK);
+    assert_int_equal(count_prepared_copies(c->f.data_dir), 2); /* read-only, beside the writer */
+    pbft_checkpoint_cert_t cp = checkpoint_at(c, 1);
+    assert_int_equal(store_put_checkpoint_cert(c->s, &cp), PBFT_OK);
+    assert_int_equal(count_prepared_copies(c->f.data_dir), 1); /* b2's */
+    reopen(c);
+    pbft_block_t *loaded = NULL;
+    size_t count = 0;
+    assert_int_equal(store_load_prepared_blocks(c->s, &loaded, &count), PBFT_OK);
+    assert_int_equal(count, 1);
+    assert_int_equal(loaded[0].header.height, 2);
+    codec_block_free(&loaded[0]);
+    free(loaded);
+    codec_block_free(&loser);
     codec_block_free(&b2);
 }
 
@@ -996,6 +1032,7 @@ int main(void) {
         T(test_checkpoint_certs_and_safety_state_persist),
         T(test_prepared_blocks_live_until_their_height_commits),
         T(test_late_prepared_copy_of_a_committed_block_is_left_out),
+        T(test_prepared_block_that_lost_a_view_change_goes_at_the_next_checkpoint),
         T(test_other_genesis_is_refused_as_wrong_chain),
         T(test_a_second_writer_is_refused_while_one_is_open),
         T(test_iterate_blocks_in_order_and_stop_on_request),
