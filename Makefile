@@ -55,6 +55,11 @@ ifdef SANITIZE
 CFLAGS_BASE += -O1 -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS_BASE := -fsanitize=$(SANITIZE)
 endif
+# pbftd runs on jemalloc (node/heap.c says why); sanitizer builds keep
+# glibc's malloc, which the sanitizers replace.
+ifndef SANITIZE
+PBFTD_LIBS := $(shell pkg-config --libs jemalloc 2>/dev/null)
+endif
 CFLAGS_ALL := $(CFLAGS_BASE) $(CFLAGS)
 LDLIBS_ALL := $(PKG_LIBS) -lpthread -lm $(LDLIBS)
 LDFLAGS_ALL := -pthread $(LDFLAGS_BASE) $(LDFLAGS)
@@ -133,7 +138,7 @@ $(BUILD)/lib/%.a:
 
 $(PBFTD): $(call obj,node/main.c) $(LIB_NODE) $(LIB_CONSENSUS) $(LIB_LEDGER) $(LIB_CRYPTO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(PBFTD_LIBS)
 $(WALLET): $(call obj,$(WALLET_SRC)) $(LIB_TOOLS) $(LIB_CONSENSUS) $(LIB_LEDGER) $(LIB_CRYPTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)

@@ -28,6 +28,21 @@ void latency_admit(latency_table_t *t, const uint8_t id[PBFT_HASH_SIZE], uint64_
 /* Removes the tx; true with *admit_us when it was tracked. Thread-safe. */
 bool latency_take(latency_table_t *t, const uint8_t id[PBFT_HASH_SIZE], uint64_t *admit_us);
 
+/* ---- malloc (heap.c) ----------------------------------------------------- */
+
+typedef struct heap_stats {
+    unsigned long long allocated; /* handed out and not had back */
+    unsigned long long kept;      /* held beyond that: glibc's free chunks, or
+                                     jemalloc's resident pages minus allocated */
+} heap_stats_t;
+/* "jemalloc" when pbftd runs on it, else "glibc"; and jemalloc's version. */
+const char *heap_allocator(void);
+const char *heap_allocator_version(void);
+/* Sets the allocator up for a replica; call once at the start of main. */
+void heap_configure(void);
+/* False when the allocator cannot say. */
+bool heap_read(heap_stats_t *out);
+
 /* ---- storage thread ------------------------------------------------------ */
 
 typedef struct storage storage_t;

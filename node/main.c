@@ -15,12 +15,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "init.h"
+#include "internal.h"
 #include "log.h"
 #include "node.h"
 
@@ -154,23 +154,6 @@ static int build_config(const cli_t *cli, node_config_t *config) {
     return NODE_EXIT_OK;
 }
 
-/* Keep freed heap memory instead of handing it back to the kernel. RocksDB
- * builds each memtable from 1 MiB arena blocks and frees them all after the
- * flush; with glibc's defaults those blocks are returned (munmap, heap trim)
- * and the next memtable faults every page in again. A page fault is not
- * cheap on a virtual machine (16 us each on the 2-core VM docs/BENCHMARKS.md
- * describes), and the four replicas of a loaded testnet took 0.37 of them
- * per committed tx between them, nearly all in memtable inserts.
- * Fixing both thresholds (which also stops glibc from adjusting them) makes
- * the heap stay at its high-water mark, which is bounded: memtables, caches
- * and in-flight blocks do not grow with the chain. */
-static void keep_freed_memory(void) {
-#ifdef __GLIBC__
-    (void)mallopt(M_MMAP_THRESHOLD, 4 << 20); /* arena blocks come from the heap */
-    (void)mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
-}
-
 static int write_pid_file(const char *path) {
     FILE *f = fopen(path, "w");
     if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
@@ -202,7 +185,9 @@ int main(int argc, char **argv) {
         return rc;
     }
     log_configure(config->log_level, config->log_format);
-    keep_freed_memory();
+    heap_configure();
+    LOG_INFO("node", "allocator", LOG_STR("malloc", heap_allocator()),
+             LOG_STR("version", heap_allocator_version()));
     node_t *node = NULL;
     rc = node_open(config, &node);
     if (rc == NODE_EXIT_OK) rc = node_run(node);

@@ -2,7 +2,6 @@
  * node/metrics_page.c — renders GET /metrics (Prometheus text 0.0.4) from
  * the published replica status, the node's counters and the transport's.
  */
-#include <malloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,9 +133,7 @@ static void render_store(node_t *node, metrics_text_t *t) {
 }
 
 /* Resident memory, and how much of it malloc hands out: a heap that grows
- * while "allocated" stays flat is fragmentation, not a leak. mallinfo2()
- * walks every arena's free lists under that arena's lock: fine once per
- * scrape, not for a hot path. */
+ * while "allocated" stays flat is fragmentation, not a leak. */
 static void render_memory(metrics_text_t *t) {
     unsigned long long resident = 0;
     char buf[128];
@@ -151,13 +148,19 @@ static void render_memory(metrics_text_t *t) {
     }
     gauge(t, "process_resident_memory_bytes", "Resident set size.",
           resident * (unsigned long long)sysconf(_SC_PAGESIZE));
-#ifdef __GLIBC__
-    struct mallinfo2 mi = mallinfo2();
+    metrics_text_printf(t,
+                        "# HELP pbft_heap_info The malloc this replica runs on.\n"
+                        "# TYPE pbft_heap_info gauge\n"
+                        "pbft_heap_info{allocator=\"%s\",version=\"%s\"} 1\n",
+                        heap_allocator(), heap_allocator_version());
+    heap_stats_t heap;
+    if (!heap_read(&heap)) return;
     gauge(t, "pbft_heap_allocated_bytes", "Bytes malloc has handed out and not had back.",
-          (unsigned long long)mi.uordblks + (unsigned long long)mi.hblkhd);
-    gauge(t, "pbft_heap_free_bytes", "Bytes malloc holds free in its arenas.",
-          (unsigned long long)mi.fordblks);
-#endif
+          heap.allocated);
+    gauge(t, "pbft_heap_free_bytes",
+          "Bytes malloc keeps beyond that: glibc's free chunks in its arenas, or the pages "
+          "jemalloc keeps resident minus what it has handed out.",
+          heap.kept);
 }
 
 static void render_workers(node_t *node, metrics_text_t *t) {

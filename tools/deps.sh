@@ -7,9 +7,9 @@
 # Prints nothing when everything is already there.
 set -u
 
-modules=(openssl rocksdb nanomsg cmocka jansson inih libmicrohttpd libcurl)
+modules=(openssl rocksdb nanomsg cmocka jansson inih libmicrohttpd libcurl jemalloc)
 packages=(pkg-config libssl-dev librocksdb-dev libnanomsg-dev libcmocka-dev libjansson-dev
-          libinih-dev libmicrohttpd-dev libcurl4-openssl-dev curl python3 jq)
+          libinih-dev libmicrohttpd-dev libcurl4-openssl-dev libjemalloc-dev curl python3 jq)
 need_fuzz=0
 [ "${1:-}" = "--fuzz" ] && need_fuzz=1
 

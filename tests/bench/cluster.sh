@@ -575,7 +575,7 @@ if cpu_rows:
               "memtable flushes and compactions, `http` the API's connection threads, exited ones included (a POST "
               "of at most 8 txs has their signatures checked inline there, so small POSTs move verify time into "
               "this column), "
-              "`other` nanomsg's worker.\n")
+              "`other` nanomsg's worker and jemalloc's purging thread.\n")
     md.append(md_table(cpu_head, cpu_rows) + "\n")
 md.append("\n## Against the targets\n")
 md.append(md_table(["target", "measured", ""], targets) + "\n")
@@ -789,7 +789,6 @@ for line in open(os.path.join(work, "mem.tsv")):
                                                height=int(f[4]), txs=int(f[5]), **g))
 def mean(rs, k): return sum(r.get(k, 0) for r in rs) / len(rs)
 samples = []
-mem_high = 0.0  # freed memtable arenas stay in the heap: RSS keeps their high-water mark
 alloc_high = 0.0
 for t in sorted(rows):
     rs = rows[t]
@@ -802,10 +801,9 @@ for t in sorted(rows):
     # what malloc has handed out beyond RocksDB's two capped parts: the
     # node's own tables, RocksDB's per-file state, buffers in flight
     s["own"] = s["alloc"] - s["memtable"] - s["cache"]
-    mem_high = max(mem_high, s["memtable"])
     alloc_high = max(alloc_high, s["alloc"])
     s["footprint"], s["alloc_high"] = s["alloc"] + s["free"], alloc_high
-    s["rest"] = s["rss"] - mem_high - s["cache"]
+    s["rest"] = s["rss"] - s["memtable"] - s["cache"]
     samples.append(s)
 loaded = [s for s in samples if s["txs"] > 0]
 final = loaded[-1] if loaded else None
@@ -817,8 +815,8 @@ def slope(pts, k):  # least squares, MiB per million txs
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / d if d else None
 half = [s for s in loaded if final and s["txs"] >= final["txs"] / 2]
 head = ["s", "height", "committed txs", "VmRSS MiB (mean)", "VmHWM MiB (max)", "memtables MiB",
-        "block cache MiB", "of it pinned MiB", "table readers KiB", "RSS - memtables' high - cache MiB",
-        "heap allocated MiB", "allocated - memtables - cache MiB", "heap free MiB",
+        "block cache MiB", "of it pinned MiB", "table readers KiB", "RSS - memtables - cache MiB",
+        "heap allocated MiB", "allocated - memtables - cache MiB", "resident - allocated MiB",
         "L0 files (max)", "compaction debt MiB (max)"]
 table = [[str(s["t"]), f"{s['height']:,}", f"{s['txs']:,}", f"{s['rss']:.0f}", f"{s['hwm']:.0f}",
           f"{s['memtable']:.0f}", f"{s['cache']:.1f}", f"{s['pinned']:.1f}", f"{s['readers']:.0f}",
@@ -831,13 +829,13 @@ if final and half:
     fmt = lambda v: "-" if v is None else f"{v:+.1f}"
     summary.append(f"second half of the chain ({half[0]['txs']:,} to {final['txs']:,} txs, {len(half)} samples): "
                    f"VmRSS {min(s['rss'] for s in half):.0f}-{max(s['rss'] for s in half):.0f} MiB, "
-                   f"least-squares slope {fmt(slope(half, 'rss'))} MiB per million txs; without the memtables' "
-                   f"high-water mark and the block cache {min(s['rest'] for s in half):.0f}-{max(s['rest'] for s in half):.0f} MiB, "
+                   f"least-squares slope {fmt(slope(half, 'rss'))} MiB per million txs; without the memtables "
+                   f"and the block cache {min(s['rest'] for s in half):.0f}-{max(s['rest'] for s in half):.0f} MiB, "
                    f"slope {fmt(slope(half, 'rest'))} MiB per million txs")
     summary.append(f"malloc over the second half: allocated outside the memtables and block cache "
                    f"{min(s['own'] for s in half):.1f}-{max(s['own'] for s in half):.1f} MiB, slope "
                    f"{fmt(slope(half, 'own'))} MiB per million txs (memory that grew with the chain would show "
-                   f"here); freed but kept in the heap {min(s['free'] for s in half):.0f}-"
+                   f"here); resident beyond what is allocated {min(s['free'] for s in half):.0f}-"
                    f"{max(s['free'] for s in half):.0f} MiB, slope {fmt(slope(half, 'free'))}")
     summary.append(f"heap footprint (allocated + free) against the most allocated so far: "
                    f"{half[0]['footprint']:.0f} / {half[0]['alloc_high']:.0f} MiB = "
@@ -866,13 +864,14 @@ md.append("| " + " | ".join(head) + " |")
 md.append("|" + "|".join("---" for _ in head) + "|")
 md += ["| " + " | ".join(r) + " |" for r in table]
 md += ["", "Memtables fill and flush (32 MiB each in the default and chain column families, 16 MiB in the consensus family, up to 3 each) and the block cache fills to its 32 MiB "
-       "capacity, so VmRSS climbs until both have. Memory a replica frees stays in its heap "
-       "(docs/OPERATIONS.md), so VmRSS keeps the memtables' high-water mark (the largest "
-       "memtables figure so far); the last column takes that and the block cache off VmRSS, and "
-       "memory that grew with the chain would show there as a climb that goes on. The malloc "
-       "columns (glibc's `mallinfo2()`) split the heap: what is allocated beyond the memtables and "
-       "the block cache, which a leak would raise, and what is free but kept, which fragmentation "
-       "would raise.", ""]
+       "capacity, so VmRSS climbs until both have. A replica runs on jemalloc, which hands the "
+       "pages of a flushed memtable back to the kernel about 10 s later (docs/OPERATIONS.md), so "
+       "VmRSS follows the memtables with that lag; the RSS - memtables - cache column takes both "
+       "capped parts off VmRSS, and memory that grew with the chain would show there as a climb "
+       "that goes on. The malloc columns (jemalloc's `stats.allocated` and `stats.resident`) split "
+       "the heap: what is allocated beyond the memtables and the block cache, which a leak would "
+       "raise, and what is resident beyond what is allocated (freed pages not yet handed back, "
+       "partly used pages, jemalloc's own metadata), which fragmentation would raise.", ""]
 open(out, "w").write("\n".join(md))
 print("\n".join(summary))
 print(f"(written to {out})")

@@ -113,6 +113,11 @@ for name in process_resident_memory_bytes pbft_heap_allocated_bytes; do
     v=$(echo "$m" | awk -v k="$name" '$1 == k {print $2}')
     [ "${v:-0}" -gt 1000000 ] || fail "/metrics $name is '$v', want a resident replica's size"
 done
+# The release build runs on jemalloc (node/heap.c), which the e2e tests
+# use (the sanitizer build, on glibc's malloc, skips them).
+echo "$m" | grep -q '^pbft_heap_info{allocator="jemalloc",version="[0-9]' ||
+    fail "/metrics does not show jemalloc: $(echo "$m" | grep '^pbft_heap_info')"
+grep allocator "$TN/node0/pbftd.log" | grep -q jemalloc || fail "replica 0's log does not name jemalloc"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://$(http_addr 0)/tx/xyz")
 [ "$code" = 400 ] || fail "GET /tx/xyz gave $code, want 400"
 code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -d '{"tx":"00"}' "http://$(http_addr 0)/tx")

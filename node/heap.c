@@ -1,0 +1,80 @@
+/*
+ * node/heap.c — which malloc pbftd runs on, how it is set up, and what it
+ * says about the heap.
+ *
+ * pbftd links jemalloc (Makefile; sanitizer builds keep glibc's malloc,
+ * which the sanitizers replace). Under glibc a replica's resident memory
+ * outside RocksDB's memtables and block cache kept rising with the chain
+ * while what it allocated stayed flat: fragmentation (docs/OPERATIONS.md,
+ * "Memory"). jemalloc is found at run time through its mallctl(), declared
+ * weak here, so the node library also links into programs without it.
+ */
+#include <malloc.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+    __attribute__((weak));
+
+/* Read by jemalloc when it starts, before main. Its purging of freed pages
+ * runs on its own background thread, not inside the storage thread's
+ * frees; the decay times are jemalloc's defaults. */
+const char *malloc_conf = "background_thread:true,max_background_threads:1";
+
+const char *heap_allocator(void) {
+    return mallctl ? "jemalloc" : "glibc";
+}
+
+const char *heap_allocator_version(void) {
+    const char *version = NULL;
+    size_t size = sizeof version;
+    if (mallctl && mallctl("version", &version, &size, NULL, 0) == 0 && version) return version;
+    return "";
+}
+
+/* Under glibc: keep freed heap memory instead of handing it back to the
+ * kernel. RocksDB builds each memtable from 1 MiB arena blocks and frees
+ * them all after the flush; with glibc's defaults those blocks are
+ * returned (munmap, heap trim) and the next memtable faults every page in
+ * again (16 us a fault on the 2-core VM docs/BENCHMARKS.md describes).
+ * Under jemalloc this is malloc_conf's business. */
+void heap_configure(void) {
+#ifdef __GLIBC__
+    if (mallctl) return;
+    (void)mallopt(M_MMAP_THRESHOLD, 4 << 20); /* arena blocks come from the heap */
+    (void)mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
+static bool jemalloc_stat(const char *name, size_t *out) {
+    size_t size = sizeof *out;
+    return mallctl(name, out, &size, NULL, 0) == 0;
+}
+
+/* jemalloc's figures are refreshed by writing its "epoch"; glibc's
+ * mallinfo2() walks every arena's free lists under that arena's lock. Once
+ * per scrape is fine for both; a hot path is not. */
+bool heap_read(heap_stats_t *out) {
+    if (mallctl) {
+        uint64_t epoch = 1;
+        size_t size = sizeof epoch;
+        size_t allocated = 0, resident = 0;
+        if (mallctl("epoch", &epoch, &size, &epoch, sizeof epoch) != 0 ||
+            !jemalloc_stat("stats.allocated", &allocated) ||
+            !jemalloc_stat("stats.resident", &resident))
+            return false;
+        out->allocated = allocated;
+        out->kept = resident > allocated ? resident - allocated : 0;
+        return true;
+    }
+#ifdef __GLIBC__
+    struct mallinfo2 mi = mallinfo2();
+    out->allocated = (unsigned long long)mi.uordblks + (unsigned long long)mi.hblkhd;
+    out->kept = mi.fordblks;
+    return true;
+#else
+    return false;
+#endif
+}
