@@ -837,11 +837,11 @@ if final and half:
                    f"{fmt(slope(half, 'own'))} MiB per million txs (memory that grew with the chain would show "
                    f"here); resident beyond what is allocated {min(s['free'] for s in half):.0f}-"
                    f"{max(s['free'] for s in half):.0f} MiB, slope {fmt(slope(half, 'free'))}")
-    summary.append(f"heap footprint (allocated + free) against the most allocated so far: "
+    summary.append(f"heap footprint (allocated + resident beyond it: what jemalloc keeps resident) against the most allocated so far: "
                    f"{half[0]['footprint']:.0f} / {half[0]['alloc_high']:.0f} MiB = "
                    f"{half[0]['footprint'] / max(1e-9, half[0]['alloc_high']):.2f} at half the chain, "
                    f"{final['footprint']:.0f} / {final['alloc_high']:.0f} MiB = "
-                   f"{final['footprint'] / max(1e-9, final['alloc_high']):.2f} at the end (fragmentation)")
+                   f"{final['footprint'] / max(1e-9, final['alloc_high']):.2f} at the end")
     summary.append(f"at the end: table readers (RocksDB's memory outside its caps) {final['readers']:.0f} KiB = "
                    f"{final['readers'] * 1024 / max(1, final['txs']):.4f} bytes per committed tx; "
                    f"block cache {final['cache']:.1f} MiB of 32; memtables {final['memtable']:.0f} MiB "
