@@ -6,8 +6,9 @@
  * which the sanitizers replace). Under glibc a replica's resident memory
  * outside RocksDB's memtables and block cache kept rising with the chain
  * while what it allocated stayed flat: fragmentation (docs/OPERATIONS.md,
- * "Memory"). jemalloc is found at run time through its mallctl(), declared
- * weak here, so the node library also links into programs without it.
+ * "Internals an operator may care about"). jemalloc is found at run time
+ * through its mallctl(), declared weak here, so the node library also links
+ * into programs without it.
  */
 #include <malloc.h>
 #include <stddef.h>
