@@ -865,7 +865,7 @@ md.append("|" + "|".join("---" for _ in head) + "|")
 md += ["| " + " | ".join(r) + " |" for r in table]
 md += ["", "Memtables fill and flush (32 MiB each in the default and chain column families, 16 MiB in the consensus family, up to 3 each) and the block cache fills to its 32 MiB "
        "capacity, so VmRSS climbs until both have. A replica runs on jemalloc, which hands the "
-       "pages of a flushed memtable back to the kernel about 10 s later (docs/OPERATIONS.md), so "
+       "pages of a flushed memtable back to the kernel over about 10 s (its default decay; docs/OPERATIONS.md), so "
        "VmRSS follows the memtables with that lag; the RSS - memtables - cache column takes both "
        "capped parts off VmRSS, and memory that grew with the chain would show there as a climb "
        "that goes on. The malloc columns (jemalloc's `stats.allocated` and `stats.resident`) split "
