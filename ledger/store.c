@@ -2175,7 +2175,6 @@ uint64_t store_disk_bytes(store_t *s) {
     return total;
 }
 
-/* Summed over the column families, or their largest with `max`. */
 /* Summed over the column families. */
 static uint64_t family_sum(store_t *s, const char *name) {
     uint64_t total = 0;

@@ -593,6 +593,18 @@ static size_t count_prepared_copies(const char *dir) {
     return count;
 }
 
+/* Reopens the store: exactly one prepared block is left, at this height. */
+static void assert_one_prepared_block_at_reopen(ctx_t *c, uint64_t height) {
+    reopen(c);
+    pbft_block_t *loaded = NULL;
+    size_t count = 0;
+    assert_int_equal(store_load_prepared_blocks(c->s, &loaded, &count), PBFT_OK);
+    assert_int_equal(count, 1);
+    assert_int_equal(loaded[0].header.height, height);
+    codec_block_free(&loaded[0]);
+    free(loaded);
+}
+
 /* The others' COMMITs can commit a block before this replica's own safety
  * write of it lands. That write must leave the committed block out: the
  * commit already deleted its copy, and one written after the delete would
@@ -612,14 +624,7 @@ static void test_late_prepared_copy_of_a_committed_block_is_left_out(void **stat
     store_close(c->s);
     c->s = NULL;
     assert_int_equal(count_prepared_copies(c->f.data_dir), 1); /* b2's */
-    reopen(c);
-    pbft_block_t *loaded = NULL;
-    size_t count = 0;
-    assert_int_equal(store_load_prepared_blocks(c->s, &loaded, &count), PBFT_OK);
-    assert_int_equal(count, 1);
-    assert_int_equal(loaded[0].header.height, 2);
-    codec_block_free(&loaded[0]);
-    free(loaded);
+    assert_one_prepared_block_at_reopen(c, 2);
     codec_block_free(&b1);
     codec_block_free(&b2);
 }
@@ -644,14 +649,7 @@ static void test_prepared_block_that_lost_a_view_change_goes_at_the_next_checkpo
     pbft_checkpoint_cert_t cp = checkpoint_at(c, 1);
     assert_int_equal(store_put_checkpoint_cert(c->s, &cp), PBFT_OK);
     assert_int_equal(count_prepared_copies(c->f.data_dir), 1); /* b2's */
-    reopen(c);
-    pbft_block_t *loaded = NULL;
-    size_t count = 0;
-    assert_int_equal(store_load_prepared_blocks(c->s, &loaded, &count), PBFT_OK);
-    assert_int_equal(count, 1);
-    assert_int_equal(loaded[0].header.height, 2);
-    codec_block_free(&loaded[0]);
-    free(loaded);
+    assert_one_prepared_block_at_reopen(c, 2);
     codec_block_free(&loser);
     codec_block_free(&b2);
 }
