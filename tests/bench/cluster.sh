@@ -197,7 +197,12 @@ mem_snapshot() { # label
             "$(awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} END {print r "\t" h}' "/proc/${pids[$i]}/status" 2>/dev/null)" \
             "$(echo "$m" | awk '$1 == "pbft_height" {print $2}')" \
             "$(echo "$m" | awk '/^pbft_txs_total\{/ {t += $2} END {print t + 0}')" \
-            "$(echo "$m" | awk '$1 ~ /^pbft_(store_((memtable|table_readers|block_cache|block_cache_pinned|pending_compaction)_bytes|l0_files)|heap_(allocated|free)_bytes)$/ {printf "%s=%s ", $1, $2}')"
+            "$(echo "$m" | awk '$1 ~ /^pbft_(store_((memtable|table_readers|block_cache|block_cache_pinned|pending_compaction)_bytes|l0_files)|heap_(allocated|free)_bytes)$/ {printf "%s=%s ", $1, $2}')$(
+                # CPU ticks so far (utime + stime): the process, and its
+                # verify threads alone
+                awk '{sub(/.*\) /, ""); printf "cpu_ticks=%d ", $12 + $13}' "/proc/${pids[$i]}/stat" 2>/dev/null
+                awk '/\(pbftd-verify/ {sub(/.*\) /, ""); v += $12 + $13} END {printf "verify_ticks=%d", v}' \
+                    "/proc/${pids[$i]}"/task/*/stat 2>/dev/null)"
     done >>"$work/mem.tsv"
 }
 
@@ -360,6 +365,10 @@ if o100:
 if o80:
     summary.append(f"latency at 80% of peak ({o80['offered_tps']:,.0f} tx/s): p50 {o80['lat_ms']['p50']:.1f} ms,"
                    f" p99 {o80['lat_ms']['p99']:.1f} ms ({'sustained' if o80['sustained'] else 'NOT sustained'})")
+    if o80.get("answer_ms"):
+        summary.append(f"   of it, from the schedule to the answer of the POST that carried the tx (verified, in a"
+                       f" replica's mempool): p50 {o80['answer_ms']['p50']:.1f} ms, p99 {o80['answer_ms']['p99']:.1f}"
+                       " ms; the rest is batching, consensus, the synced write and the watcher seeing the block")
     if num("offered_at_rate_open-80pct", 0):
         at = num("offered_at_rate_open-80pct")
         summary.append(f"   offered = 0.80 x the peak's {peak_ratio:.2f} x the ceiling the probe just before it "
@@ -633,7 +642,11 @@ md.append("""## Method
   four lingering senders post four times as many, smaller POSTs, which at 4,800 tx/s cost the
   load generator 13-18 us/tx against 9-11 for one, and had the higher p99 in 6 of 6 A/B pairs).
   Latency is measured from the *scheduled* time (no coordinated omission), so the wait is in the
-  figures.
+  figures. pbft-load also notes when the POST carrying each tx was answered (`answer_ms` in its
+  JSON): the replica answers once the tx's signature is checked and it is in that replica's
+  mempool, so the summary splits the 80% run's latency into the part before that (the linger, the
+  HTTP round trip, the verify queue) and the rest (batching at the primary, consensus, the synced
+  block write, the watcher seeing the block).
   The summary also gives the 50% and 80% runs' p99 per second of the schedule (`timeline` in
   pbft-load's JSON): a stall (a flush, a slow minute of the machine) shows as a few high seconds,
   saturation as a climb that does not come back down. It also sets the verify threads' CPU per tx
@@ -850,6 +863,37 @@ if final and half:
                    f"(RocksDB slows writes down at 20) and {max(s['pending'] for s in loaded):.0f} MiB of "
                    f"estimated compaction debt (RocksDB's estimate counts the chain column family's "
                    f"files, which move down without a rewrite); {final['l0']:.0f} L0 files at the end")
+# The load's rate and the replicas' CPU per committed tx, per 5 minutes.
+# Every tx costs the verify threads the same n ECDSA verifies all along,
+# so their CPU per tx moves with the machine's speed (other tenants of its
+# host); the rest of the CPU per tx is what a longer chain could make
+# dearer (lookups in a deeper store, compactions).
+SLICE_S = 300
+tick = os.sysconf("SC_CLK_TCK")
+def cpu_of(t, k): return sum(r.get(k, 0) for r in rows[t])
+periods = []
+cpu_samples = [s for s in loaded if all("cpu_ticks" in r and "verify_ticks" in r for r in rows[s["t"]])
+               and len(rows[s["t"]]) == len(rows[loaded[0]["t"]])]
+start = cpu_samples[0] if cpu_samples else None
+for s in cpu_samples[1:]:
+    if s["t"] - start["t"] < SLICE_S and s is not cpu_samples[-1]:
+        continue
+    txs, secs = s["txs"] - start["txs"], s["t"] - start["t"]
+    if txs > 0 and secs > 0:
+        v = (cpu_of(s["t"], "verify_ticks") - cpu_of(start["t"], "verify_ticks")) / tick
+        c = (cpu_of(s["t"], "cpu_ticks") - cpu_of(start["t"], "cpu_ticks")) / tick
+        periods.append(dict(t0=start["t"], t1=s["t"], height=s["height"], txs=s["txs"], tps=txs / secs,
+                            verify=v * 1e6 / txs, rest=(c - v) * 1e6 / txs, busy=c / secs,
+                            l0=max(x["l0"] for x in loaded if start["t"] < x["t"] <= s["t"])))
+    start = s
+if len(periods) >= 2:
+    full = [q for q in periods if q["t1"] - q["t0"] >= SLICE_S]
+    first, last = (full[0], full[-1]) if len(full) >= 2 else (periods[0], periods[-1])
+    summary.append(f"rate per {SLICE_S // 60} minutes: " + ", ".join(f"{q['tps']:,.0f}" for q in periods) +
+                   f" tx/s; the replicas' CPU per committed tx from the first to the last full period: verify "
+                   f"threads {first['verify']:.0f} -> {last['verify']:.0f} us (the same ECDSA work all along: "
+                   f"this moves with the machine's speed), everything else {first['rest']:.0f} -> "
+                   f"{last['rest']:.0f} us (this is what a longer chain would make dearer); table below")
 md = ["# Memory soak", "",
       "Produced by `tests/bench/cluster.sh --soak SECONDS` (`make bench-soak`): a fresh n=4 testnet on "
       "loopback under one closed-loop run (C=16 POSTs of 120 txs, groups of 3 per account, "
@@ -863,6 +907,14 @@ md += ["- " + s for s in summary] + [""]
 md.append("| " + " | ".join(head) + " |")
 md.append("|" + "|".join("---" for _ in head) + "|")
 md += ["| " + " | ".join(r) + " |" for r in table]
+if periods:
+    phead = ["s", "height at the end", "committed txs at the end", "tx/s", "verify us/tx", "other us/tx",
+             "replica CPU (cores)", "L0 files (max)"]
+    md += ["", f"Rate and the replicas' CPU per committed tx (`/proc/PID/stat` and the `pbftd-verify` "
+           f"threads' `/proc/PID/task/TID/stat`, summed over the replicas), per {SLICE_S} s:", "",
+           "| " + " | ".join(phead) + " |", "|" + "|".join("---" for _ in phead) + "|"]
+    md += [f"| {q['t0']}-{q['t1']} | {q['height']:,} | {q['txs']:,} | {q['tps']:,.0f} | {q['verify']:.0f} | "
+           f"{q['rest']:.0f} | {q['busy']:.2f} | {q['l0']:.0f} |" for q in periods]
 md += ["", "Memtables fill and flush (32 MiB each in the default and chain column families, 16 MiB in the consensus family, up to 3 each) and the block cache fills to its 32 MiB "
        "capacity, so VmRSS climbs until both have. A replica runs on jemalloc, which hands the "
        "pages of a flushed memtable back to the kernel over about 10 s (its default decay; docs/OPERATIONS.md), so "

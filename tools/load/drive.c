@@ -156,6 +156,8 @@ static size_t apply_results(worker_t *w, const size_t *idx, size_t count) {
     size_t retry = 0;
     bool finished = false;
     pthread_mutex_lock(&r->mu);
+    uint64_t now = load_now_ns();
+    for (size_t j = 0; j < count; j++) r->plan->txs[idx[j]].answered_ns = now;
     /* --binary asks for ?results=errors: only the rejected txs, by index */
     size_t entries = r->cfg->binary ? json_array_size(results) : count;
     for (size_t e = 0; e < entries; e++) {
@@ -493,7 +495,8 @@ static void latencies(const run_t *r, uint64_t ws, uint64_t we, load_result_t *o
     const load_plan_t *p = r->plan;
     double *lat = pbft_xmalloc(p->tx_count * sizeof(double));
     double *lag = pbft_xmalloc(p->tx_count * sizeof(double));
-    size_t n = 0, m = 0;
+    double *answer = pbft_xmalloc(p->tx_count * sizeof(double));
+    size_t n = 0, m = 0, a = 0;
     uint64_t last_commit = 0;
     bool open = r->cfg->mode == LOAD_MODE_OPEN;
     for (size_t i = 0; i < p->tx_count; i++) {
@@ -505,6 +508,8 @@ static void latencies(const run_t *r, uint64_t ws, uint64_t we, load_result_t *o
         uint64_t from = open ? tx->sched_ns : tx->sent_ns;
         if (!open && (tx->commit_ns < ws || tx->commit_ns > we)) continue;
         lat[n++] = tx->commit_ns > from ? (double)(tx->commit_ns - from) / 1e6 : 0;
+        if (tx->answered_ns)
+            answer[a++] = tx->answered_ns > from ? (double)(tx->answered_ns - from) / 1e6 : 0;
     }
     out->lat_count = n;
     out->lat_ms[0] = load_percentile(lat, n, 0.50);
@@ -512,6 +517,8 @@ static void latencies(const run_t *r, uint64_t ws, uint64_t we, load_result_t *o
     out->lat_ms[2] = load_percentile(lat, n, 0.99);
     out->lat_ms[3] = load_percentile(lat, n, 1.0);
     out->lag_p99_ms = load_percentile(lag, m, 0.99);
+    const double quantiles[4] = {0.50, 0.90, 0.99, 1.0};
+    for (int q = 0; q < 4; q++) out->answer_ms[q] = load_percentile(answer, a, quantiles[q]);
     if (open) {
         /* Sustained: every tx went out on schedule, all committed, and the
          * backlog was gone soon after the offered load stopped. */
@@ -523,6 +530,7 @@ static void latencies(const run_t *r, uint64_t ws, uint64_t we, load_result_t *o
     }
     free(lat);
     free(lag);
+    free(answer);
 }
 
 /* Open loop: the plan is in schedule order, so each slice is a run of

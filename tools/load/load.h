@@ -150,6 +150,7 @@ typedef struct load_tx {
     uint8_t id[PBFT_HASH_SIZE];
     uint64_t sched_ns; /* when it was due (open loop) or claimed (closed loop) */
     uint64_t sent_ns;
+    uint64_t answered_ns; /* the POST that carried it was answered (last try) */
     uint64_t commit_ns;
     uint8_t state; /* load_tx_state_t; guarded by the run mutex */
     bool result_ok;
@@ -253,6 +254,9 @@ typedef struct load_result {
     bool sustained;
     double lat_ms[4]; /* p50 p90 p99 max (submit -> seen committed) */
     uint64_t lat_count;
+    /* The same txs, submit -> their POST answered: the part of lat_ms spent
+     * before the tx was verified and in a replica's mempool. */
+    double answer_ms[4];
     /* Open loop: the schedule cut into timeline_count slices of timeline_s
      * seconds; per slice, the txs due in it that were sent and that were
      * seen committed, and the p99 latency of the latter (0 if none). A

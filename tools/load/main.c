@@ -328,6 +328,9 @@ static void print_result(const options_t *o, const load_plan_t *plan, const load
                         json_pack("{s:f,s:f,s:f,s:f,s:I}", "p50", r->lat_ms[0], "p90", r->lat_ms[1],
                                   "p99", r->lat_ms[2], "max", r->lat_ms[3], "samples",
                                   (json_int_t)r->lat_count));
+    json_object_set_new(j, "answer_ms",
+                        json_pack("{s:f,s:f,s:f,s:f}", "p50", r->answer_ms[0], "p90",
+                                  r->answer_ms[1], "p99", r->answer_ms[2], "max", r->answer_ms[3]));
     if (open) {
         json_object_set_new(j, "sent_tps", json_real(r->sent_tps));
         json_object_set_new(j, "send_lag_p99_ms", json_real(r->lag_p99_ms));
@@ -387,11 +390,12 @@ static void print_human(const options_t *o, const load_result_t *r) {
         snprintf(what, sizeof(what), "closed C=%u B=%u", c->concurrency, c->batch);
     fprintf(stderr,
             "%s: %.0f tx/s committed (%.1f s window, %llu txs, %.1f blocks/s, %.0f tx/block); "
-            "latency p50 %.1f p90 %.1f p99 %.1f max %.1f ms; sustained %s; "
+            "latency p50 %.1f p90 %.1f p99 %.1f max %.1f ms (POST answered p50 %.1f p99 "
+            "%.1f); sustained %s; "
             "rejected %llu lost %llu failed %llu; cpu %.3f ms/tx; view changes %s%llu\n",
             what, r->tps, r->window_s, (unsigned long long)r->window_txs, r->blocks_per_s,
             r->txs_per_block, r->lat_ms[0], r->lat_ms[1], r->lat_ms[2], r->lat_ms[3],
-            r->sustained ? "yes" : "no", (unsigned long long)r->rejected,
+            r->answer_ms[0], r->answer_ms[2], r->sustained ? "yes" : "no", (unsigned long long)r->rejected,
             (unsigned long long)r->lost, (unsigned long long)r->committed_fail,
             r->cpu_s_per_tx * 1e3, r->view_changes_known ? "" : "?",
             (unsigned long long)r->view_changes);
