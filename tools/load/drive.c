@@ -157,7 +157,8 @@ static size_t apply_results(worker_t *w, const size_t *idx, size_t count) {
     bool finished = false;
     pthread_mutex_lock(&r->mu);
     uint64_t now = load_now_ns();
-    for (size_t j = 0; j < count; j++) r->plan->txs[idx[j]].answered_ns = now;
+    for (size_t j = 0; j < count; j++)
+        r->plan->txs[idx[j]].answered_ns = now;
     /* --binary asks for ?results=errors: only the rejected txs, by index */
     size_t entries = r->cfg->binary ? json_array_size(results) : count;
     for (size_t e = 0; e < entries; e++) {
@@ -518,7 +519,8 @@ static void latencies(const run_t *r, uint64_t ws, uint64_t we, load_result_t *o
     out->lat_ms[3] = load_percentile(lat, n, 1.0);
     out->lag_p99_ms = load_percentile(lag, m, 0.99);
     const double quantiles[4] = {0.50, 0.90, 0.99, 1.0};
-    for (int q = 0; q < 4; q++) out->answer_ms[q] = load_percentile(answer, a, quantiles[q]);
+    for (int q = 0; q < 4; q++)
+        out->answer_ms[q] = load_percentile(answer, a, quantiles[q]);
     if (open) {
         /* Sustained: every tx went out on schedule, all committed, and the
          * backlog was gone soon after the offered load stopped. */
