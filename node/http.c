@@ -829,6 +829,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(req);
         *con_cls = NULL;
     }
+    heap_thread_flush(); /* this connection's thread may now idle (node/heap.c) */
 }
 
 /* ------------------------------------------------------------------------ */

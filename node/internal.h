@@ -42,6 +42,9 @@ const char *heap_allocator_version(void);
 void heap_configure(void);
 /* False when the allocator cannot say. */
 bool heap_read(heap_stats_t *out);
+/* Hands the calling thread's cached freed blocks back to the allocator
+ * (jemalloc's tcache; nothing under glibc). */
+void heap_thread_flush(void);
 
 /* ---- storage thread ------------------------------------------------------ */
 
