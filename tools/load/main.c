@@ -395,10 +395,10 @@ static void print_human(const options_t *o, const load_result_t *r) {
             "rejected %llu lost %llu failed %llu; cpu %.3f ms/tx; view changes %s%llu\n",
             what, r->tps, r->window_s, (unsigned long long)r->window_txs, r->blocks_per_s,
             r->txs_per_block, r->lat_ms[0], r->lat_ms[1], r->lat_ms[2], r->lat_ms[3],
-            r->answer_ms[0], r->answer_ms[2], r->sustained ? "yes" : "no", (unsigned long long)r->rejected,
-            (unsigned long long)r->lost, (unsigned long long)r->committed_fail,
-            r->cpu_s_per_tx * 1e3, r->view_changes_known ? "" : "?",
-            (unsigned long long)r->view_changes);
+            r->answer_ms[0], r->answer_ms[2], r->sustained ? "yes" : "no",
+            (unsigned long long)r->rejected, (unsigned long long)r->lost,
+            (unsigned long long)r->committed_fail, r->cpu_s_per_tx * 1e3,
+            r->view_changes_known ? "" : "?", (unsigned long long)r->view_changes);
 }
 
 /* Fills defaults that depend on the mode and the keystore. */
