@@ -199,9 +199,16 @@ mem_snapshot() { # label
             "$(echo "$m" | awk '/^pbft_txs_total\{/ {t += $2} END {print t + 0}')" \
             "$(echo "$m" | awk '$1 ~ /^pbft_(store_((memtable|table_readers|block_cache|block_cache_pinned|pending_compaction)_bytes|l0_files)|heap_(allocated|free)_bytes)$/ {printf "%s=%s ", $1, $2}')$(
                 # CPU ticks so far (utime + stime): the process, and its
-                # verify threads alone
+                # live threads by kind (the main thread runs consensus)
                 awk '{sub(/.*\) /, ""); printf "cpu_ticks=%d ", $12 + $13}' "/proc/${pids[$i]}/stat" 2>/dev/null
-                awk '/\(pbftd-verify/ {sub(/.*\) /, ""); v += $12 + $13} END {printf "verify_ticks=%d", v}' \
+                awk -v pid="${pids[$i]}" '{
+                        comm = $0; sub(/^[0-9]+ \(/, "", comm); sub(/\).*/, "", comm)
+                        tid = $1; sub(/.*\) /, ""); t = $12 + $13
+                        if (comm ~ /^pbftd-verify/) v += t
+                        else if (comm == "pbftd-storage" || comm == "pbftd-safety") s += t
+                        else if (comm ~ /^rocksdb:/) r += t
+                        else if (tid == pid) m += t
+                    } END {printf "verify_ticks=%d storage_ticks=%d rocksdb_ticks=%d consensus_ticks=%d", v, s, r, m}' \
                     "/proc/${pids[$i]}"/task/*/stat 2>/dev/null)"
     done >>"$work/mem.tsv"
 }
@@ -872,7 +879,7 @@ SLICE_S = 300
 tick = os.sysconf("SC_CLK_TCK")
 def cpu_of(t, k): return sum(r.get(k, 0) for r in rows[t])
 periods = []
-cpu_samples = [s for s in loaded if all("cpu_ticks" in r and "verify_ticks" in r for r in rows[s["t"]])
+cpu_samples = [s for s in loaded if all("cpu_ticks" in r and "consensus_ticks" in r for r in rows[s["t"]])
                and len(rows[s["t"]]) == len(rows[loaded[0]["t"]])]
 start = cpu_samples[0] if cpu_samples else None
 for s in cpu_samples[1:]:
@@ -880,10 +887,14 @@ for s in cpu_samples[1:]:
         continue
     txs, secs = s["txs"] - start["txs"], s["t"] - start["t"]
     if txs > 0 and secs > 0:
-        v = (cpu_of(s["t"], "verify_ticks") - cpu_of(start["t"], "verify_ticks")) / tick
-        c = (cpu_of(s["t"], "cpu_ticks") - cpu_of(start["t"], "cpu_ticks")) / tick
+        d = {k: (cpu_of(s["t"], k + "_ticks") - cpu_of(start["t"], k + "_ticks")) / tick
+             for k in ("cpu", "verify", "consensus", "storage", "rocksdb")}
         periods.append(dict(t0=start["t"], t1=s["t"], height=s["height"], txs=s["txs"], tps=txs / secs,
-                            verify=v * 1e6 / txs, rest=(c - v) * 1e6 / txs, busy=c / secs,
+                            verify=d["verify"] * 1e6 / txs, rest=(d["cpu"] - d["verify"]) * 1e6 / txs,
+                            consensus=d["consensus"] * 1e6 / txs, storage=d["storage"] * 1e6 / txs,
+                            rocksdb=d["rocksdb"] * 1e6 / txs,
+                            others=(d["cpu"] - d["verify"] - d["consensus"] - d["storage"] - d["rocksdb"]) * 1e6 / txs,
+                            busy=d["cpu"] / secs,
                             l0=max(x["l0"] for x in loaded if start["t"] < x["t"] <= s["t"])))
     start = s
 if len(periods) >= 2:
@@ -893,7 +904,10 @@ if len(periods) >= 2:
                    f" tx/s; the replicas' CPU per committed tx from the first to the last full period: verify "
                    f"threads {first['verify']:.0f} -> {last['verify']:.0f} us (the same ECDSA work all along: "
                    f"this moves with the machine's speed), everything else {first['rest']:.0f} -> "
-                   f"{last['rest']:.0f} us (this is what a longer chain would make dearer); table below")
+                   f"{last['rest']:.0f} us (this is what a longer chain would make dearer: consensus "
+                   f"{first['consensus']:.0f} -> {last['consensus']:.0f}, storage {first['storage']:.0f} -> "
+                   f"{last['storage']:.0f}, rocksdb {first['rocksdb']:.0f} -> {last['rocksdb']:.0f}, the rest "
+                   f"{first['others']:.0f} -> {last['others']:.0f}); table below")
 md = ["# Memory soak", "",
       "Produced by `tests/bench/cluster.sh --soak SECONDS` (`make bench-soak`): a fresh n=4 testnet on "
       "loopback under one closed-loop run (C=16 POSTs of 120 txs, groups of 3 per account, "
@@ -909,12 +923,16 @@ md.append("|" + "|".join("---" for _ in head) + "|")
 md += ["| " + " | ".join(r) + " |" for r in table]
 if periods:
     phead = ["s", "height at the end", "committed txs at the end", "tx/s", "verify us/tx", "other us/tx",
-             "replica CPU (cores)", "L0 files (max)"]
-    md += ["", f"Rate and the replicas' CPU per committed tx (`/proc/PID/stat` and the `pbftd-verify` "
-           f"threads' `/proc/PID/task/TID/stat`, summed over the replicas), per {SLICE_S} s:", "",
+             "of it: consensus", "storage", "rocksdb", "the rest", "replica CPU (cores)", "L0 files (max)"]
+    md += ["", f"Rate and the replicas' CPU per committed tx, per {SLICE_S} s, summed over the replicas "
+           "(`/proc/PID/stat`, and each live thread's `/proc/PID/task/TID/stat` by its name: `verify` the "
+           "`pbftd-verify` threads, `consensus` the main thread, `storage` the storage and safety-state "
+           "threads, `rocksdb` its flush and compaction threads, `the rest` everything else, HTTP "
+           "connection threads that have exited included):", "",
            "| " + " | ".join(phead) + " |", "|" + "|".join("---" for _ in phead) + "|"]
     md += [f"| {q['t0']}-{q['t1']} | {q['height']:,} | {q['txs']:,} | {q['tps']:,.0f} | {q['verify']:.0f} | "
-           f"{q['rest']:.0f} | {q['busy']:.2f} | {q['l0']:.0f} |" for q in periods]
+           f"{q['rest']:.0f} | {q['consensus']:.0f} | {q['storage']:.0f} | {q['rocksdb']:.0f} | "
+           f"{q['others']:.0f} | {q['busy']:.2f} | {q['l0']:.0f} |" for q in periods]
 md += ["", "Memtables fill and flush (32 MiB each in the default and chain column families, 16 MiB in the consensus family, up to 3 each) and the block cache fills to its 32 MiB "
        "capacity, so VmRSS climbs until both have. A replica runs on jemalloc, which hands the "
        "pages of a flushed memtable back to the kernel over about 10 s (its default decay; docs/OPERATIONS.md), so "
