@@ -36,10 +36,10 @@ const char *malloc_conf = "background_thread:true,max_background_threads:1,tcach
  * of them as clients keep connections open (http_connections_max). With
  * 1-MiB blocks cached per thread, one large POST would leave a block of
  * each size its body buffer grew through in that thread's cache for as
- * long as the connection stays: 64 idle connections that had each posted
- * 557 KB held 87 MiB of VmRSS against 39 MiB with jemalloc's 32-KiB
- * default. So a connection thread hands its cache back after every
- * request. */
+ * long as the connection stays: 48 idle connections that had each posted
+ * 557 KB held 75 MiB more heap (tests/e2e/node_garbage.sh without the
+ * flush; 2 MiB with it). So a connection thread hands its cache back
+ * after every request. */
 void heap_thread_flush(void) {
     if (mallctl) (void)mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
 }

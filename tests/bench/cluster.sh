@@ -197,19 +197,7 @@ mem_snapshot() { # label
             "$(awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} END {print r "\t" h}' "/proc/${pids[$i]}/status" 2>/dev/null)" \
             "$(echo "$m" | awk '$1 == "pbft_height" {print $2}')" \
             "$(echo "$m" | awk '/^pbft_txs_total\{/ {t += $2} END {print t + 0}')" \
-            "$(echo "$m" | awk '$1 ~ /^pbft_(store_((memtable|table_readers|block_cache|block_cache_pinned|pending_compaction)_bytes|l0_files)|heap_(allocated|free)_bytes)$/ {printf "%s=%s ", $1, $2}')$(
-                # CPU ticks so far (utime + stime): the process, and its
-                # live threads by kind (the main thread runs consensus)
-                awk '{sub(/.*\) /, ""); printf "cpu_ticks=%d ", $12 + $13}' "/proc/${pids[$i]}/stat" 2>/dev/null
-                awk -v pid="${pids[$i]}" '{
-                        comm = $0; sub(/^[0-9]+ \(/, "", comm); sub(/\).*/, "", comm)
-                        tid = $1; sub(/.*\) /, ""); t = $12 + $13
-                        if (comm ~ /^pbftd-verify/) v += t
-                        else if (comm == "pbftd-storage" || comm == "pbftd-safety") s += t
-                        else if (comm ~ /^rocksdb:/) r += t
-                        else if (tid == pid) m += t
-                    } END {printf "verify_ticks=%d storage_ticks=%d rocksdb_ticks=%d consensus_ticks=%d", v, s, r, m}' \
-                    "/proc/${pids[$i]}"/task/*/stat 2>/dev/null)"
+            "$(echo "$m" | awk '$1 ~ /^pbft_(store_((memtable|table_readers|block_cache|block_cache_pinned|pending_compaction)_bytes|l0_files)|heap_(allocated|free)_bytes)$/ {printf "%s=%s ", $1, $2}') $("$bin/pbft-load" --cpu-classes --pids "${pids[$i]}" 2>/dev/null)"
     done >>"$work/mem.tsv"
 }
 
@@ -876,10 +864,9 @@ if final and half:
 # host); the rest of the CPU per tx is what a longer chain could make
 # dearer (lookups in a deeper store, compactions).
 SLICE_S = 300
-tick = os.sysconf("SC_CLK_TCK")
 def cpu_of(t, k): return sum(r.get(k, 0) for r in rows[t])
 periods = []
-cpu_samples = [s for s in loaded if all("cpu_ticks" in r and "consensus_ticks" in r for r in rows[s["t"]])
+cpu_samples = [s for s in loaded if all("cpu_s" in r and "consensus_s" in r for r in rows[s["t"]])
                and len(rows[s["t"]]) == len(rows[loaded[0]["t"]])]
 start = cpu_samples[0] if cpu_samples else None
 for s in cpu_samples[1:]:
@@ -887,8 +874,9 @@ for s in cpu_samples[1:]:
         continue
     txs, secs = s["txs"] - start["txs"], s["t"] - start["t"]
     if txs > 0 and secs > 0:
-        d = {k: (cpu_of(s["t"], k + "_ticks") - cpu_of(start["t"], k + "_ticks")) / tick
-             for k in ("cpu", "verify", "consensus", "storage", "rocksdb")}
+        d = {k: cpu_of(s["t"], k + "_s") - cpu_of(start["t"], k + "_s")
+             for k in ("cpu", "verify", "consensus", "storage", "safety", "rocksdb")}
+        d["storage"] += d["safety"]
         periods.append(dict(t0=start["t"], t1=s["t"], height=s["height"], txs=s["txs"], tps=txs / secs,
                             verify=d["verify"] * 1e6 / txs, rest=(d["cpu"] - d["verify"]) * 1e6 / txs,
                             consensus=d["consensus"] * 1e6 / txs, storage=d["storage"] * 1e6 / txs,
@@ -925,10 +913,10 @@ if periods:
     phead = ["s", "height at the end", "committed txs at the end", "tx/s", "verify us/tx", "other us/tx",
              "of it: consensus", "storage", "rocksdb", "the rest", "replica CPU (cores)", "L0 files (max)"]
     md += ["", f"Rate and the replicas' CPU per committed tx, per {SLICE_S} s, summed over the replicas "
-           "(`/proc/PID/stat`, and each live thread's `/proc/PID/task/TID/stat` by its name: `verify` the "
+           "(`pbft-load --cpu-classes`, the thread split of docs/BENCHMARKS.md: `verify` the "
            "`pbftd-verify` threads, `consensus` the main thread, `storage` the storage and safety-state "
-           "threads, `rocksdb` its flush and compaction threads, `the rest` everything else, HTTP "
-           "connection threads that have exited included):", "",
+           "threads, `rocksdb` its flush and compaction threads, `the rest` the HTTP threads, exited "
+           "ones included, and everything else):", "",
            "| " + " | ".join(phead) + " |", "|" + "|".join("---" for _ in phead) + "|"]
     md += [f"| {q['t0']}-{q['t1']} | {q['height']:,} | {q['txs']:,} | {q['tps']:,.0f} | {q['verify']:.0f} | "
            f"{q['rest']:.0f} | {q['consensus']:.0f} | {q['storage']:.0f} | {q['rocksdb']:.0f} | "

@@ -180,7 +180,9 @@ for _ in range(48):
         sys.exit("garbage body answered " + got.split(b"\r\n")[0].decode(errors="replace"))
     conns.append(s)
 open(sys.argv[2], "w").close()
-time.sleep(120)
+parent, deadline = os.getppid(), time.time() + 120
+while os.getppid() == parent and time.time() < deadline:  # gone with the test
+    time.sleep(0.2)
 PY
 idle_pid=$!
 wait_until 60 "48 connections posted and idle" test -e "$TN/idle-ready"

@@ -513,14 +513,12 @@ static void latencies(const run_t *r, uint64_t ws, uint64_t we, load_result_t *o
             answer[a++] = tx->answered_ns > from ? (double)(tx->answered_ns - from) / 1e6 : 0;
     }
     out->lat_count = n;
-    out->lat_ms[0] = load_percentile(lat, n, 0.50);
-    out->lat_ms[1] = load_percentile(lat, n, 0.90);
-    out->lat_ms[2] = load_percentile(lat, n, 0.99);
-    out->lat_ms[3] = load_percentile(lat, n, 1.0);
-    out->lag_p99_ms = load_percentile(lag, m, 0.99);
     const double quantiles[4] = {0.50, 0.90, 0.99, 1.0};
-    for (int q = 0; q < 4; q++)
+    for (int q = 0; q < 4; q++) {
+        out->lat_ms[q] = load_percentile(lat, n, quantiles[q]);
         out->answer_ms[q] = load_percentile(answer, a, quantiles[q]);
+    }
+    out->lag_p99_ms = load_percentile(lag, m, 0.99);
     if (open) {
         /* Sustained: every tx went out on schedule, all committed, and the
          * backlog was gone soon after the offered load stopped. */

@@ -4,6 +4,7 @@
  *   pbft-load --dir TESTNET_DIR (--closed C | --open R) [options]
  *   pbft-load --verify-rate [--seconds S] [--threads N]
  *   pbft-load --chain-stats (--dir DIR | --nodes URLS) [--watch I]
+ *   pbft-load --cpu-classes --pids P,...
  *   pbft-load --self-check
  *
  * Every measuring mode prints one JSON line on stdout (for scripts) and one
@@ -16,7 +17,13 @@
 
 #include "load.h"
 
-typedef enum action { ACT_RUN, ACT_VERIFY_RATE, ACT_CHAIN_STATS, ACT_SELF_CHECK } action_t;
+typedef enum action {
+    ACT_RUN,
+    ACT_VERIFY_RATE,
+    ACT_CHAIN_STATS,
+    ACT_CPU_CLASSES,
+    ACT_SELF_CHECK
+} action_t;
 
 typedef struct options {
     action_t action;
@@ -33,6 +40,7 @@ static void usage(FILE *f) {
             "usage: pbft-load --dir DIR (--closed C | --open R) [options]\n"
             "       pbft-load --verify-rate [--seconds S] [--threads N]\n"
             "       pbft-load --chain-stats (--dir DIR | --nodes URLS) [--watch I]\n"
+            "       pbft-load --cpu-classes --pids P,...   (CPU seconds so far, by thread)\n"
             "       pbft-load --self-check\n"
             "\n"
             "run options:\n"
@@ -114,6 +122,7 @@ enum {
     OPT_LABEL,
     OPT_VERIFY_RATE,
     OPT_CHAIN_STATS,
+    OPT_CPU_CLASSES,
     OPT_SELF_CHECK,
     OPT_HELP,
     OPT_PER_ACCOUNT,
@@ -178,6 +187,9 @@ static bool apply_option(options_t *o, int c, const char *arg) {
         case OPT_CHAIN_STATS:
             o->action = ACT_CHAIN_STATS;
             return true;
+        case OPT_CPU_CLASSES:
+            o->action = ACT_CPU_CLASSES;
+            return true;
         case OPT_SELF_CHECK:
             o->action = ACT_SELF_CHECK;
             return true;
@@ -208,6 +220,7 @@ static int parse_args(int argc, char **argv, options_t *o) {
                                              {"label", 1, 0, OPT_LABEL},
                                              {"verify-rate", 0, 0, OPT_VERIFY_RATE},
                                              {"chain-stats", 0, 0, OPT_CHAIN_STATS},
+                                             {"cpu-classes", 0, 0, OPT_CPU_CLASSES},
                                              {"self-check", 0, 0, OPT_SELF_CHECK},
                                              {"help", 0, 0, OPT_HELP},
                                              {0, 0, 0, 0}};
@@ -242,6 +255,29 @@ static int parse_args(int argc, char **argv, options_t *o) {
 }
 
 /* ------------------------------------------------------------------------ */
+
+/* One line per pid: its CPU seconds so far, in all and by the kind of
+ * thread that spent them (load_proc_cpu_classes), as NAME=SECONDS pairs
+ * for the soak's sampler (tests/bench/cluster.sh). */
+static int cmd_cpu_classes(const options_t *o) {
+    if (o->cfg.pid_count == 0) {
+        fprintf(stderr, "pbft-load: --cpu-classes needs --pids\n");
+        return 64;
+    }
+    for (size_t i = 0; i < o->cfg.pid_count; i++) {
+        double total = 0, by_class[LOAD_CPU_CLASS_COUNT] = {0};
+        if (!load_proc_cpu_s(o->cfg.pids[i], &total) ||
+            !load_proc_cpu_classes(o->cfg.pids[i], by_class)) {
+            fprintf(stderr, "pbft-load: cannot read /proc/%d\n", o->cfg.pids[i]);
+            return 1;
+        }
+        printf("cpu_s=%.2f", total);
+        for (int k = 0; k < LOAD_CPU_CLASS_COUNT; k++)
+            printf(" %s_s=%.2f", load_cpu_class_names[k], by_class[k]);
+        printf("\n");
+    }
+    return 0;
+}
 
 static int cmd_verify_rate(const options_t *o) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -482,6 +518,7 @@ int main(int argc, char **argv) {
     load_http_global_init();
     if (o.action == ACT_SELF_CHECK) return load_self_check();
     if (o.action == ACT_VERIFY_RATE) return cmd_verify_rate(&o);
+    if (o.action == ACT_CPU_CLASSES) return cmd_cpu_classes(&o);
     load_keystore_t ks;
     memset(&ks, 0, sizeof(ks));
     if (o.nodes && load_parse_urls(o.nodes, &ks) != PBFT_OK) {
