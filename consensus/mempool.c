@@ -5,7 +5,10 @@
  * doubling up to the limit) plus an open-addressing index by tx id (linear
  * probing, backward-shift deletion, so no tombstones). The primary marks the
  * entries it has put in an in-flight block as `proposed` so it never puts a
- * tx in two blocks of its window; they leave the pool when they commit.
+ * tx in two blocks of its window; they leave the pool when they commit. A
+ * second list links the entries not proposed, in the same order, so the
+ * primary finds what to propose next without walking past what it has in
+ * flight (thousands of txs under load).
  */
 #include <string.h>
 
@@ -92,6 +95,37 @@ void mempool_init(mempool_t *m, uint32_t limit) {
     m->limit = limit;
     m->free_head = MEMPOOL_NIL;
     m->head = m->tail = MEMPOOL_NIL;
+    m->uhead = m->utail = MEMPOOL_NIL;
+}
+
+/* The list of entries not proposed: e goes after `after` (MEMPOOL_NIL: first). */
+static void unproposed_link(mempool_t *m, uint32_t e, uint32_t after) {
+    mempool_entry_t *entry = &m->entries[e];
+    entry->uprev = after;
+    entry->unext = after == MEMPOOL_NIL ? m->uhead : m->entries[after].unext;
+    if (entry->unext != MEMPOOL_NIL)
+        m->entries[entry->unext].uprev = e;
+    else
+        m->utail = e;
+    if (after != MEMPOOL_NIL)
+        m->entries[after].unext = e;
+    else
+        m->uhead = e;
+    m->unproposed++;
+}
+
+static void unproposed_unlink(mempool_t *m, uint32_t e) {
+    mempool_entry_t *entry = &m->entries[e];
+    if (entry->uprev != MEMPOOL_NIL)
+        m->entries[entry->uprev].unext = entry->unext;
+    else
+        m->uhead = entry->unext;
+    if (entry->unext != MEMPOOL_NIL)
+        m->entries[entry->unext].uprev = entry->uprev;
+    else
+        m->utail = entry->uprev;
+    PBFT_ASSERT(m->unproposed > 0);
+    m->unproposed--;
 }
 
 void mempool_destroy(mempool_t *m) {
@@ -149,9 +183,9 @@ pbft_status_t mempool_add(mempool_t *m, const pbft_tx_t *tx, const uint8_t id[PB
     else
         m->head = e;
     m->tail = e;
+    unproposed_link(m, e, m->utail);
     index_insert(m, e);
     m->count++;
-    m->unproposed++;
     rate_roll(m, now_ms);
     m->rate_bucket_count++;
     return PBFT_OK;
@@ -181,29 +215,41 @@ void mempool_remove(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
         m->entries[entry->next].prev = entry->prev;
     else
         m->tail = entry->prev;
-    if (!entry->proposed) m->unproposed--;
+    if (!entry->proposed) unproposed_unlink(m, e);
     entry->used = false;
     entry->next = m->free_head;
     m->free_head = e;
     m->count--;
 }
 
-void mempool_set_proposed(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE], bool proposed) {
+bool mempool_set_proposed(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE], bool proposed) {
     uint32_t slot = index_find(m, id);
-    if (slot == MEMPOOL_NIL) return;
-    mempool_entry_t *entry = &m->entries[m->index[slot].entry];
-    if (entry->proposed == proposed) return;
+    if (slot == MEMPOOL_NIL) return false;
+    uint32_t e = m->index[slot].entry;
+    mempool_entry_t *entry = &m->entries[e];
+    if (entry->proposed == proposed) return true;
     entry->proposed = proposed;
-    if (proposed)
-        m->unproposed--;
-    else
-        m->unproposed++;
+    if (proposed) {
+        unproposed_unlink(m, e);
+    } else {
+        /* Back in arrival order: after the nearest older entry not proposed. */
+        uint32_t after = entry->prev;
+        while (after != MEMPOOL_NIL && m->entries[after].proposed)
+            after = m->entries[after].prev;
+        unproposed_link(m, e, after);
+        m->unmark_epoch++;
+    }
+    return true;
 }
 
 void mempool_clear_proposed(mempool_t *m) {
-    for (uint32_t e = m->head; e != MEMPOOL_NIL; e = m->entries[e].next)
+    m->uhead = m->utail = MEMPOOL_NIL;
+    m->unproposed = 0;
+    for (uint32_t e = m->head; e != MEMPOOL_NIL; e = m->entries[e].next) {
         m->entries[e].proposed = false;
-    m->unproposed = m->count;
+        unproposed_link(m, e, m->utail);
+    }
+    m->unmark_epoch++;
 }
 
 const mempool_entry_t *mempool_oldest(const mempool_t *m) {
@@ -211,14 +257,15 @@ const mempool_entry_t *mempool_oldest(const mempool_t *m) {
 }
 
 const mempool_entry_t *mempool_oldest_unproposed(const mempool_t *m) {
-    if (m->unproposed == 0) return NULL;
-    for (uint32_t e = m->head; e != MEMPOOL_NIL; e = m->entries[e].next)
-        if (!m->entries[e].proposed) return &m->entries[e];
-    PBFT_UNREACHABLE();
+    return m->uhead == MEMPOOL_NIL ? NULL : &m->entries[m->uhead];
 }
 
 uint32_t mempool_next(const mempool_t *m, uint32_t at) {
     return at == MEMPOOL_NIL ? m->head : m->entries[at].next;
+}
+
+uint32_t mempool_next_unproposed(const mempool_t *m, uint32_t at) {
+    return at == MEMPOOL_NIL ? m->uhead : m->entries[at].unext;
 }
 
 /* ------------------------------------------------------------------------ */

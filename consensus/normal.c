@@ -73,6 +73,7 @@ void replica_slot_set_block(replica_t *r, slot_t *s, uint64_t view, pbft_block_t
     s->valid = true;
     s->linked = false;
     s->prefix_checked = false;
+    s->pool_marked = 0;
     s->prepared = false;
     s->pp_view = view;
     memcpy(s->pp_sig, pp_sig, PBFT_SIGNATURE_SIZE);
@@ -577,10 +578,9 @@ static void build_block(replica_t *r, uint64_t seq, const pbft_block_header_t *p
     b->txs = pbft_xcalloc(count, sizeof(pbft_tx_t));
     uint8_t(*ids)[PBFT_HASH_SIZE] = pbft_xcalloc(count, PBFT_HASH_SIZE);
     uint32_t n = 0;
-    for (uint32_t e = mempool_next(&r->pool, MEMPOOL_NIL); e != MEMPOOL_NIL && n < count;
-         e = mempool_next(&r->pool, e)) {
+    for (uint32_t e = mempool_next_unproposed(&r->pool, MEMPOOL_NIL); e != MEMPOOL_NIL && n < count;
+         e = mempool_next_unproposed(&r->pool, e)) {
         const mempool_entry_t *entry = &r->pool.entries[e];
-        if (entry->proposed) continue;
         b->txs[n] = entry->tx;
         memcpy(ids[n], entry->id, PBFT_HASH_SIZE);
         n++;
@@ -598,16 +598,24 @@ static void build_block(replica_t *r, uint64_t seq, const pbft_block_header_t *p
     *ids_out = ids;
 }
 
-/* A tx may have (re-)entered the pool after the block carrying it was
- * proposed in this view (a relay, a client retry, a NEW-VIEW re-proposal
- * that arrived before the tx did): mark every tx of the blocks in flight. */
+/* A tx may have entered the pool after the block carrying it was proposed
+ * in this view (a relay or a client retry of a tx in a NEW-VIEW re-proposal,
+ * or in a block restored after a restart): mark every tx of the blocks in
+ * flight. A block whose txs were all pending and marked is skipped until a
+ * mark is lost (pool.unmark_epoch): its txs leave the pool only when they
+ * commit, so none of them can come back unmarked. Blocks this primary cut
+ * from its pool are such blocks from the start (propose_blocks). */
 static void mark_in_flight(replica_t *r, uint64_t seq) {
+    uint32_t marked = r->pool.unmark_epoch + 1;
     for (uint64_t s = r->committed + 1; s < seq; s++) {
-        const slot_t *slot = slot_peek(r, s);
-        if (slot == NULL || !slot->has_block || slot->pp_view != r->view || slot->ids == NULL)
+        slot_t *slot = slot_peek(r, s);
+        if (slot == NULL || !slot->has_block || slot->pp_view != r->view || slot->ids == NULL ||
+            slot->pool_marked == marked)
             continue;
+        bool all = true;
         for (uint32_t i = 0; i < slot->block.header.tx_count; i++)
-            mempool_set_proposed(&r->pool, slot->ids[i], true);
+            all &= mempool_set_proposed(&r->pool, slot->ids[i], true);
+        if (all) slot->pool_marked = marked;
     }
 }
 
@@ -653,12 +661,13 @@ static bool propose_blocks(replica_t *r) {
             free(ids);
             return proposed;
         }
-        for (uint32_t i = 0; i < block.header.tx_count; i++) {
-            mempool_set_proposed(&r->pool, ids[i], true);
-        }
+        bool all = true; /* build_block took them from the pool */
+        for (uint32_t i = 0; i < block.header.tx_count; i++)
+            all &= mempool_set_proposed(&r->pool, ids[i], true);
         slot_t *s = replica_slot(r, seq);
         PBFT_ASSERT(s != NULL);
         replica_slot_set_block(r, s, r->view, &block, ids, m.signature);
+        if (all) s->pool_marked = r->pool.unmark_epoch + 1;
         r->next_seq = seq + 1;
     }
 }

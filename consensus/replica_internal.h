@@ -66,7 +66,8 @@ typedef struct mempool_entry {
     pbft_tx_t tx;
     uint8_t id[PBFT_HASH_SIZE];
     uint64_t arrival_ms;
-    uint32_t prev, next; /* FIFO links (MEMPOOL_NIL at the ends) */
+    uint32_t prev, next;   /* FIFO links (MEMPOOL_NIL at the ends) */
+    uint32_t uprev, unext; /* the same over the entries not proposed */
     bool used;
     bool proposed; /* in a block this primary has in flight */
 } mempool_entry_t;
@@ -92,6 +93,10 @@ typedef struct mempool {
     mempool_entry_t *entries;
     uint32_t free_head;
     uint32_t head, tail;   /* FIFO by arrival */
+    uint32_t uhead, utail; /* FIFO by arrival of the entries not proposed */
+    /* Bumped whenever entries lose their proposed mark, so a caller can
+     * tell whether marks it set are all still there. */
+    uint32_t unmark_epoch;
     mempool_slot_t *index; /* open addressing by id */
     uint32_t index_mask;
     /* Recently committed ids: a FIFO ring with its own index. */
@@ -122,13 +127,16 @@ void mempool_remove(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]);
 /* Removes a committed tx and remembers its id (mempool_add then says EXISTS). */
 void mempool_commit(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]);
 bool mempool_recently_committed(const mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]);
-void mempool_set_proposed(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE], bool proposed);
+/* Marks the pending tx with this id; false when no such tx is pending. */
+bool mempool_set_proposed(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE], bool proposed);
 void mempool_clear_proposed(mempool_t *m);
 /* Oldest entry (head) or NULL; oldest not yet proposed or NULL. */
 const mempool_entry_t *mempool_oldest(const mempool_t *m);
 const mempool_entry_t *mempool_oldest_unproposed(const mempool_t *m);
 /* Iteration in FIFO order: start with MEMPOOL_NIL. */
 uint32_t mempool_next(const mempool_t *m, uint32_t at);
+/* The same over the entries not proposed. */
+uint32_t mempool_next_unproposed(const mempool_t *m, uint32_t at);
 
 /* ------------------------------------------------------------------------ */
 /* The log.                                                                   */
@@ -147,6 +155,9 @@ typedef struct slot {
     bool valid;          /* passed the full block validation */
     bool linked;         /* chain rule held when last checked (prev prepared/committed) */
     bool prefix_checked; /* repeats-a-tx checked against the settled prefix */
+    /* The primary's pool held every tx of block, marked proposed, as of
+     * pool.unmark_epoch + 1 == pool_marked (0: not known). */
+    uint32_t pool_marked;
     uint64_t pp_view;
     uint8_t hash[PBFT_HASH_SIZE];
     uint8_t pp_sig[PBFT_SIGNATURE_SIZE];
