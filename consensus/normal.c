@@ -606,7 +606,7 @@ static void build_block(replica_t *r, uint64_t seq, const pbft_block_header_t *p
  * commit, so none of them can come back unmarked. Blocks this primary cut
  * from its pool are such blocks from the start (propose_blocks). */
 static void mark_in_flight(replica_t *r, uint64_t seq) {
-    uint32_t marked = r->pool.unmark_epoch + 1;
+    uint64_t marked = r->pool.unmark_epoch + 1;
     for (uint64_t s = r->committed + 1; s < seq; s++) {
         slot_t *slot = slot_peek(r, s);
         if (slot == NULL || !slot->has_block || slot->pp_view != r->view || slot->ids == NULL ||

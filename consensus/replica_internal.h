@@ -96,7 +96,7 @@ typedef struct mempool {
     uint32_t uhead, utail; /* FIFO by arrival of the entries not proposed */
     /* Bumped whenever entries lose their proposed mark, so a caller can
      * tell whether marks it set are all still there. */
-    uint32_t unmark_epoch;
+    uint64_t unmark_epoch; /* 64 bits: never wraps to the "not known" 0 below */
     mempool_slot_t *index; /* open addressing by id */
     uint32_t index_mask;
     /* Recently committed ids: a FIFO ring with its own index. */
@@ -157,7 +157,7 @@ typedef struct slot {
     bool prefix_checked; /* repeats-a-tx checked against the settled prefix */
     /* The primary's pool held every tx of block, marked proposed, as of
      * pool.unmark_epoch + 1 == pool_marked (0: not known). */
-    uint32_t pool_marked;
+    uint64_t pool_marked;
     uint64_t pp_view;
     uint8_t hash[PBFT_HASH_SIZE];
     uint8_t pp_sig[PBFT_SIGNATURE_SIZE];

@@ -83,7 +83,7 @@ static void test_unproposed_list_follows_marks_and_removals(void **state) {
         add(&m, n);
     check_order(&m, (uint32_t[]){1, 2, 3, 4, 5, 6}, 6);
 
-    uint32_t epoch = m.unmark_epoch;
+    uint64_t epoch = m.unmark_epoch;
     assert_true(mark(&m, 1, true));
     assert_true(mark(&m, 2, true));
     assert_true(mark(&m, 4, true));
