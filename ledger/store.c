@@ -522,24 +522,32 @@ static void make_options(store_t *s, const store_options_t *o) {
         rocksdb_options_set_ratelimiter(s->options, s->rate_limiter);
     }
     if (s->mode == STORE_READ_WRITE) {
-        /* Flushes and compactions run at the lowest CPU priority (nice 19,
-         * set by each background thread before its next job): a flush is
-         * ~0.2 s of CPU per replica in a few seconds, and on a busy machine
-         * it came out of the consensus and verify threads' time (a 2-3 s
-         * latency spike at 80% load, docs/OPERATIONS.md). Work that waits
-         * for them is bounded: RocksDB slows and then stops writes if they
-         * fall behind. The pools belong to the default Env, so this holds
-         * for every store of the process. */
+        /* Flushes run at the lowest CPU priority (nice 19, set by the
+         * flush thread before its next job): a flush is ~0.2 s of CPU per
+         * replica in a few seconds, and on a busy machine it came out of
+         * the consensus and verify threads' time (a 2-3 s latency spike at
+         * 80% load, docs/OPERATIONS.md). Work that waits for them is
+         * bounded: RocksDB slows and then stops writes if they fall
+         * behind. Compactions keep normal priority: at nice 19 a saturated
+         * replica gave them so little CPU that an L0 -> L1 compaction of
+         * the default family took 417 s of wall time for 2.7 s of CPU, L0
+         * grew to 9 files, and every lookup of a new tx id, which asks
+         * each L0 file, got dearer (over 15 min of a soak the consensus
+         * thread's CPU per tx went 17 -> 31 us at nice 19, 16 -> 22 at
+         * normal priority, where the same compaction took 39 s;
+         * docs/OPERATIONS.md).
+         * The background-write cap still spreads their disk writes. The
+         * pools belong to the default Env, so this holds for every store
+         * of the process. */
         s->env = rocksdb_create_default_env();
         rocksdb_env_lower_high_priority_thread_pool_cpu_priority(s->env); /* flushes */
-        rocksdb_env_lower_thread_pool_cpu_priority(s->env);               /* compactions */
         rocksdb_options_set_env(s->options, s->env);
         /* One flush and up to three compactions at once (RocksDB's default
          * is one of each). RocksDB runs more than one compaction only once
          * it wants to catch up (8 L0 files in a family here): from then on
          * the chain family's files, which only move down a level (no CPU),
-         * need not wait behind a long compaction of the default family,
-         * starved at nice 19 (docs/STORAGE.md). */
+         * need not wait behind a long compaction of the default family
+         * (docs/STORAGE.md). */
         rocksdb_options_set_max_background_jobs(s->options, 4);
     }
     /* A WAL file is deleted once every family with data in it has flushed.
