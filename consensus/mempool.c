@@ -72,7 +72,7 @@ static void grow(mempool_t *m) {
     m->entries = pbft_xrealloc(m->entries, (size_t)capacity * sizeof(mempool_entry_t));
     for (uint32_t i = m->capacity; i < capacity; i++) {
         m->entries[i].used = false;
-        m->entries[i].next = (i + 1 < capacity) ? i + 1 : m->free_head;
+        m->entries[i].link[MEMPOOL_ALL].next = (i + 1 < capacity) ? i + 1 : m->free_head;
     }
     m->free_head = m->capacity;
     m->capacity = capacity;
@@ -85,7 +85,7 @@ static void grow(mempool_t *m) {
     m->index_mask = slots - 1;
     for (uint32_t i = 0; i < slots; i++)
         m->index[i].entry = MEMPOOL_NIL;
-    for (uint32_t e = m->head; e != MEMPOOL_NIL; e = m->entries[e].next)
+    for (uint32_t e = mempool_next(m, MEMPOOL_NIL); e != MEMPOOL_NIL; e = mempool_next(m, e))
         index_insert(m, e);
 }
 
@@ -94,38 +94,40 @@ void mempool_init(mempool_t *m, uint32_t limit) {
     memset(m, 0, sizeof(*m));
     m->limit = limit;
     m->free_head = MEMPOOL_NIL;
-    m->head = m->tail = MEMPOOL_NIL;
-    m->uhead = m->utail = MEMPOOL_NIL;
+    for (int l = 0; l < MEMPOOL_LISTS; l++)
+        m->head[l] = m->tail[l] = MEMPOOL_NIL;
 }
 
-/* The list of entries not proposed: e goes after `after` (MEMPOOL_NIL: first). */
-static void unproposed_link(mempool_t *m, uint32_t e, uint32_t after) {
-    mempool_entry_t *entry = &m->entries[e];
-    entry->uprev = after;
-    entry->unext = after == MEMPOOL_NIL ? m->uhead : m->entries[after].unext;
-    if (entry->unext != MEMPOOL_NIL)
-        m->entries[entry->unext].uprev = e;
+/* List l: e goes after `after` (MEMPOOL_NIL: first). */
+static void list_link(mempool_t *m, int l, uint32_t e, uint32_t after) {
+    mempool_link_t *k = &m->entries[e].link[l];
+    k->prev = after;
+    k->next = after == MEMPOOL_NIL ? m->head[l] : m->entries[after].link[l].next;
+    if (k->next != MEMPOOL_NIL)
+        m->entries[k->next].link[l].prev = e;
     else
-        m->utail = e;
+        m->tail[l] = e;
     if (after != MEMPOOL_NIL)
-        m->entries[after].unext = e;
+        m->entries[after].link[l].next = e;
     else
-        m->uhead = e;
-    m->unproposed++;
+        m->head[l] = e;
+    if (l == MEMPOOL_UNPROPOSED) m->unproposed++;
 }
 
-static void unproposed_unlink(mempool_t *m, uint32_t e) {
-    mempool_entry_t *entry = &m->entries[e];
-    if (entry->uprev != MEMPOOL_NIL)
-        m->entries[entry->uprev].unext = entry->unext;
+static void list_unlink(mempool_t *m, int l, uint32_t e) {
+    const mempool_link_t *k = &m->entries[e].link[l];
+    if (k->prev != MEMPOOL_NIL)
+        m->entries[k->prev].link[l].next = k->next;
     else
-        m->uhead = entry->unext;
-    if (entry->unext != MEMPOOL_NIL)
-        m->entries[entry->unext].uprev = entry->uprev;
+        m->head[l] = k->next;
+    if (k->next != MEMPOOL_NIL)
+        m->entries[k->next].link[l].prev = k->prev;
     else
-        m->utail = entry->uprev;
-    PBFT_ASSERT(m->unproposed > 0);
-    m->unproposed--;
+        m->tail[l] = k->prev;
+    if (l == MEMPOOL_UNPROPOSED) {
+        PBFT_ASSERT(m->unproposed > 0);
+        m->unproposed--;
+    }
 }
 
 void mempool_destroy(mempool_t *m) {
@@ -169,21 +171,15 @@ pbft_status_t mempool_add(mempool_t *m, const pbft_tx_t *tx, const uint8_t id[PB
     if (m->free_head == MEMPOOL_NIL) grow(m);
     uint32_t e = m->free_head;
     PBFT_ASSERT(e != MEMPOOL_NIL && !m->entries[e].used);
-    m->free_head = m->entries[e].next;
+    m->free_head = m->entries[e].link[MEMPOOL_ALL].next;
     mempool_entry_t *entry = &m->entries[e];
     entry->tx = *tx;
     memcpy(entry->id, id, PBFT_HASH_SIZE);
     entry->arrival_ms = now_ms;
     entry->used = true;
     entry->proposed = false;
-    entry->prev = m->tail;
-    entry->next = MEMPOOL_NIL;
-    if (m->tail != MEMPOOL_NIL)
-        m->entries[m->tail].next = e;
-    else
-        m->head = e;
-    m->tail = e;
-    unproposed_link(m, e, m->utail);
+    list_link(m, MEMPOOL_ALL, e, m->tail[MEMPOOL_ALL]);
+    list_link(m, MEMPOOL_UNPROPOSED, e, m->tail[MEMPOOL_UNPROPOSED]);
     index_insert(m, e);
     m->count++;
     rate_roll(m, now_ms);
@@ -207,17 +203,10 @@ void mempool_remove(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE]) {
     index_delete(m, slot);
     mempool_entry_t *entry = &m->entries[e];
     PBFT_ASSERT(entry->used && m->count > 0);
-    if (entry->prev != MEMPOOL_NIL)
-        m->entries[entry->prev].next = entry->next;
-    else
-        m->head = entry->next;
-    if (entry->next != MEMPOOL_NIL)
-        m->entries[entry->next].prev = entry->prev;
-    else
-        m->tail = entry->prev;
-    if (!entry->proposed) unproposed_unlink(m, e);
+    list_unlink(m, MEMPOOL_ALL, e);
+    if (!entry->proposed) list_unlink(m, MEMPOOL_UNPROPOSED, e);
     entry->used = false;
-    entry->next = m->free_head;
+    entry->link[MEMPOOL_ALL].next = m->free_head;
     m->free_head = e;
     m->count--;
 }
@@ -230,42 +219,45 @@ bool mempool_set_proposed(mempool_t *m, const uint8_t id[PBFT_HASH_SIZE], bool p
     if (entry->proposed == proposed) return true;
     entry->proposed = proposed;
     if (proposed) {
-        unproposed_unlink(m, e);
+        list_unlink(m, MEMPOOL_UNPROPOSED, e);
     } else {
         /* Back in arrival order: after the nearest older entry not proposed. */
-        uint32_t after = entry->prev;
+        uint32_t after = entry->link[MEMPOOL_ALL].prev;
         while (after != MEMPOOL_NIL && m->entries[after].proposed)
-            after = m->entries[after].prev;
-        unproposed_link(m, e, after);
+            after = m->entries[after].link[MEMPOOL_ALL].prev;
+        list_link(m, MEMPOOL_UNPROPOSED, e, after);
         m->unmark_epoch++;
     }
     return true;
 }
 
 void mempool_clear_proposed(mempool_t *m) {
-    m->uhead = m->utail = MEMPOOL_NIL;
+    m->head[MEMPOOL_UNPROPOSED] = m->tail[MEMPOOL_UNPROPOSED] = MEMPOOL_NIL;
     m->unproposed = 0;
-    for (uint32_t e = m->head; e != MEMPOOL_NIL; e = m->entries[e].next) {
+    for (uint32_t e = mempool_next(m, MEMPOOL_NIL); e != MEMPOOL_NIL; e = mempool_next(m, e)) {
         m->entries[e].proposed = false;
-        unproposed_link(m, e, m->utail);
+        list_link(m, MEMPOOL_UNPROPOSED, e, m->tail[MEMPOOL_UNPROPOSED]);
     }
     m->unmark_epoch++;
 }
 
 const mempool_entry_t *mempool_oldest(const mempool_t *m) {
-    return m->head == MEMPOOL_NIL ? NULL : &m->entries[m->head];
+    uint32_t e = m->head[MEMPOOL_ALL];
+    return e == MEMPOOL_NIL ? NULL : &m->entries[e];
 }
 
 const mempool_entry_t *mempool_oldest_unproposed(const mempool_t *m) {
-    return m->uhead == MEMPOOL_NIL ? NULL : &m->entries[m->uhead];
+    uint32_t e = m->head[MEMPOOL_UNPROPOSED];
+    return e == MEMPOOL_NIL ? NULL : &m->entries[e];
 }
 
 uint32_t mempool_next(const mempool_t *m, uint32_t at) {
-    return at == MEMPOOL_NIL ? m->head : m->entries[at].next;
+    return at == MEMPOOL_NIL ? m->head[MEMPOOL_ALL] : m->entries[at].link[MEMPOOL_ALL].next;
 }
 
 uint32_t mempool_next_unproposed(const mempool_t *m, uint32_t at) {
-    return at == MEMPOOL_NIL ? m->uhead : m->entries[at].unext;
+    return at == MEMPOOL_NIL ? m->head[MEMPOOL_UNPROPOSED]
+                             : m->entries[at].link[MEMPOOL_UNPROPOSED].next;
 }
 
 /* ------------------------------------------------------------------------ */

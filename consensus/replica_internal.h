@@ -62,12 +62,19 @@ _Static_assert(PBFT_REPLICA_COUNT_MAX <= 32, "peers_seen_mask is 32 bits");
 /* ------------------------------------------------------------------------ */
 /* Mempool (mempool.c).                                                       */
 
+/* The pool's two lists, both in arrival order: every entry, and the
+ * entries not proposed. */
+enum { MEMPOOL_ALL, MEMPOOL_UNPROPOSED, MEMPOOL_LISTS };
+
+typedef struct mempool_link {
+    uint32_t prev, next; /* MEMPOOL_NIL at the ends */
+} mempool_link_t;
+
 typedef struct mempool_entry {
     pbft_tx_t tx;
     uint8_t id[PBFT_HASH_SIZE];
     uint64_t arrival_ms;
-    uint32_t prev, next;   /* FIFO links (MEMPOOL_NIL at the ends) */
-    uint32_t uprev, unext; /* the same over the entries not proposed */
+    mempool_link_t link[MEMPOOL_LISTS]; /* link[MEMPOOL_ALL].next: free list too */
     bool used;
     bool proposed; /* in a block this primary has in flight */
 } mempool_entry_t;
@@ -92,8 +99,7 @@ typedef struct mempool {
     uint32_t capacity; /* entries allocated (grows to limit) */
     mempool_entry_t *entries;
     uint32_t free_head;
-    uint32_t head, tail;   /* FIFO by arrival */
-    uint32_t uhead, utail; /* FIFO by arrival of the entries not proposed */
+    uint32_t head[MEMPOOL_LISTS], tail[MEMPOOL_LISTS];
     /* Bumped whenever entries lose their proposed mark, so a caller can
      * tell whether marks it set are all still there. */
     uint64_t unmark_epoch; /* 64 bits: never wraps to the "not known" 0 below */

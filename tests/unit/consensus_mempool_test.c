@@ -46,7 +46,7 @@ static void check_lists(const mempool_t *m) {
             expect = mempool_next(m, expect);
         assert_int_equal(e, expect);
         assert_false(m->entries[e].proposed);
-        assert_int_equal(m->entries[e].uprev, prev);
+        assert_int_equal(m->entries[e].link[MEMPOOL_UNPROPOSED].prev, prev);
         prev = e;
         expect = mempool_next(m, expect);
         count++;
@@ -54,7 +54,7 @@ static void check_lists(const mempool_t *m) {
     while (expect != MEMPOOL_NIL && m->entries[expect].proposed)
         expect = mempool_next(m, expect);
     assert_int_equal(expect, MEMPOOL_NIL);
-    assert_int_equal(m->utail, prev);
+    assert_int_equal(m->tail[MEMPOOL_UNPROPOSED], prev);
     assert_int_equal(count, m->unproposed);
     const mempool_entry_t *oldest = mempool_oldest_unproposed(m);
     if (count == 0)
