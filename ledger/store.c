@@ -542,13 +542,21 @@ static void make_options(store_t *s, const store_options_t *o) {
         s->env = rocksdb_create_default_env();
         rocksdb_env_lower_high_priority_thread_pool_cpu_priority(s->env); /* flushes */
         rocksdb_options_set_env(s->options, s->env);
-        /* One flush and up to three compactions at once (RocksDB's default
-         * is one of each). RocksDB runs more than one compaction only once
-         * it wants to catch up (8 L0 files in a family here): from then on
-         * the chain family's files, which only move down a level (no CPU),
-         * need not wait behind a long compaction of the default family
-         * (docs/STORAGE.md). */
-        rocksdb_options_set_max_background_jobs(s->options, 4);
+        /* A flush per column family at once, and up to three compactions
+         * (RocksDB's default is one of each). With one flush thread a
+         * starved flush of the default family (30-63 s of wall time for
+         * 0.3 s of CPU at nice 19 on a saturated machine) held up the
+         * consensus family's, whose 16 MiB memtables fill about every 30 s
+         * and flush in 1-2 ms of CPU, until RocksDB stopped writes (a
+         * 2400-s soak; with a thread per family no memtable waited in
+         * 1200 s: docs/OPERATIONS.md). RocksDB runs more than one
+         * compaction only once it wants to catch up (8 L0 files in a
+         * family here): from then on the chain family's files, which only
+         * move down a level (no CPU), need not wait behind a long
+         * compaction of the default family (docs/STORAGE.md). These two
+         * size RocksDB's flush and compaction pools. */
+        rocksdb_options_set_max_background_flushes(s->options, STORE_CF_COUNT);
+        rocksdb_options_set_max_background_compactions(s->options, 3);
     }
     /* A WAL file is deleted once every family with data in it has flushed.
      * The default family fills slowest (tens of bytes of memtable per
