@@ -96,7 +96,6 @@
 #include "pbft/store.h"
 
 #define STORE_FORMAT_VERSION 4
-#define STORE_BLOCK_CACHE_BYTES (32u * 1024u * 1024u)
 #define STORE_BLOOM_BITS_PER_KEY 10
 #define STORE_MEMTABLE_BLOOM_RATIO 0.05 /* of the write buffer, for the memtable's filter */
 /* Memtable size of the default and chain families, and of the consensus
@@ -567,7 +566,9 @@ static void make_options(store_t *s, const store_options_t *o) {
      * other families faster). */
     rocksdb_options_set_max_total_wal_size(s->options, STORE_WAL_BYTES_MAX);
     s->table_options = rocksdb_block_based_options_create();
-    s->cache = rocksdb_cache_create_lru(STORE_BLOCK_CACHE_BYTES);
+    s->cache = rocksdb_cache_create_lru(o && o->block_cache_bytes
+                                            ? (size_t)PBFT_MIN(o->block_cache_bytes, SIZE_MAX)
+                                            : (size_t)STORE_BLOCK_CACHE_BYTES_DEFAULT);
     s->filter = rocksdb_filterpolicy_create_bloom_full(STORE_BLOOM_BITS_PER_KEY);
     rocksdb_block_based_options_set_block_cache(s->table_options, s->cache);
     rocksdb_block_based_options_set_filter_policy(s->table_options, s->filter);
@@ -583,7 +584,9 @@ static void make_options(store_t *s, const store_options_t *o) {
      * lookup per file for it, and most lookups miss (is this new tx
      * committed?) and so ask every level. Negative lookups in a store of
      * 8M tx ids (2 L1 + 4 L2 files; a throwaway program with these options,
-     * in issue 7's notes): 1.99 us each unpinned, 1.63 pinned. */
+     * in issue 7's notes): 1.99 us each unpinned, 1.63 pinned.
+     * tests/bench/txindex_bench times them through the store as the chain
+     * grows (docs/STORAGE.md). */
     rocksdb_block_based_options_set_index_type(
         s->table_options, rocksdb_block_based_table_index_type_two_level_index_search);
     rocksdb_block_based_options_set_partition_filters(s->table_options, 1);
@@ -2218,6 +2221,7 @@ void store_stats(store_t *s, store_stats_t *out) {
     out->memtables = family_sum(s, "rocksdb.cur-size-all-mem-tables");
     out->table_readers = family_sum(s, "rocksdb.estimate-table-readers-mem");
     out->block_cache = rocksdb_cache_get_usage(s->cache);
+    out->block_cache_capacity = rocksdb_cache_get_capacity(s->cache);
     out->block_cache_pinned = rocksdb_cache_get_pinned_usage(s->cache);
     /* a string property (RocksDB has no integer form of it); RocksDB slows
      * writes on one family's count, so the largest */

@@ -41,7 +41,13 @@ typedef struct store_options {
      * out (docs/OPERATIONS.md has the figures). The log writes of commits
      * are never capped. */
     uint64_t background_write_bytes_per_s;
+    /* RocksDB's block cache, bytes; 0 = STORE_BLOCK_CACHE_BYTES_DEFAULT.
+     * Index and filter blocks live in it, ahead of data blocks: what a
+     * lookup of a tx id that is not committed reads (tests/bench/
+     * txindex_bench.c measures that cost against this size). */
+    uint64_t block_cache_bytes;
 } store_options_t;
+#define STORE_BLOCK_CACHE_BYTES_DEFAULT ((uint64_t)32 << 20)
 
 /* store_open with options (NULL: all defaults). */
 PBFT_MUST_USE pbft_status_t store_open_ex(const char *dir, const pbft_genesis_t *genesis,
@@ -195,6 +201,7 @@ typedef struct store_stats {
     uint64_t memtables;     /* active and immutable memtables */
     uint64_t table_readers; /* per-SST-file memory outside the block cache */
     uint64_t block_cache;   /* in the block cache, index and filter blocks included */
+    uint64_t block_cache_capacity;
     uint64_t block_cache_pinned;
     uint64_t l0_files;           /* writes slow down at 20, stop at 36 */
     uint64_t pending_bytes;      /* estimated bytes compactions still have to rewrite */

@@ -815,6 +815,24 @@ static void test_index_and_filter_blocks_live_in_the_block_cache(void **state) {
     assert_true(m.block_cache > 0);
 }
 
+/* The block cache is STORE_BLOCK_CACHE_BYTES_DEFAULT unless the options
+ * size it (txindex_bench compares sizes). */
+static void test_block_cache_size_comes_from_the_options(void **state) {
+    ctx_t *c = *state;
+    store_stats_t m;
+    store_stats(c->s, &m);
+    assert_int_equal(m.block_cache_capacity, STORE_BLOCK_CACHE_BYTES_DEFAULT);
+    store_close(c->s);
+    c->s = NULL;
+    char err[256] = "";
+    store_options_t options = {.block_cache_bytes = 3u << 20};
+    assert_int_equal(store_open_ex(c->f.data_dir, &c->f.genesis, STORE_READ_WRITE, &options, &c->s,
+                                   err, sizeof err),
+                     PBFT_OK);
+    store_stats(c->s, &m);
+    assert_int_equal(m.block_cache_capacity, 3u << 20);
+}
+
 typedef struct reader_arg {
     store_t *s;
     atomic_bool stop;
@@ -1039,6 +1057,7 @@ int main(void) {
         T(test_read_only_open_of_a_missing_store_fails_cleanly),
         T(test_disk_bytes_grow_with_commits),
         T(test_index_and_filter_blocks_live_in_the_block_cache),
+        T(test_block_cache_size_comes_from_the_options),
         T(test_accounts_written_behind_survive_a_crash),
         T(test_recovery_executes_only_the_blocks_above_the_write_back),
     };
