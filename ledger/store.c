@@ -2272,11 +2272,12 @@ pbft_status_t store_debug_put_raw(store_t *s, const char *kind, uint64_t height,
     return db_put_synced(s, key, ksize, bytes, size);
 }
 
-/* Test/bench hook: flush memtables to SST files and compact, so disk usage
- * reflects steady state rather than the write-ahead log. */
-pbft_status_t store_debug_compact(store_t *s) {
+pbft_status_t store_compact(store_t *s) {
     PBFT_ASSERT(s != NULL);
     if (s->mode != STORE_READ_WRITE) return PBFT_ERR_ARGUMENT;
+    /* first, so that the flush below takes the write-back with it */
+    pbft_status_t st = write_back_all(s);
+    if (st != PBFT_OK) return st;
     char *err = NULL;
     rocksdb_flushoptions_t *f = rocksdb_flushoptions_create();
     rocksdb_flushoptions_set_wait(f, 1);

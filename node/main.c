@@ -5,6 +5,7 @@
  *         [--http HOST:PORT] [--listen URL] [--pid-file PATH]
  *   pbftd init ...      (node/init.h)
  *   pbftd testnet ...   (node/init.h)
+ *   pbftd compact --home DIR   (the replica stopped)
  *   pbftd version | --version
  *   pbftd --help
  *
@@ -15,6 +16,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 #include "internal.h"
 #include "log.h"
 #include "node.h"
+#include "pbft/store.h"
 
 extern char **environ;
 
@@ -31,6 +34,7 @@ static void usage(FILE *out) {
             "usage: pbftd --home DIR [options]       run one replica (foreground)\n"
             "       pbftd init --home DIR [...]       make a single-replica development home\n"
             "       pbftd testnet --dir DIR [-n 4]    make the homes of a local n-replica network\n"
+            "       pbftd compact --home DIR          flush and compact a stopped replica's store\n"
             "       pbftd version\n"
             "\n"
             "options:\n"
@@ -163,9 +167,96 @@ static int write_pid_file(const char *path) {
     return NODE_EXIT_OK;
 }
 
+/* pbftd compact --home DIR: with the replica stopped, writes its store's
+ * account values back, flushes every memtable and compacts every column
+ * family (store_compact). The data dir then holds no write-ahead log to
+ * replay and takes what the chain takes at rest: before a backup or a
+ * copy, or to measure bytes per tx. It never changes what is stored. A
+ * running replica holds RocksDB's lock, and the open fails (exit 74). */
+static int cmd_compact(int argc, char **argv) {
+    static const struct option options[] = {{"home", required_argument, NULL, 'H'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+    cli_t cli = {0};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (c == 'H') {
+            cli.home = optarg;
+        } else if (c == 'h') {
+            printf("usage: pbftd compact --home DIR\n"
+                   "With the replica stopped: write its account values back, flush its\n"
+                   "memtables and compact its store, so that the data dir holds no\n"
+                   "write-ahead log; what is stored does not change.\n");
+            return NODE_EXIT_OK;
+        } else {
+            fprintf(stderr, "pbftd compact: unknown or incomplete option '%s'\n", argv[optind - 1]);
+            return NODE_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "pbftd compact: unexpected argument '%s'\n", argv[optind]);
+        return NODE_EXIT_USAGE;
+    }
+    if (!cli.home) cli.home = getenv("PBFT_HOME");
+    if (!cli.home || !cli.home[0]) {
+        fprintf(stderr, "pbftd compact: --home DIR is required\n");
+        return NODE_EXIT_USAGE;
+    }
+    node_config_t *config = pbft_xcalloc(1, sizeof *config);
+    int rc = build_config(&cli, config);
+    pbft_genesis_t genesis;
+    bool genesis_loaded = false;
+    store_t *store = NULL;
+    char err[512] = "";
+    if (rc == NODE_EXIT_OK) {
+        if (ledger_genesis_load(config->genesis_file, &genesis, err, sizeof err) != PBFT_OK) {
+            fprintf(stderr, "pbftd compact: genesis %s: %s\n", config->genesis_file, err);
+            rc = NODE_EXIT_DATA;
+        } else {
+            genesis_loaded = true;
+        }
+    }
+    if (rc == NODE_EXIT_OK) {
+        pbft_status_t st = store_open_ex(config->data_dir, &genesis, STORE_READ_WRITE, NULL, &store,
+                                         err, sizeof err);
+        if (st != PBFT_OK) {
+            fprintf(stderr,
+                    "pbftd compact: cannot open the store %s (is the replica running?): %s\n",
+                    config->data_dir, err[0] ? err : pbft_status_string(st));
+            rc = st == PBFT_ERR_WRONG_CHAIN || st == PBFT_ERR_VERSION || st == PBFT_ERR_CORRUPT
+                     ? NODE_EXIT_DATA
+                     : NODE_EXIT_IO;
+        }
+    }
+    if (rc == NODE_EXIT_OK) {
+        uint64_t before = store_disk_bytes(store);
+        pbft_status_t st = store_compact(store);
+        if (st != PBFT_OK) {
+            fprintf(stderr, "pbftd compact: %s: %s\n", config->data_dir, pbft_status_string(st));
+            rc = NODE_EXIT_IO;
+        } else {
+            store_tip_t tip;
+            store_get_tip(store, &tip);
+            uint64_t after = store_disk_bytes(store);
+            printf("compacted %s: height %" PRIu64 ", %" PRIu64 " txs; %" PRIu64
+                   " bytes before (SST + WAL), %" PRIu64 " after",
+                   config->data_dir, tip.height, tip.tx_count_total, before, after);
+            if (tip.tx_count_total)
+                printf(" = %.0f bytes per committed tx", (double)after / tip.tx_count_total);
+            printf("\n");
+        }
+    }
+    store_close(store);
+    if (genesis_loaded) ledger_genesis_free(&genesis);
+    free(config);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "init") == 0) return pbftd_cmd_init(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "testnet") == 0) return pbftd_cmd_testnet(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "compact") == 0) return cmd_compact(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "version") == 0) {
         printf("pbftd %s\n", PBFT_VERSION_STRING);
         return NODE_EXIT_OK;

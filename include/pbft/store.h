@@ -234,8 +234,12 @@ PBFT_MUST_USE pbft_status_t store_debug_put_raw(store_t *s, const char *kind, ui
 PBFT_MUST_USE pbft_status_t store_verify_block(store_t *s, uint64_t height, char *err,
                                                size_t err_size);
 
-/* (Added by the ledger helper.) Benchmarks/tests: flush the memtable and
- * compact, so store_disk_bytes reflects the steady state, not the WAL. */
-PBFT_MUST_USE pbft_status_t store_debug_compact(store_t *s);
+/* Writes the account values kept in memory back, flushes every memtable
+ * to SST files and compacts every family: the data dir then holds the
+ * chain at rest, with no write-ahead log left to replay (pbftd compact;
+ * benchmarks measure bytes per tx after it). Read-write stores only
+ * (PBFT_ERR_ARGUMENT otherwise); the committing thread's call, like a
+ * commit. PBFT_ERR_STORE when RocksDB fails. */
+PBFT_MUST_USE pbft_status_t store_compact(store_t *s);
 
 #endif /* PBFT_STORE_H */

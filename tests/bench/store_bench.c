@@ -102,7 +102,7 @@ static int run_row(const row_t *row) {
         return 1;
     }
     uint64_t base_bytes = 0;
-    if (store_debug_compact(s) == PBFT_OK) base_bytes = store_disk_bytes(s);
+    if (store_compact(s) == PBFT_OK) base_bytes = store_disk_bytes(s);
     double *lat = pbft_xcalloc(row->blocks, sizeof *lat);
     double *exec_lat = pbft_xcalloc(row->blocks, sizeof *exec_lat);
     double start = now_s(), cpu_start = thread_cpu_s();
@@ -124,7 +124,7 @@ static int run_row(const row_t *row) {
     }
     double elapsed = now_s() - start, cpu = thread_cpu_s() - cpu_start;
     uint64_t live_bytes = store_disk_bytes(s);
-    if (store_debug_compact(s) != PBFT_OK) return 1;
+    if (store_compact(s) != PBFT_OK) return 1;
     uint64_t compact_bytes = store_disk_bytes(s);
     qsort(lat, row->blocks, sizeof *lat, cmp_double);
     qsort(exec_lat, row->blocks, sizeof *exec_lat, cmp_double);

@@ -250,7 +250,7 @@ int main(int argc, char **argv) {
         if (target == txs) break;
     }
     if (rc == 0) {
-        if (store_debug_compact(b.s) != PBFT_OK || !row(&b, "compacted", lookups)) rc = 1;
+        if (store_compact(b.s) != PBFT_OK || !row(&b, "compacted", lookups)) rc = 1;
     }
     if (rc == 0)
         printf("built at %.0f txs/s (execute + synced commit, blocks of %d); absent: random "

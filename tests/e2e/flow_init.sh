@@ -2,7 +2,8 @@
 # tests/e2e/flow_init.sh — `pbftd testnet` and `pbftd init` make exactly the
 # directory contract of the brief: private keys (0600 in 0700 directories),
 # one genesis copied everywhere, the port scheme, testnet.json — and they
-# refuse to overwrite anything. No daemons are started.
+# refuse to overwrite anything; a dev home runs, and `pbftd compact` works
+# on its stopped store.
 set -euo pipefail
 source "$(dirname "$0")/flow_lib.bash"
 
@@ -77,11 +78,34 @@ h2="$work/dev2"
 port=$(pick_base_port 1)
 "$bin/pbftd" init --home "$h2" --base-port "$port" >/dev/null
 "$bin/pbftd" --home "$h2" >"$work/dev2.log" 2>&1 &
-extra_pids+=($!)
+dev_pid=$!
+extra_pids+=($dev_pid)
 wait_until 60 "dev replica healthy" curl -sf -o /dev/null -m 2 "http://127.0.0.1:$((port + 1))/health"
 devw=("$bin/pbft-wallet" --keystore "$h2/accounts" --node "127.0.0.1:$((port + 1))" --timeout 60)
 "${devw[@]}" new bob >/dev/null
 "${devw[@]}" --from alice send --to bob --amount 10 | tee "$work/dev-send.out"
 grep -q "signed by 1 of 1 validators" "$work/dev-send.out" || fail "dev send not verified"
 "$bin/pbft-verify" --home "$h2"
+
+step "pbftd compact: refused while the replica runs, then flushes and compacts the stopped store"
+set +e
+"$bin/pbftd" compact --home "$h2" >"$work/compact-running.out" 2>&1
+rc=$?
+set -e
+[ $rc = 74 ] || fail "compact of a running replica's store: exit $rc"
+grep -q "is the replica running" "$work/compact-running.out" || fail "no clear error: $(cat "$work/compact-running.out")"
+kill -TERM "$dev_pid"
+wait "$dev_pid" || fail "the dev replica did not shut down cleanly"
+[ "$(cat "$h2"/data/*.log | wc -c)" -gt 0 ] || fail "expected a write-ahead log before compacting"
+"$bin/pbftd" compact --home "$h2" | tee "$work/compact.out"
+grep -q "height 1, 1 txs" "$work/compact.out" || fail "compact did not report the chain"
+[ "$(cat "$h2"/data/*.log | wc -c)" = 0 ] || fail "write-ahead log left after compact"
+"$bin/pbft-verify" --home "$h2"
+"$bin/pbftd" --home "$h2" >>"$work/dev2.log" 2>&1 &
+extra_pids+=($!)
+wait_until 60 "dev replica healthy again" curl -sf -o /dev/null -m 2 "http://127.0.0.1:$((port + 1))/health"
+"${devw[@]}" --from alice send --to bob --amount 5 | tee "$work/dev-send2.out"
+grep -q "signed by 1 of 1 validators" "$work/dev-send2.out" || fail "send after compact not verified"
+"${devw[@]}" balance bob | tee "$work/dev-balance.out"
+grep -q "balance 15 " "$work/dev-balance.out" || fail "bob's balance after compact"
 echo "flow_init: OK"

@@ -783,7 +783,7 @@ static void test_disk_bytes_grow_with_commits(void **state) {
         txs[i] = fixture_tx(&c->f, i % USERS, c->f.user_addr[(i + 1) % USERS], 1, i / USERS);
     commit(c, txs, 50, NULL);
     assert_true(store_disk_bytes(c->s) > before);
-    assert_int_equal(store_debug_compact(c->s), PBFT_OK);
+    assert_int_equal(store_compact(c->s), PBFT_OK);
     assert_true(store_disk_bytes(c->s) > 0);
 }
 
@@ -803,7 +803,7 @@ static void test_index_and_filter_blocks_live_in_the_block_cache(void **state) {
         commit(c, txs, PER_BLOCK, NULL);
     }
     codec_tx_id(&txs[7], some_id);
-    assert_int_equal(store_debug_compact(c->s), PBFT_OK);
+    assert_int_equal(store_compact(c->s), PBFT_OK);
     store_tx_location_t loc;
     assert_int_equal(store_get_tx_location(c->s, some_id, &loc), PBFT_OK);
     assert_true(loc.height == BLOCKS && loc.index == 7);
