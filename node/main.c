@@ -221,16 +221,16 @@ static int cmd_compact(int argc, char **argv) {
         pbft_status_t st = store_open_ex(config->data_dir, &genesis, STORE_READ_WRITE, NULL, &store,
                                          err, sizeof err);
         if (st != PBFT_OK) {
-            fprintf(stderr,
-                    "pbftd compact: cannot open the store %s (is the replica running?): %s\n",
-                    config->data_dir, err[0] ? err : pbft_status_string(st));
             rc = st == PBFT_ERR_WRONG_CHAIN || st == PBFT_ERR_VERSION || st == PBFT_ERR_CORRUPT
                      ? NODE_EXIT_DATA
                      : NODE_EXIT_IO;
+            fprintf(stderr, "pbftd compact: cannot open the store %s%s: %s\n", config->data_dir,
+                    rc == NODE_EXIT_IO ? " (is the replica running? it holds the store's lock)"
+                                       : "",
+                    err[0] ? err : pbft_status_string(st));
         }
     }
     if (rc == NODE_EXIT_OK) {
-        uint64_t before = store_disk_bytes(store);
         pbft_status_t st = store_compact(store);
         if (st != PBFT_OK) {
             fprintf(stderr, "pbftd compact: %s: %s\n", config->data_dir, pbft_status_string(st));
@@ -240,8 +240,8 @@ static int cmd_compact(int argc, char **argv) {
             store_get_tip(store, &tip);
             uint64_t after = store_disk_bytes(store);
             printf("compacted %s: height %" PRIu64 ", %" PRIu64 " txs; %" PRIu64
-                   " bytes before (SST + WAL), %" PRIu64 " after",
-                   config->data_dir, tip.height, tip.tx_count_total, before, after);
+                   " bytes of SST and WAL files",
+                   config->data_dir, tip.height, tip.tx_count_total, after);
             if (tip.tx_count_total)
                 printf(" = %.0f bytes per committed tx", (double)after / tip.tx_count_total);
             printf("\n");

@@ -101,6 +101,18 @@ wait "$dev_pid" || fail "the dev replica did not shut down cleanly"
 grep -q "height 1, 1 txs" "$work/compact.out" || fail "compact did not report the chain"
 [ "$(cat "$h2"/data/*.log | wc -c)" = 0 ] || fail "write-ahead log left after compact"
 "$bin/pbft-verify" --home "$h2"
+# another chain's genesis: refused as bad data, the store untouched
+cp "$h2/genesis.json" "$work/dev2-genesis.json"
+cp "$h/genesis.json" "$h2/genesis.json"
+before=$(cat "$h2"/data/*.sst | sha256sum)
+set +e
+"$bin/pbftd" compact --home "$h2" >"$work/compact-wrong.out" 2>&1
+rc=$?
+set -e
+cp "$work/dev2-genesis.json" "$h2/genesis.json"
+[ $rc = 65 ] || fail "compact against another chain's genesis: exit $rc"
+grep -q "belongs to chain" "$work/compact-wrong.out" || fail "no clear error: $(cat "$work/compact-wrong.out")"
+[ "$(cat "$h2"/data/*.sst | sha256sum)" = "$before" ] || fail "a refused compact changed the store"
 "$bin/pbftd" --home "$h2" >>"$work/dev2.log" 2>&1 &
 extra_pids+=($!)
 wait_until 60 "dev replica healthy again" curl -sf -o /dev/null -m 2 "http://127.0.0.1:$((port + 1))/health"
