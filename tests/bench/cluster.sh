@@ -1122,9 +1122,9 @@ if [ "$chain_height" != 0 ]; then
     # The chain at rest, before replica 3's data dir goes: `pbftd compact`
     # writes its accounts back, flushes its memtables and compacts its
     # store. A live data dir also holds the write-ahead log of whatever no
-    # flush has covered yet (up to 256 MiB; the default family's first
-    # flush came after 477,946 entries, about 460,000 txs, in a soak), which is most of a short run's
-    # chain and none of what a tx costs for good.
+    # flush has covered yet (up to 256 MiB; in a soak the default family
+    # first flushed at 477,946 entries, about 460,000 txs), which is most
+    # of a short run's chain and none of what a tx costs for good.
     t_c=$(date +%s.%N)
     if "$bin/pbftd" compact --home "$net/node3" >"$work/compact.out" 2>&1; then
         t_c1=$(date +%s.%N)
