@@ -88,12 +88,16 @@ grep -q "signed by 1 of 1 validators" "$work/dev-send.out" || fail "dev send not
 "$bin/pbft-verify" --home "$h2"
 
 step "pbftd compact: refused while the replica runs, then flushes and compacts the stopped store"
+files_before=$(ls "$h2/data")
 set +e
 "$bin/pbftd" compact --home "$h2" >"$work/compact-running.out" 2>&1
 rc=$?
 set -e
 [ $rc = 74 ] || fail "compact of a running replica's store: exit $rc"
-grep -q "is the replica running" "$work/compact-running.out" || fail "no clear error: $(cat "$work/compact-running.out")"
+grep -q "is in use (a running replica holds its lock)" "$work/compact-running.out" ||
+    fail "no clear error: $(cat "$work/compact-running.out")"
+# not even RocksDB's info LOG moved aside
+[ "$(ls "$h2/data")" = "$files_before" ] || fail "a refused compact changed the data dir"
 kill -TERM "$dev_pid"
 wait "$dev_pid" || fail "the dev replica did not shut down cleanly"
 [ "$(cat "$h2"/data/*.log | wc -c)" -gt 0 ] || fail "expected a write-ahead log before compacting"
