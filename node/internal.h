@@ -28,6 +28,15 @@ void latency_admit(latency_table_t *t, const uint8_t id[PBFT_HASH_SIZE], uint64_
 /* Removes the tx; true with *admit_us when it was tracked. Thread-safe. */
 bool latency_take(latency_table_t *t, const uint8_t id[PBFT_HASH_SIZE], uint64_t *admit_us);
 
+/* ---- the store's lock (node.c) ------------------------------------------ */
+
+/* Whether another process holds RocksDB's lock on DATA_DIR/LOCK (a running
+ * replica). Asked before opening: RocksDB's own open moves the running
+ * replica's info LOG aside before it finds the lock taken. Only for a
+ * process that holds no lock on that file itself (closing any descriptor
+ * of a file drops the process's fcntl locks on it). */
+bool node_store_in_use(const char *data_dir);
+
 /* ---- malloc (heap.c) ----------------------------------------------------- */
 
 typedef struct heap_stats {

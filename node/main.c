@@ -15,7 +15,6 @@
  * readable by others.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
@@ -168,22 +167,6 @@ static int write_pid_file(const char *path) {
     return NODE_EXIT_OK;
 }
 
-/* Whether another process holds RocksDB's lock on DIR/LOCK (a running
- * replica). Asked before the open because RocksDB's own open moves the
- * running replica's info LOG aside before it finds the lock taken. Only
- * for a process that holds no lock on that file itself: closing any
- * descriptor of a file drops the process's fcntl locks on it. */
-static bool store_lock_held(const char *data_dir) {
-    char path[CONFIG_PATH_SIZE_MAX + 8];
-    snprintf(path, sizeof path, "%s/LOCK", data_dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false; /* no store yet, or the open reports it */
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    bool held = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-    close(fd);
-    return held;
-}
-
 /* pbftd compact --home DIR: with the replica stopped, writes its store's
  * account values back, flushes every memtable and compacts every column
  * family (store_compact). The data dir then holds no write-ahead log to
@@ -235,7 +218,7 @@ static int cmd_compact(int argc, char **argv) {
             genesis_loaded = true;
         }
     }
-    if (rc == NODE_EXIT_OK && store_lock_held(config->data_dir)) {
+    if (rc == NODE_EXIT_OK && node_store_in_use(config->data_dir)) {
         fprintf(stderr,
                 "pbftd compact: the store %s is in use (a running replica holds its lock); "
                 "stop the replica first\n",

@@ -3,6 +3,7 @@
  * shutdown. See node.h for the threads and internal.h for the shared state.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -250,7 +251,24 @@ static int load_key(node_t *node) {
     return NODE_EXIT_OK;
 }
 
+/* internal.h; RocksDB takes an fcntl write lock on the whole of LOCK */
+bool node_store_in_use(const char *data_dir) {
+    char path[CONFIG_PATH_SIZE_MAX + 8];
+    snprintf(path, sizeof path, "%s/LOCK", data_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false; /* no store yet, or the open reports it */
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    bool held = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    close(fd);
+    return held;
+}
+
 static int open_store(node_t *node) {
+    if (node_store_in_use(node->config.data_dir)) {
+        LOG_ERROR("store", "the store is in use: another pbftd holds its lock",
+                  LOG_STR("dir", node->config.data_dir));
+        return NODE_EXIT_IO;
+    }
     store_thread_init(); /* the consensus thread: point reads on every new tx */
     char err[512] = "";
     store_options_t options = {.background_write_bytes_per_s =

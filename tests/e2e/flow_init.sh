@@ -98,6 +98,14 @@ grep -q "is in use (a running replica holds its lock)" "$work/compact-running.ou
     fail "no clear error: $(cat "$work/compact-running.out")"
 # not even RocksDB's info LOG moved aside
 [ "$(ls "$h2/data")" = "$files_before" ] || fail "a refused compact changed the data dir"
+# nor by a second replica started on the same home
+set +e
+"$bin/pbftd" --home "$h2" >"$work/dev2-second.log" 2>&1
+rc=$?
+set -e
+[ $rc = 74 ] || fail "a second pbftd on a running home: exit $rc"
+grep -q "another pbftd holds its lock" "$work/dev2-second.log" || fail "no clear error: $(cat "$work/dev2-second.log")"
+[ "$(ls "$h2/data")" = "$files_before" ] || fail "a refused second pbftd changed the data dir"
 kill -TERM "$dev_pid"
 wait "$dev_pid" || fail "the dev replica did not shut down cleanly"
 [ "$(cat "$h2"/data/*.log | wc -c)" -gt 0 ] || fail "expected a write-ahead log before compacting"
